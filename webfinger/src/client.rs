@@ -1,4 +1,4 @@
-//! An HTTP client that runs the [`Resolver`](crate::resolver::Resolver) over
+//! An HTTP client that runs the [resolver state machine](crate::resolver::Resolver) over
 //! reqwest with rustls (feature `client`).
 //!
 //! Every request goes through the [`NetPolicy`]: `https` only and public

@@ -12,7 +12,6 @@
 use std::fmt::Write as _;
 
 use quick_xml::XmlVersion;
-use quick_xml::escape::escape;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
@@ -282,13 +281,13 @@ impl Descriptor {
         }
         out.push_str(">\n");
         if let Some(e) = &self.expires {
-            let _ = writeln!(out, "  <Expires>{}</Expires>", escape(e.as_str()));
+            let _ = writeln!(out, "  <Expires>{}</Expires>", escape(e));
         }
         if let Some(s) = &self.subject {
-            let _ = writeln!(out, "  <Subject>{}</Subject>", escape(s.as_str()));
+            let _ = writeln!(out, "  <Subject>{}</Subject>", escape(s));
         }
         for a in &self.aliases {
-            let _ = writeln!(out, "  <Alias>{}</Alias>", escape(a.as_str()));
+            let _ = writeln!(out, "  <Alias>{}</Alias>", escape(a));
         }
         for p in &self.properties {
             write_property(&mut out, "  ", p);
@@ -301,31 +300,66 @@ impl Descriptor {
     }
 }
 
+/// Escapes text content. Besides the markup characters, `\r` is written as a
+/// character reference so that XML end-of-line handling does not turn it
+/// into `\n`; characters XML 1.0 cannot carry at all (most C0 controls,
+/// U+FFFE, U+FFFF) become U+FFFD.
+fn escape(s: &str) -> String {
+    escape_with(s, false)
+}
+
+/// Escapes an attribute value: as [`escape`], plus tab and newline as
+/// character references, which attribute-value normalisation would
+/// otherwise turn into spaces.
+fn escape_attr(s: &str) -> String {
+    escape_with(s, true)
+}
+
+fn escape_with(s: &str, attr: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' if attr => out.push_str("&#9;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn write_property(out: &mut String, indent: &str, p: &Property) {
     match &p.value {
         Some(v) => {
             let _ = writeln!(
                 out,
                 "{indent}<Property type=\"{}\">{}</Property>",
-                escape(p.type_.as_str()),
-                escape(v.as_str())
+                escape_attr(&p.type_),
+                escape(v)
             );
         }
         None => {
             let _ = writeln!(
                 out,
                 "{indent}<Property type=\"{}\" xsi:nil=\"true\"/>",
-                escape(p.type_.as_str())
+                escape_attr(&p.type_)
             );
         }
     }
 }
 
 fn write_link(out: &mut String, l: &Link) {
-    let _ = write!(out, "  <Link rel=\"{}\"", escape(l.rel.as_str()));
+    let _ = write!(out, "  <Link rel=\"{}\"", escape_attr(l.rel.as_str()));
     for (name, value) in [("type", &l.type_), ("href", &l.href), ("template", &l.template)] {
         if let Some(v) = value {
-            let _ = write!(out, " {name}=\"{}\"", escape(v.as_str()));
+            let _ = write!(out, " {name}=\"{}\"", escape_attr(v));
         }
     }
     if l.titles.is_empty() && l.properties.is_empty() {
@@ -335,13 +369,13 @@ fn write_link(out: &mut String, l: &Link) {
     out.push_str(">\n");
     for t in &l.titles {
         if t.lang == "default" {
-            let _ = writeln!(out, "    <Title>{}</Title>", escape(t.value.as_str()));
+            let _ = writeln!(out, "    <Title>{}</Title>", escape(&t.value));
         } else {
             let _ = writeln!(
                 out,
                 "    <Title xml:lang=\"{}\">{}</Title>",
-                escape(t.lang.as_str()),
-                escape(t.value.as_str())
+                escape_attr(&t.lang),
+                escape(&t.value)
             );
         }
     }

@@ -40,7 +40,13 @@ fn assert_round_trips(d: &Descriptor) {
 }
 
 /// (file, subject, alias count, link count, rel/href pairs)
-type XrdCase = (&'static str, &'static str, usize, usize, &'static [(&'static str, &'static str)]);
+type XrdCase = (
+    &'static str,
+    &'static str,
+    usize,
+    usize,
+    &'static [(&'static str, &'static str)],
+);
 
 #[test]
 fn webfinger_xrd_fixtures() {

@@ -1,0 +1,145 @@
+//! The `ostatus` binary: help, exit codes, `webfinger` against a loopback
+//! server, and `webfinger convert`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, WebFinger};
+
+fn fixture(rel: &str) -> String {
+    format!("{}/../../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ostatus(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ostatus"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn help_and_version() {
+    let o = ostatus(&["--help"], None);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("webfinger"));
+    let o = ostatus(&["--version"], None);
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("ostatus {}", env!("CARGO_PKG_VERSION"))
+    );
+    let o = ostatus(&["no-such-command"], None);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn convert_both_ways_keeps_every_field() {
+    let xrd = fixture("wire/goldfinger/webfinger-quitter-gargron.xrd.xml");
+    let o = ostatus(&["webfinger", "convert", "--to", "jrd", &xrd], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let jrd = Descriptor::from_jrd(&o.stdout).unwrap();
+    assert_eq!(jrd, Descriptor::from_xrd(&std::fs::read(&xrd).unwrap()).unwrap());
+
+    // And back, through standard input.
+    let o = ostatus(&["webfinger", "convert", "--to", "xrd", "-"], Some(&o.stdout));
+    assert!(o.status.success());
+    assert_eq!(Descriptor::from_xrd(&o.stdout).unwrap(), jrd);
+    assert!(stdout(&o).starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns="));
+}
+
+#[test]
+fn malformed_input_exits_2() {
+    for input in [
+        &b"<XRD><Subject>x</XRD>"[..],
+        b"{\"subject\": 1}",
+        b"hello",
+        b"<!DOCTYPE x []><XRD/>",
+    ] {
+        let o = ostatus(&["webfinger", "convert", "--to", "jrd"], Some(input));
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(input));
+        assert!(
+            stderr(&o).starts_with("ostatus: webfinger convert: "),
+            "{}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty());
+    }
+    let o = ostatus(&["webfinger", "acct:nobody"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ostatus(&["webfinger"], None);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+struct Alice;
+impl Lookup for Alice {
+    async fn lookup(&self, r: &Resource, _: &[Rel]) -> Result<Option<Descriptor>, LookupError> {
+        let Some(a) = r.as_acct() else { return Ok(None) };
+        Ok((a.user() == "alice").then(|| {
+            Descriptor::new(a.to_string())
+                .with_link(Link::new(Rel::Salmon).with_href("http://127.0.0.1/salmon/alice"))
+                .with_link(Link::new(Rel::UpdatesFrom).with_href("http://127.0.0.1/alice.atom"))
+        }))
+    }
+}
+
+#[test]
+fn resolve_against_a_loopback_server() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = ostatus_webfinger::axum::router(Arc::new(WebFinger::new(Alice, "http://127.0.0.1")));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let who = format!("alice@{addr}");
+
+    // Refused without --insecure: loopback and plain http.
+    let o = ostatus(&["webfinger", &who], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("non-public address 127.0.0.1"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = ostatus(&["webfinger", &who, "--insecure"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d = Descriptor::from_jrd(&o.stdout).unwrap();
+    assert_eq!(d.subject.as_deref(), Some(format!("acct:{who}").as_str()));
+    assert_eq!(d.links.len(), 2);
+
+    let o = ostatus(&["webfinger", &who, "--insecure", "--rel", "salmon"], None);
+    let d = Descriptor::from_jrd(&o.stdout).unwrap();
+    assert_eq!(d.links.len(), 1);
+    assert_eq!(d.href(&Rel::Salmon), Some("http://127.0.0.1/salmon/alice"));
+
+    let o = ostatus(&["--format", "text", "webfinger", &who, "--insecure"], None);
+    assert!(
+        stdout(&o).contains("link:     salmon http://127.0.0.1/salmon/alice"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = ostatus(&["webfinger", &format!("bob@{addr}"), "--insecure"], None);
+    assert_eq!(o.status.code(), Some(1));
+}
