@@ -1,0 +1,264 @@
+//! The Salmon endpoint (salmon-00 §8) and the sending side.
+//!
+//! [`Endpoint::receive`] takes an `http::Request` and returns the verified
+//! [`Slap`] or a [`SlapError`] that maps to exactly one status code
+//! ([`SlapError::status`]): 400 malformed, 401 bad signature or unknown key,
+//! 413 too large, 415 wrong content type. A good slap is answered 202.
+//! Never a blanket 2xx: Friendica falls back to weaker signing forms only
+//! on a non-2xx answer (INTEROP §0.1).
+
+use std::future::Future;
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+
+use crate::envelope::{
+    Envelope, EnvelopeError, MEDIA_TYPE_XML, SigningForm, VerifyError, VerifyOptions, entry_author_uri,
+};
+use crate::key::MagicPublicKey;
+
+/// Why a key could not be found for a signer.
+#[derive(Debug, thiserror::Error)]
+#[error("salmon: no key for {signer}: {reason}")]
+pub struct KeyLookupError {
+    /// The signer URI.
+    pub signer: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The application side: find the public keys of a signer.
+///
+/// `signer` is the payload's first `atom:author/atom:uri`. Typically
+/// resolved with WebFinger (the `magic-public-key` link) and cached;
+/// `refresh` asks to bypass the cache, after a verification failure, in
+/// case the key was rotated.
+pub trait KeyResolver: Send + Sync {
+    /// The signer's keys.
+    fn keys(
+        &self,
+        signer: &str,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Vec<MagicPublicKey>, KeyLookupError>> + Send;
+}
+
+/// A verified slap.
+#[derive(Debug, Clone)]
+pub struct Slap {
+    /// The envelope as received.
+    pub envelope: Envelope,
+    /// The decoded, verified payload (an Atom entry).
+    pub payload: Vec<u8>,
+    /// The signer: the payload's first author URI.
+    pub signer: String,
+    /// The key that verified it.
+    pub key: MagicPublicKey,
+    /// The signing form that matched.
+    pub form: SigningForm,
+    /// Whether the key had to be refreshed (rotation).
+    pub key_refreshed: bool,
+}
+
+/// Why a slap was refused. [`SlapError::status`] gives its HTTP status.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlapError {
+    /// Not POST.
+    #[error("salmon: only POST is allowed")]
+    Method,
+    /// The content type is not a magic envelope type.
+    #[error("salmon: content type must be application/magic-envelope+xml, got {0:?}")]
+    ContentType(String),
+    /// The body is larger than the limit.
+    #[error("salmon: body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The envelope is malformed, or its payload is not an Atom entry with an author URI.
+    #[error("{0}")]
+    Malformed(#[from] EnvelopeError),
+    /// The signer's key could not be found.
+    #[error("{0}")]
+    UnknownKey(#[from] KeyLookupError),
+    /// The signature does not verify (or uses an unsupported alg, or a short key).
+    #[error("{0}")]
+    BadSignature(#[from] VerifyError),
+}
+
+impl SlapError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from(self)
+    }
+}
+
+impl From<&SlapError> for StatusCode {
+    fn from(e: &SlapError) -> Self {
+        match e {
+            SlapError::Method => StatusCode::METHOD_NOT_ALLOWED,
+            SlapError::ContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            SlapError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            SlapError::Malformed(_) => StatusCode::BAD_REQUEST,
+            SlapError::UnknownKey(_) | SlapError::BadSignature(_) => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+/// Settings of an [`Endpoint`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct EndpointConfig {
+    /// Largest body accepted (default 512 KiB).
+    pub max_body: usize,
+    /// Legacy tolerances (default: none).
+    pub verify: VerifyOptions,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            max_body: 512 * 1024,
+            verify: VerifyOptions::default(),
+        }
+    }
+}
+
+/// A Salmon endpoint: checks the request, verifies the envelope with the
+/// signer's key, and returns the verified slap.
+#[derive(Debug, Clone)]
+pub struct Endpoint<R> {
+    resolver: R,
+    config: EndpointConfig,
+}
+
+/// Whether a content type is acceptable for a slap: the two magic envelope
+/// XML types (MS-ENV-09). Parameters are tolerated.
+pub fn acceptable_content_type(ct: Option<&HeaderValue>) -> bool {
+    let Some(essence) = ct
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+    else {
+        return false;
+    };
+    matches!(
+        essence.as_str(),
+        "application/magic-envelope+xml" | "application/magic-env+xml"
+    )
+}
+
+impl<R: KeyResolver> Endpoint<R> {
+    /// An endpoint with default settings.
+    pub fn new(resolver: R) -> Self {
+        Self::with_config(resolver, EndpointConfig::default())
+    }
+
+    /// An endpoint with explicit settings.
+    pub fn with_config(resolver: R, config: EndpointConfig) -> Self {
+        Self { resolver, config }
+    }
+
+    /// The key resolver.
+    pub fn resolver(&self) -> &R {
+        &self.resolver
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Receives a slap.
+    ///
+    /// # Errors
+    ///
+    /// [`SlapError`], in this order: method, content type, size, envelope
+    /// syntax, payload (Atom entry with an author URI), key lookup,
+    /// signature. A failed signature is retried once with refreshed keys.
+    pub async fn receive<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<Slap, SlapError> {
+        if req.method() != Method::POST {
+            return Err(SlapError::Method);
+        }
+        let ct = req.headers().get(CONTENT_TYPE);
+        if !acceptable_content_type(ct) {
+            let got = ct.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            return Err(SlapError::ContentType(got));
+        }
+        let body = req.body().as_ref();
+        if body.len() > self.config.max_body {
+            return Err(SlapError::TooLarge(self.config.max_body));
+        }
+        self.receive_body(body).await
+    }
+
+    /// Receives an envelope body already checked for method, type and size.
+    ///
+    /// # Errors
+    ///
+    /// As [`Endpoint::receive`], from the envelope syntax on.
+    pub async fn receive_body(&self, body: &[u8]) -> Result<Slap, SlapError> {
+        let envelope = Envelope::from_xml(body)?;
+        let payload = envelope.payload()?;
+        // The signer comes from the signed data only (MS-KEY-07).
+        let signer = entry_author_uri(&payload)?;
+        let mut last = VerifyError::BadSignature;
+        for refresh in [false, true] {
+            let keys = self.resolver.keys(&signer, refresh).await?;
+            for key in keys {
+                match envelope.verify(&key, self.config.verify) {
+                    Ok(v) => {
+                        return Ok(Slap {
+                            envelope,
+                            payload,
+                            signer,
+                            key,
+                            form: v.form,
+                            key_refreshed: refresh,
+                        });
+                    }
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(SlapError::BadSignature(last))
+    }
+}
+
+/// The response for a receive result: 202 for a verified slap; otherwise
+/// the error's status with its reason as plain text.
+pub fn response(result: &Result<Slap, SlapError>) -> Response<Vec<u8>> {
+    let (status, body) = match result {
+        Ok(_) => (StatusCode::ACCEPTED, String::new()),
+        Err(e) => (e.status(), format!("{e}\n")),
+    };
+    let mut resp = Response::new(body.into_bytes());
+    *resp.status_mut() = status;
+    if status != StatusCode::ACCEPTED {
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        resp.headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    resp
+}
+
+/// Builds the POST of a slap to `endpoint`, with exactly
+/// `Content-Type: application/magic-envelope+xml` (GNU social matches it
+/// exactly: no parameters).
+///
+/// # Errors
+///
+/// [`http::Error`] when `endpoint` is not a valid URI.
+pub fn slap_request(endpoint: &str, envelope: &Envelope) -> Result<Request<Vec<u8>>, http::Error> {
+    Request::post(endpoint)
+        .header(CONTENT_TYPE, MEDIA_TYPE_XML)
+        .body(envelope.to_xml().into_bytes())
+}
+
+/// Whether a Salmon endpoint's answer means "delivered": 200 or 202, as
+/// GNU social's sender decides. Anything else is a failure to report or retry.
+pub fn delivered(status: StatusCode) -> bool {
+    status == StatusCode::OK || status == StatusCode::ACCEPTED
+}

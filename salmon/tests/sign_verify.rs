@@ -1,0 +1,236 @@
+//! Sign → serialise → parse → verify in each form; any tampering fails;
+//! keys round-trip through PEM and the magic forms.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::OnceLock;
+
+use ostatus_salmon::{
+    Envelope, KeyError, MagicPublicKey, PrivateKey, SigningForm, VerifyError, VerifyOptions,
+};
+
+const ENTRY: &[u8] = r#"<?xml version="1.0" encoding="UTF-8"?>
+<entry xmlns="http://www.w3.org/2005/Atom" xmlns:activity="http://activitystrea.ms/spec/1.0/">
+  <id>tag:example.com,2026:note-1</id>
+  <author><uri>https://example.com/users/alice</uri><name>alice</name></author>
+  <activity:verb>http://activitystrea.ms/schema/1.0/post</activity:verb>
+  <content type="html">héllo &lt;b&gt;world&lt;/b&gt;</content>
+</entry>"#
+    .as_bytes();
+
+fn key() -> &'static PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| PrivateKey::generate(2048).unwrap())
+}
+
+#[test]
+fn round_trip_in_every_serialisation() {
+    let env = Envelope::sign(ENTRY, "application/atom+xml", key()).unwrap();
+    for (name, wire, ct) in [
+        ("xml", env.to_xml(), Some("application/magic-envelope+xml")),
+        ("json", env.to_json(), Some("application/magic-envelope+json")),
+        ("compact", env.to_compact(), None),
+    ] {
+        let back = Envelope::parse(wire.as_bytes(), ct).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back, env, "{name}");
+        let v = back.verify(key().public_key(), VerifyOptions::default()).unwrap();
+        assert_eq!(v.form, SigningForm::Spec, "{name}");
+        assert_eq!(back.payload().unwrap(), ENTRY, "{name}");
+    }
+    // The XML is what Mastodon and GNU social read: me:env with the four parts.
+    let xml = env.to_xml();
+    assert!(xml.contains(
+        r#"<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/atom+xml">"#
+    ));
+    assert!(xml.contains("<me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig key_id="));
+}
+
+#[test]
+fn whitespace_is_tolerated() {
+    let env = Envelope::sign(ENTRY, "application/atom+xml", key()).unwrap();
+    let xml = env.to_xml();
+    // Wrap data and sig at 60 columns, as Hubzilla did.
+    let wrap = |s: &str| {
+        s.as_bytes()
+            .chunks(60)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    };
+    let wrapped = xml
+        .replace(&env.data, &wrap(&env.data))
+        .replace(&env.sigs[0].value, &format!("\n{}\n", wrap(&env.sigs[0].value)));
+    assert_ne!(wrapped, xml);
+    let back = Envelope::from_xml(wrapped.as_bytes()).unwrap();
+    assert_eq!(back, env);
+    assert!(back.verify(key().public_key(), VerifyOptions::default()).is_ok());
+}
+
+#[test]
+fn tampering_with_any_part_fails() {
+    let env = Envelope::sign(ENTRY, "application/atom+xml", key()).unwrap();
+    let pk = key().public_key();
+    let opts = VerifyOptions::legacy();
+    let mut cases: Vec<(&str, Envelope)> = Vec::new();
+    let mut e = env.clone();
+    // Change one data character (keeping it valid base64url).
+    let first = e.data.remove(0);
+    e.data.insert(0, if first == 'P' { 'Q' } else { 'P' });
+    cases.push(("data", e));
+    let mut e = env.clone();
+    e.data_type = "text/plain".into();
+    cases.push(("data_type", e));
+    let mut e = env.clone();
+    e.data_type = "application/atom+xml; charset=utf-8".into();
+    cases.push(("data_type parameters", e));
+    let mut e = env.clone();
+    e.alg = "rsa-sha256".into();
+    cases.push(("alg case", e));
+    let mut e = env.clone();
+    e.alg = "HMAC-SHA256".into();
+    cases.push(("alg", e));
+    let mut e = env.clone();
+    e.encoding = "Base64URL".into();
+    cases.push(("encoding case", e));
+    let mut e = env.clone();
+    e.encoding = "base64".into();
+    cases.push(("encoding", e));
+    let mut e = env.clone();
+    let c = e.sigs[0].value.pop().unwrap();
+    let c2 = e.sigs[0].value.pop().unwrap();
+    e.sigs[0].value.push(if c2 == 'A' { 'B' } else { 'A' });
+    e.sigs[0].value.push(c);
+    cases.push(("signature", e));
+    let mut e = env.clone();
+    e.sigs[0].value.truncate(100);
+    cases.push(("truncated signature", e));
+    for (what, e) in cases {
+        let r = e.verify(pk, opts);
+        assert!(
+            matches!(
+                r,
+                Err(VerifyError::BadSignature
+                    | VerifyError::UnsupportedAlg(_)
+                    | VerifyError::UnsupportedEncoding(_))
+            ),
+            "{what}: {r:?}"
+        );
+    }
+    // Another key does not verify it.
+    let other = PrivateKey::from_pem(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/wire/pleroma/test-rsa-private-key.pem"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        env.verify(other.public_key(), opts),
+        Err(VerifyError::BadSignature)
+    );
+}
+
+#[test]
+fn key_round_trips() {
+    let k = key();
+    assert_eq!(k.public_key().bits(), 2048);
+    // PEM, both encodings.
+    for pem in [k.to_pkcs1_pem().unwrap(), k.to_pkcs8_pem().unwrap()] {
+        let back = PrivateKey::from_pem(&pem).unwrap();
+        assert_eq!(back.public_key(), k.public_key());
+    }
+    assert!(
+        k.to_pkcs1_pem()
+            .unwrap()
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----")
+    );
+    assert!(
+        k.to_pkcs8_pem()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let pk = k.public_key();
+    assert_eq!(
+        &MagicPublicKey::from_pem(&pk.to_pkcs1_pem().unwrap()).unwrap(),
+        pk
+    );
+    assert_eq!(&MagicPublicKey::from_pem(&pk.to_spki_pem().unwrap()).unwrap(), pk);
+    // Magic forms: padded, unpadded, data URI, private.
+    for s in [pk.to_padded_string(), pk.to_unpadded_string(), pk.to_data_uri()] {
+        assert_eq!(&MagicPublicKey::parse(&s).unwrap(), pk);
+    }
+    assert!(pk.to_padded_string().ends_with(".AQAB"));
+    let back = PrivateKey::from_magic(&k.to_magic()).unwrap();
+    assert_eq!(back.public_key(), pk);
+    // A private key signs identically however it was loaded (deterministic PKCS#1 v1.5).
+    assert_eq!(back.sign(b"x").unwrap(), k.sign(b"x").unwrap());
+    // Wrong PEMs.
+    assert!(matches!(
+        PrivateKey::from_pem(&pk.to_spki_pem().unwrap()),
+        Err(KeyError::Pem(_))
+    ));
+    assert!(matches!(
+        MagicPublicKey::from_pem(&k.to_pkcs8_pem().unwrap()),
+        Err(KeyError::Pem(_))
+    ));
+}
+
+#[test]
+fn generation_limits() {
+    assert_eq!(PrivateKey::generate(512).unwrap_err(), KeyError::TooShort(512));
+    assert!(matches!(PrivateKey::generate(16384), Err(KeyError::Rsa(_))));
+    let k = PrivateKey::generate(1024).unwrap();
+    assert_eq!(k.public_key().bits(), 1024);
+    // 1024-bit keys (GNU social's) sign via the rsa crate and verify via ring.
+    let env = Envelope::sign(ENTRY, "application/atom+xml", &k).unwrap();
+    assert!(env.verify(k.public_key(), VerifyOptions::default()).is_ok());
+}
+
+#[test]
+fn unpadded_and_reencoded_forms_verify() {
+    // A peer that signed the all-unpadded form (Friendica's "compliant" try).
+    let k = key();
+    // A payload whose base64 needs padding, so that the forms differ.
+    let mut payload = ENTRY.to_vec();
+    while payload.len().is_multiple_of(3) {
+        payload.push(b'\n');
+    }
+    let mut env = Envelope::sign(&payload, "application/atom+xml", k).unwrap();
+    assert!(env.data.ends_with('='));
+    env.data = env.data.trim_end_matches('=').to_owned();
+    let sig = k.sign(env.base_string(SigningForm::Unpadded).as_bytes()).unwrap();
+    env.sigs[0].value = ostatus_salmon::base64url::encode_unpadded(&sig);
+    assert_eq!(
+        env.verify(k.public_key(), VerifyOptions::default()).unwrap().form,
+        SigningForm::Unpadded
+    );
+    // A peer that sent unpadded data but signed the padded re-encoding (what Mastodon checks).
+    let sig = k
+        .sign(env.base_string(SigningForm::Reencoded).as_bytes())
+        .unwrap();
+    env.sigs[0].value = ostatus_salmon::base64url::encode_padded(&sig);
+    assert_eq!(
+        env.verify(k.public_key(), VerifyOptions::default()).unwrap().form,
+        SigningForm::Reencoded
+    );
+    // The legacy data-only form is refused unless enabled.
+    let sig = k
+        .sign(env.base_string(SigningForm::LegacyDataOnly).as_bytes())
+        .unwrap();
+    env.sigs[0].value = ostatus_salmon::base64url::encode_padded(&sig);
+    assert_eq!(
+        env.verify(k.public_key(), VerifyOptions::default()),
+        Err(VerifyError::BadSignature)
+    );
+    let mut legacy = VerifyOptions::default();
+    legacy.legacy_data_only = true;
+    assert_eq!(
+        env.verify(k.public_key(), legacy).unwrap().form,
+        SigningForm::LegacyDataOnly
+    );
+}
