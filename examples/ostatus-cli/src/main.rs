@@ -7,6 +7,7 @@
 //! `--insecure` is the one flag that allows plain http and loopback/private
 //! addresses, for local testing.
 
+mod salmon;
 mod webfinger;
 
 use std::io::Read;
@@ -18,11 +19,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Parser)]
-#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD", long_about = None)]
+#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon", long_about = None)]
 struct Cli {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Json, global = true)]
-    format: OutputFormat,
     /// Allow plain http and loopback/private addresses (local testing only).
     #[arg(long, global = true)]
     insecure: bool,
@@ -43,6 +41,8 @@ enum OutputFormat {
 enum Command {
     /// Resolve a WebFinger resource, or convert between XRD and JRD.
     Webfinger(webfinger::Args),
+    /// Magic envelopes: generate keys, sign and verify.
+    Salmon(salmon::Args),
 }
 
 /// A failure, with the exit code it maps to.
@@ -54,13 +54,21 @@ enum CliError {
     /// Checked and found invalid, or could not be resolved: exit 1.
     #[error("{0}")]
     Failed(String),
+    /// Checked and found invalid, with a structured result for stdout: exit 1.
+    #[error("{message}")]
+    Invalid {
+        /// The result printed on stdout.
+        stdout: String,
+        /// The message printed on stderr.
+        message: String,
+    },
 }
 
 impl CliError {
     fn code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
+            CliError::Failed(_) | CliError::Invalid { .. } => 1,
         }
     }
 }
@@ -93,7 +101,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
-            Command::Webfinger(args) => webfinger::run(args, cli.format, cli.insecure).await,
+            Command::Webfinger(args) => webfinger::run(args, cli.insecure).await,
+            Command::Salmon(args) => salmon::run(args),
         }
     });
     match result {
@@ -102,6 +111,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            if let CliError::Invalid { stdout, .. } = &e {
+                println!("{stdout}");
+            }
             eprintln!("ostatus: {e}");
             ExitCode::from(e.code())
         }

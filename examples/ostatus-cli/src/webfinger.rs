@@ -16,6 +16,9 @@ pub(crate) struct Args {
     /// Ask only for links of this relation (repeatable).
     #[arg(long = "rel")]
     rels: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    format: OutputFormat,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -40,7 +43,8 @@ enum Target {
     Xrd,
 }
 
-pub(crate) async fn run(args: &Args, format: OutputFormat, insecure: bool) -> Result<String, CliError> {
+pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError> {
+    let format = args.format;
     if let Some(Sub::Convert { to, file }) = &args.command {
         return convert(*to, file.as_deref());
     }

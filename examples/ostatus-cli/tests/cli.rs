@@ -133,7 +133,7 @@ fn resolve_against_a_loopback_server() {
     assert_eq!(d.links.len(), 1);
     assert_eq!(d.href(&Rel::Salmon), Some("http://127.0.0.1/salmon/alice"));
 
-    let o = ostatus(&["--format", "text", "webfinger", &who, "--insecure"], None);
+    let o = ostatus(&["webfinger", &who, "--insecure", "--format", "text"], None);
     assert!(
         stdout(&o).contains("link:     salmon http://127.0.0.1/salmon/alice"),
         "{}",
@@ -142,4 +142,110 @@ fn resolve_against_a_loopback_server() {
 
     let o = ostatus(&["webfinger", &format!("bob@{addr}"), "--insecure"], None);
     assert_eq!(o.status.code(), Some(1));
+}
+
+fn tmp(name: &str, contents: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("ostatus-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn salmon_keygen_sign_verify() {
+    let o = ostatus(&["salmon", "keygen", "--bits", "2048"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    let key = tmp("key.pem", &o.stdout);
+
+    let o = ostatus(&["salmon", "pubkey", &key], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bits"], 2048);
+    let magic = v["magic_public_key"].as_str().unwrap().to_owned();
+    assert!(magic.starts_with("RSA.") && magic.ends_with(".AQAB"));
+
+    let entry =
+        b"<entry xmlns='http://www.w3.org/2005/Atom'><author><uri>acct:a@b.example</uri></author></entry>";
+    for format in ["xml", "json", "compact"] {
+        let o = ostatus(
+            &["salmon", "sign", "--key", &key, "--format", format, "-"],
+            Some(entry),
+        );
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        let env = tmp(&format!("env.{format}"), &o.stdout);
+        // The key as a magic string, as the PEM file, and inside an XRD.
+        let xrd = tmp(
+            "key.xrd",
+            format!(
+                "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'><Link rel='magic-public-key' href='data:application/magic-public-key,{magic}'/></XRD>"
+            )
+            .as_bytes(),
+        );
+        for k in [magic.as_str(), key.as_str(), xrd.as_str()] {
+            let o = ostatus(&["salmon", "verify", "--key", k, &env], None);
+            assert!(o.status.success(), "{format} with {k}: {}", stderr(&o));
+            let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(r["valid"], true);
+            assert_eq!(r["form"], "spec");
+            assert_eq!(r["signer"], "acct:a@b.example");
+            assert_eq!(r["data_type"], "application/atom+xml");
+            assert_eq!(r["payload"].as_str().unwrap().as_bytes(), entry);
+        }
+    }
+}
+
+#[test]
+fn salmon_verify_exit_codes_on_real_envelopes() {
+    let friendica_key = fixture("wire/pleroma/webfinger-friendica-squeet.xrd.xml");
+    let friendica = fixture("wire/pleroma/salmon-friendica-follow-compat-sig.xml");
+    // Valid only with the legacy switch (data-only form, 512-bit key).
+    let o = ostatus(&["salmon", "verify", "--key", &friendica_key, &friendica], None);
+    assert_eq!(o.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["valid"], false);
+    assert!(stderr(&o).contains("too short"));
+    let o = ostatus(
+        &[
+            "salmon",
+            "verify",
+            "--legacy",
+            "--key",
+            &friendica_key,
+            &friendica,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["form"], "legacy-data-only");
+    assert_eq!(r["signer"], "https://squeet.me/profile/lain");
+
+    // GNU social → Mastodon mention, key from the JRD capture's body.
+    let mention = fixture("wire/mastodon/salmon-mention-from-gnusocial.xml");
+    let jrd = fixture("wire/goldfinger/webfinger-quitter-gargron.jrd.json");
+    let o = ostatus(&["salmon", "verify", "--key", &jrd, &mention], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Tampered: exit 1. Malformed: exit 2.
+    let tampered = fixture("vectors/magicsig/envelopes/derived/reply-tampered-data.xml");
+    let o = ostatus(
+        &[
+            "salmon",
+            "verify",
+            "--legacy",
+            "--key",
+            "RSA.mVgY8RN6URBTstndvmUUPb4UZTdwvwmddSKE5z_jvKUEK6yk1u3rrC9yN8k6FilGj9K0eeUPe2hf4Pj-5CmHww.AQAB",
+            &tampered,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = ostatus(&["salmon", "verify", "--key", &jrd, "-"], Some(b"<html/>"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected me:env"));
+    let o = ostatus(&["salmon", "verify", "--key", "not-a-key", &mention], None);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ostatus(&["salmon", "keygen", "--bits", "512"], None);
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -1,0 +1,220 @@
+//! `ostatus salmon`: key generation, signing and verification of magic envelopes.
+
+use clap::{Args as ClapArgs, Subcommand, ValueEnum};
+use ostatus_salmon::{Envelope, MagicPublicKey, PrivateKey, VerifyOptions, entry_author_uri};
+use ostatus_webfinger::{Descriptor, Rel};
+use serde_json::json;
+
+use crate::{CliError, OutputFormat, read_input};
+
+/// `ostatus salmon`.
+#[derive(ClapArgs)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Generate an RSA private key; prints it as PEM (PKCS#1).
+    Keygen {
+        /// Key size in bits (1024 to 8192).
+        #[arg(long, default_value_t = PrivateKey::DEFAULT_BITS)]
+        bits: usize,
+    },
+    /// Print the magic public key of a PEM key (private or public).
+    Pubkey {
+        /// The PEM file.
+        pem_file: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+    },
+    /// Sign a payload (an Atom entry) into a magic envelope.
+    Sign {
+        /// The PEM private key.
+        #[arg(long)]
+        key: String,
+        /// The envelope serialisation.
+        #[arg(long, value_enum, default_value_t = EnvelopeFormat::Xml)]
+        format: EnvelopeFormat,
+        /// The payload's media type.
+        #[arg(long, default_value = ostatus_salmon::ATOM)]
+        data_type: String,
+        /// The payload file (`-` or nothing for standard input).
+        payload_file: Option<String>,
+    },
+    /// Verify a magic envelope (XML, JSON or compact).
+    Verify {
+        /// The key: a magic public key string, a PEM file, or an XRD/JRD file
+        /// with a magic-public-key link.
+        #[arg(long)]
+        key: String,
+        /// Accept the legacy data-only signature form and keys under 1024 bits
+        /// (StatusNet before 0.9.7, Friendica).
+        #[arg(long)]
+        legacy: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+        /// The envelope file (`-` or nothing for standard input).
+        envelope_file: Option<String>,
+    },
+}
+
+/// Serialisations of a magic envelope.
+#[derive(Clone, Copy, ValueEnum)]
+enum EnvelopeFormat {
+    /// `application/magic-envelope+xml`.
+    Xml,
+    /// `application/magic-envelope+json`.
+    Json,
+    /// The compact form.
+    Compact,
+}
+
+fn text_file(path: &str) -> Result<String, CliError> {
+    let bytes = read_input(Some(path))?;
+    String::from_utf8(bytes).map_err(|_| CliError::Usage(format!("{path}: not UTF-8 text")))
+}
+
+fn private_key(path: &str) -> Result<PrivateKey, CliError> {
+    let text = text_file(path)?;
+    PrivateKey::from_pem(&text)
+        .or_else(|_| PrivateKey::from_magic(&text))
+        .map_err(|e| CliError::Usage(format!("salmon: {path}: {e}")))
+}
+
+/// Reads a public key given as a magic key string, a PEM file (public or
+/// private) or a WebFinger document.
+fn public_key(spec: &str) -> Result<MagicPublicKey, CliError> {
+    if let Ok(k) = MagicPublicKey::parse(spec) {
+        return Ok(k);
+    }
+    if !std::path::Path::new(spec).exists() {
+        return Err(CliError::Usage(format!(
+            "salmon: --key {spec:?} is neither a magic public key nor a file"
+        )));
+    }
+    let text = text_file(spec)?;
+    if text.contains("-----BEGIN") {
+        return MagicPublicKey::from_pem(&text)
+            .or_else(|_| PrivateKey::from_pem(&text).map(|k| k.public_key().clone()))
+            .map_err(|e| CliError::Usage(format!("salmon: {spec}: {e}")));
+    }
+    if let Ok(k) = MagicPublicKey::parse(text.trim()) {
+        return Ok(k);
+    }
+    let d = Descriptor::parse(text.as_bytes(), None)
+        .map_err(|e| CliError::Usage(format!("salmon: {spec}: not a key, PEM or XRD/JRD: {e}")))?;
+    d.links_with_rel(&Rel::MagicPublicKey)
+        .filter_map(|l| l.href.as_deref())
+        .chain(
+            d.properties
+                .iter()
+                .filter(|p| p.type_ == "http://salmon-protocol.org/ns/magic-key")
+                .filter_map(|p| p.value.as_deref()),
+        )
+        .find_map(|k| MagicPublicKey::parse(k).ok())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "salmon: {spec}: the document has no usable magic-public-key"
+            ))
+        })
+}
+
+pub(crate) fn run(args: &Args) -> Result<String, CliError> {
+    match &args.command {
+        Sub::Keygen { bits } => {
+            let key =
+                PrivateKey::generate(*bits).map_err(|e| CliError::Usage(format!("salmon keygen: {e}")))?;
+            key.to_pkcs1_pem()
+                .map(|s| s.trim_end().to_owned())
+                .map_err(|e| CliError::Failed(e.to_string()))
+        }
+        Sub::Pubkey { pem_file, format } => {
+            let text = text_file(pem_file)?;
+            let key = MagicPublicKey::from_pem(&text)
+                .or_else(|_| PrivateKey::from_pem(&text).map(|k| k.public_key().clone()))
+                .map_err(|e| CliError::Usage(format!("salmon pubkey: {pem_file}: {e}")))?;
+            Ok(match format {
+                OutputFormat::Text => key.to_string(),
+                OutputFormat::Json => json!({
+                    "magic_public_key": key.to_string(),
+                    "data_uri": key.to_data_uri(),
+                    "key_id": key.key_id(),
+                    "bits": key.bits(),
+                })
+                .to_string(),
+            })
+        }
+        Sub::Sign {
+            key,
+            format,
+            data_type,
+            payload_file,
+        } => {
+            let key = private_key(key)?;
+            let payload = read_input(payload_file.as_deref())?;
+            if payload.is_empty() {
+                return Err(CliError::Usage("salmon sign: the payload is empty".into()));
+            }
+            let env =
+                Envelope::sign(&payload, data_type, &key).map_err(|e| CliError::Failed(e.to_string()))?;
+            Ok(match format {
+                EnvelopeFormat::Xml => env.to_xml().trim_end().to_owned(),
+                EnvelopeFormat::Json => env.to_json(),
+                EnvelopeFormat::Compact => env.to_compact(),
+            })
+        }
+        Sub::Verify {
+            key,
+            legacy,
+            format,
+            envelope_file,
+        } => verify(key, *legacy, *format, envelope_file.as_deref()),
+    }
+}
+
+fn verify(key: &str, legacy: bool, format: OutputFormat, file: Option<&str>) -> Result<String, CliError> {
+    let key = public_key(key)?;
+    let input = read_input(file)?;
+    let env = Envelope::parse(&input, None).map_err(|e| CliError::Usage(format!("salmon verify: {e}")))?;
+    let payload = env
+        .payload()
+        .map_err(|e| CliError::Usage(format!("salmon verify: {e}")))?;
+    let opts = if legacy {
+        VerifyOptions::legacy()
+    } else {
+        VerifyOptions::default()
+    };
+    let result = env.verify(&key, opts);
+    let signer = entry_author_uri(&payload).ok();
+    let body = json!({
+        "valid": result.is_ok(),
+        "form": result.as_ref().ok().map(|v| v.form.as_str()),
+        "error": result.as_ref().err().map(ToString::to_string),
+        "data_type": env.data_type,
+        "signer": signer,
+        "key": key.to_string(),
+        "payload": String::from_utf8_lossy(&payload),
+    });
+    let out = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(&body).unwrap_or_default(),
+        OutputFormat::Text => match &result {
+            Ok(v) => format!(
+                "valid ({} form), signer {}",
+                v.form.as_str(),
+                signer.as_deref().unwrap_or("unknown")
+            ),
+            Err(e) => format!("invalid: {e}"),
+        },
+    };
+    match result {
+        Ok(_) => Ok(out),
+        Err(e) => Err(CliError::Invalid {
+            stdout: out,
+            message: format!("salmon verify: {e}"),
+        }),
+    }
+}
