@@ -1,6 +1,11 @@
 //! The `ostatus` binary: help, exit codes, `webfinger` against a loopback
 //! server, and `webfinger convert`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
