@@ -1,5 +1,66 @@
-//! Portable Contacts 1.0 (Draft C): the contact schema, JSON and XML, the query API and the poco: fields of Atom authors.
+//! Portable Contacts 1.0 (Draft C) in Rust: the whole contact schema, JSON
+//! and XML, the query API (filtering, sorting, pagination, field selection)
+//! with its response envelope, and the `poco:` fields that OStatus puts in
+//! Atom authors.
 //!
-//! **Status: not started.** This crate holds its place in the ostatus-rs
-//! workspace and exports nothing yet; the implementation is tracked in
-//! issue #6 of the project.
+//! ```text
+//!  JSON / XML ─► Contact ─► Query::apply ─► Response ─► JSON / XML
+//!  <author> with poco:* ─► atom::read_author ─► Contact ─► atom::write_author_fields
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use ostatus_portable_contacts::{ApplyConfig, Contact, Plural, Query};
+//!
+//! let contacts = vec![
+//!     Contact { id: Some("1".into()), display_name: Some("Chris Messina".into()), ..Contact::default() },
+//!     Contact {
+//!         id: Some("2".into()),
+//!         display_name: Some("Joseph Smarr".into()),
+//!         emails: vec![Plural::new("joseph@plaxo.com").with_type("work").primary()],
+//!         ..Contact::default()
+//!     },
+//! ];
+//! let q = Query::parse("/@me/@all", Some("filterBy=emails&filterOp=contains&filterValue=plaxo.com"))?;
+//! let resp = q.apply(contacts, None, ApplyConfig::default())?;
+//! assert_eq!(resp.total_results, 1);
+//! assert!(resp.to_json().contains("\"displayName\": \"Joseph Smarr\""));
+//! assert!(resp.to_xml().starts_with("<response>\n <startIndex>0</startIndex>"));
+//! # Ok::<(), ostatus_portable_contacts::PocoError>(())
+//! ```
+//!
+//! # What it does not do
+//!
+//! Authentication (OAuth or Basic, §6.1) and discovery (XRDS-Simple) are the
+//! application's: it decides whose contacts a request may see before
+//! calling [`Query::apply`].
+//!
+//! # Features
+//!
+//! - `axum`: [`axum::router`], an endpoint served from [`axum::ContactProvider`].
+//!
+//! # Security
+//!
+//! The XML reader refuses DTDs and non-predefined entities and caps nesting;
+//! page sizes are capped by [`ApplyConfig::max_count`].
+//!
+//! # Specification
+//!
+//! [Portable Contacts 1.0 Draft C](https://portablecontacts.github.io/draft-spec.html)
+
+pub mod atom;
+mod contact;
+mod error;
+mod query;
+mod xml;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+
+pub use contact::{
+    Account, Address, Contact, Name, OPENSOCIAL_PLURAL, OPENSOCIAL_SINGULAR, Organization, Plural, is_plural,
+};
+pub use error::PocoError;
+pub use query::{ApplyConfig, Entry, Filter, FilterOp, Format, Query, Response, Selection, parse_datetime};
+pub use xml::POCO_NS;

@@ -7,6 +7,7 @@
 //! `--insecure` is the one flag that allows plain http and loopback/private
 //! addresses, for local testing.
 
+mod poco;
 mod salmon;
 mod webfinger;
 
@@ -19,7 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Parser)]
-#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon", long_about = None)]
+#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon, Portable Contacts", long_about = None)]
 struct Cli {
     /// Allow plain http and loopback/private addresses (local testing only).
     #[arg(long, global = true)]
@@ -43,6 +44,8 @@ enum Command {
     Webfinger(webfinger::Args),
     /// Magic envelopes: generate keys, sign and verify.
     Salmon(salmon::Args),
+    /// Portable Contacts documents.
+    Poco(poco::Args),
 }
 
 /// A failure, with the exit code it maps to.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Webfinger(args) => webfinger::run(args, cli.insecure).await,
             Command::Salmon(args) => salmon::run(args),
+            Command::Poco(args) => poco::run(args),
         }
     });
     match result {

@@ -254,3 +254,52 @@ fn salmon_verify_exit_codes_on_real_envelopes() {
     let o = ostatus(&["salmon", "keygen", "--bits", "512"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn poco_parse() {
+    // The spec's sample response, JSON and XML: the same contacts.
+    let o = ostatus(
+        &[
+            "poco",
+            "parse",
+            &fixture("vectors/poco/spec-appendix-a-response.json"),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = ostatus(
+        &[
+            "poco",
+            "parse",
+            "--xml",
+            &fixture("vectors/poco/spec-appendix-a-response.xml"),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_xml: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(from_json, from_xml);
+    assert_eq!(from_json.as_array().unwrap().len(), 2);
+    assert_eq!(from_json[1]["displayName"], "Mork Hashimoto");
+    assert_eq!(from_json[1]["emails"][0]["primary"], "true");
+    // An OStatus author with poco: fields.
+    let o = ostatus(
+        &["poco", "parse", &fixture("wire/pleroma/poco-author-full.xml")],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["preferredUsername"], "Constance Variable");
+    // A single contact from stdin; malformed input exits 2.
+    let o = ostatus(
+        &["poco", "parse", "-"],
+        Some(br#"{"id": "1", "displayName": "A", "connected": true}"#),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["connected"], "true");
+    for bad in [&b"{"[..], br#"{"entry": 3}"#, b"<response><entry>", b"42"] {
+        let o = ostatus(&["poco", "parse"], Some(bad));
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(bad));
+        assert!(stderr(&o).starts_with("ostatus: poco parse: "));
+    }
+}

@@ -1,0 +1,232 @@
+//! The XML form (§6.3.4: the same data model as JSON; singular fields are
+//! elements, plural fields repeated elements, complex fields nested), built
+//! on a small hardened tree reader.
+
+use std::fmt::Write as _;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+use serde_json::{Map, Value};
+
+use crate::contact::{Contact, is_plural};
+use crate::error::PocoError;
+
+/// The Portable Contacts XML namespace (used for `poco:` in Atom).
+pub const POCO_NS: &str = "http://portablecontacts.net/spec/1.0";
+
+const MAX_DEPTH: usize = 32;
+
+/// An element of a parsed document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Node {
+    /// Local name.
+    pub local: String,
+    /// Resolved namespace, if any.
+    pub ns: Option<String>,
+    /// The prefix as written, kept for documents that use `poco:` without declaring it.
+    pub prefix: Option<String>,
+    /// Element children.
+    pub children: Vec<Node>,
+    /// Text content directly inside this element.
+    pub text: String,
+}
+
+impl Node {
+    /// Whether this element is in the PoCo namespace, or carries an
+    /// undeclared `poco:` prefix (Pleroma's test fixtures do).
+    pub(crate) fn is_poco(&self) -> bool {
+        self.ns.as_deref() == Some(POCO_NS) || (self.ns.is_none() && self.prefix.as_deref() == Some("poco"))
+    }
+}
+
+fn xml_err(e: impl std::fmt::Display) -> PocoError {
+    PocoError::Xml(e.to_string())
+}
+
+/// Parses a document into its root element. DTDs, entities other than the
+/// predefined five, and nesting beyond 32 levels are refused. Undeclared
+/// prefixes are tolerated (the element keeps its prefix, no namespace).
+pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| PocoError::Xml(format!("not UTF-8: {e}")))?;
+    let mut reader = NsReader::from_str(text);
+    let mut stack: Vec<Node> = Vec::new();
+    loop {
+        let (res, ev) = reader.read_resolved_event().map_err(xml_err)?;
+        let ns = match res {
+            ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
+            _ => None,
+        };
+        match ev {
+            Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(PocoError::TooDeep(MAX_DEPTH));
+                }
+                stack.push(node(&e, ns));
+            }
+            Event::Empty(e) => {
+                let n = node(&e, ns);
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(n),
+                    None => return Ok(n),
+                }
+            }
+            Event::End(_) => {
+                let Some(n) = stack.pop() else {
+                    return Err(PocoError::Xml("unbalanced end tag".into()));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(n),
+                    None => return Ok(n),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.into_inner());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let s = match r.resolve_char_ref().map_err(xml_err)? {
+                    Some(c) => c.to_string(),
+                    None => match r.into_inner().as_ref() {
+                        "lt" => "<".into(),
+                        "gt" => ">".into(),
+                        "amp" => "&".into(),
+                        "apos" => "'".into(),
+                        "quot" => "\"".into(),
+                        other => return Err(PocoError::Xml(format!("undefined entity &{other};"))),
+                    },
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&s);
+                }
+            }
+            Event::DocType(_) => return Err(PocoError::Xml("DTDs are not allowed".into())),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => return Err(PocoError::Xml("no root element".into())),
+        }
+    }
+}
+
+fn node(e: &BytesStart<'_>, ns: Option<String>) -> Node {
+    let (local, prefix) = e.name().decompose();
+    Node {
+        local: local.as_ref().to_owned(),
+        ns,
+        prefix: prefix.map(|p| p.as_ref().to_owned()),
+        children: Vec::new(),
+        text: String::new(),
+    }
+}
+
+/// Converts an element's children to the JSON object of the same data
+/// model: plural fields (and any repeated element) become arrays, elements
+/// with children become objects, the rest strings.
+pub(crate) fn children_to_json(n: &Node, plural_fields: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    for c in &n.children {
+        let v = node_to_json(c);
+        let plural = plural_fields && is_plural(&c.local);
+        match m.get_mut(&c.local) {
+            Some(Value::Array(a)) if plural || a.len() > 1 => a.push(v),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v]);
+            }
+            None if plural => {
+                m.insert(c.local.clone(), Value::Array(vec![v]));
+            }
+            None => {
+                m.insert(c.local.clone(), v);
+            }
+        }
+    }
+    m
+}
+
+fn node_to_json(n: &Node) -> Value {
+    if n.children.is_empty() {
+        Value::String(n.text.clone())
+    } else {
+        Value::Object(children_to_json(n, false))
+    }
+}
+
+impl Contact {
+    /// Reads a contact from an XML `entry` element (or any element whose
+    /// children are contact fields).
+    ///
+    /// # Errors
+    ///
+    /// [`PocoError::Xml`] for malformed XML, DTDs or entities;
+    /// [`PocoError::Invalid`] for a field of the wrong shape.
+    pub fn from_xml(bytes: &[u8]) -> Result<Self, PocoError> {
+        let root = parse_tree(bytes)?;
+        Self::from_node(&root)
+    }
+
+    pub(crate) fn from_node(n: &Node) -> Result<Self, PocoError> {
+        Contact::from_json_value(&Value::Object(children_to_json(n, true)))
+    }
+
+    /// The contact as an XML `<entry>` element (no declaration), indented
+    /// one space per level as in the spec's Appendix A.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        write_element(&mut out, "entry", &self.to_json_value(), 0);
+        out
+    }
+}
+
+/// Writes `value` as element(s) named `name` at `depth` (indentation in spaces).
+pub(crate) fn write_element(out: &mut String, name: &str, value: &Value, depth: usize) {
+    let pad = " ".repeat(depth);
+    match value {
+        Value::Array(items) => {
+            for i in items {
+                write_element(out, name, i, depth);
+            }
+        }
+        Value::Object(m) => {
+            let _ = writeln!(out, "{pad}<{name}>");
+            for (k, v) in m {
+                write_element(out, k, v, depth + 1);
+            }
+            let _ = writeln!(out, "{pad}</{name}>");
+        }
+        Value::Null => {}
+        other => {
+            let text = match other {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            let _ = writeln!(out, "{pad}<{name}>{}</{name}>", text_content(&text));
+        }
+    }
+}
+
+/// Text content: CDATA for values with line breaks (as Appendix A writes
+/// addresses), escaped text otherwise.
+fn text_content(s: &str) -> String {
+    if s.contains('\n') && !s.contains("]]>") && !s.contains('\r') {
+        return format!("<![CDATA[{s}]]>");
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
