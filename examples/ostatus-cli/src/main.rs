@@ -7,6 +7,7 @@
 //! `--insecure` is the one flag that allows plain http and loopback/private
 //! addresses, for local testing.
 
+mod atom;
 mod poco;
 mod salmon;
 mod webfinger;
@@ -20,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Parser)]
-#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon, Portable Contacts", long_about = None)]
+#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon, Portable Contacts, Activity Streams", long_about = None)]
 struct Cli {
     /// Allow plain http and loopback/private addresses (local testing only).
     #[arg(long, global = true)]
@@ -46,6 +47,8 @@ enum Command {
     Salmon(salmon::Args),
     /// Portable Contacts documents.
     Poco(poco::Args),
+    /// Atom feeds and entries with Activity Streams.
+    Atom(atom::Args),
 }
 
 /// A failure, with the exit code it maps to.
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
             Command::Webfinger(args) => webfinger::run(args, cli.insecure).await,
             Command::Salmon(args) => salmon::run(args),
             Command::Poco(args) => poco::run(args),
+            Command::Atom(args) => atom::run(args),
         }
     });
     match result {

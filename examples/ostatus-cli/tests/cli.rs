@@ -303,3 +303,97 @@ fn poco_parse() {
         assert!(stderr(&o).starts_with("ostatus: poco parse: "));
     }
 }
+
+#[test]
+fn atom_parse() {
+    // A GNU social feed: the feed's author is each entry's actor.
+    let o = ostatus(
+        &[
+            "atom",
+            "parse",
+            &fixture("wire/pleroma/feed-gnusocial-reply.atom"),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["feed"]["hubs"][0], "https://social.heldscal.la/main/push/hub");
+    let e = &v["entries"][0];
+    for key in [
+        "id",
+        "verb",
+        "object_type",
+        "title",
+        "content",
+        "content_type",
+        "summary",
+        "published",
+        "updated",
+        "actor",
+        "object",
+        "in_reply_to",
+        "conversation",
+        "mentions",
+        "tags",
+        "enclosures",
+        "scope",
+        "links",
+    ] {
+        assert!(e.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(e["verb"], "http://activitystrea.ms/schema/1.0/post");
+    assert_eq!(e["object_type"], "http://activitystrea.ms/schema/1.0/comment");
+    assert_eq!(e["actor"]["uri"], "https://social.heldscal.la/user/23211");
+    assert_eq!(
+        e["in_reply_to"]["ref"],
+        "tag:gs.archae.me,2017-04-30:noticeId=778260:objectType=note"
+    );
+    assert_eq!(e["conversation"], "https://gs.archae.me/conversation/327120");
+    assert_eq!(
+        e["mentions"][0]["object_type"],
+        "http://activitystrea.ms/schema/1.0/person"
+    );
+    // A Mastodon share entry: the object is the nested activity.
+    let o = ostatus(
+        &[
+            "atom",
+            "parse",
+            "--entry",
+            &fixture("wire/pleroma/entry-mastodon-share.xml"),
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["feed"], serde_json::Value::Null);
+    let e = &v["entries"][0];
+    assert_eq!(e["verb"], "http://activitystrea.ms/schema/1.0/share");
+    assert_eq!(e["object"]["actor"]["display_name"], "Lain Iwakura");
+    assert_eq!(e["actor"]["preferred_username"], "lambadalambda");
+    // Attachments.
+    let o = ostatus(
+        &[
+            "atom",
+            "parse",
+            &fixture("wire/pleroma/feed-gnusocial-attachments.atom"),
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["entries"][0]["enclosures"][0]["length"], 17283);
+    // Malformed input: exit 2.
+    for bad in [&b"<feed"[..], b"<rss/>", b"<!DOCTYPE x []><feed/>"] {
+        let o = ostatus(&["atom", "parse", "-"], Some(bad));
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(bad));
+        assert!(stderr(&o).starts_with("ostatus: atom parse: "));
+    }
+    let o = ostatus(
+        &[
+            "atom",
+            "parse",
+            "--entry",
+            &fixture("wire/pleroma/feed-gnusocial-reply.atom"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

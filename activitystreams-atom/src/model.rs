@@ -1,0 +1,403 @@
+//! The typed model: feeds, entries (activities), persons, links.
+
+use ostatus_portable_contacts::Contact;
+
+use crate::vocab::{ObjectType, Verb};
+use crate::xml::Element;
+
+/// How a text construct's value is to be read (RFC 4287 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextType {
+    /// Plain text (the default).
+    #[default]
+    Text,
+    /// Escaped HTML.
+    Html,
+    /// An XHTML `div` (kept as its inner markup).
+    Xhtml,
+}
+
+impl TextType {
+    /// The `type` attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextType::Text => "text",
+            TextType::Html => "html",
+            TextType::Xhtml => "xhtml",
+        }
+    }
+}
+
+/// A text construct: title, summary, content.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Text {
+    /// The value as written: HTML kept as is (unescaped once, as XML says).
+    pub value: String,
+    /// Its type.
+    pub type_: TextType,
+    /// `xml:lang`.
+    pub lang: Option<String>,
+}
+
+impl Text {
+    /// Plain text.
+    pub fn plain(s: impl Into<String>) -> Self {
+        Self {
+            value: s.into(),
+            type_: TextType::Text,
+            lang: None,
+        }
+    }
+
+    /// HTML.
+    pub fn html(s: impl Into<String>) -> Self {
+        Self {
+            value: s.into(),
+            type_: TextType::Html,
+            lang: None,
+        }
+    }
+
+    /// The text without markup: tags removed, `<br>` and block ends turned
+    /// into line breaks, character references decoded. For display and
+    /// search only — it is not a sanitiser.
+    pub fn plain_text(&self) -> String {
+        match self.type_ {
+            TextType::Text => self.value.clone(),
+            TextType::Html | TextType::Xhtml => crate::html::to_text(&self.value),
+        }
+    }
+}
+
+/// A link (`atom:link`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Link {
+    /// The relation; a link without `rel` is `alternate` (ATOM-CON-05).
+    pub rel: String,
+    /// The target, resolved against `xml:base`.
+    pub href: String,
+    /// Media type.
+    pub type_: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Length in octets (enclosures).
+    pub length: Option<u64>,
+    /// Language of the target.
+    pub hreflang: Option<String>,
+    /// `ostatus:object-type` (on `mentioned` links).
+    pub object_type: Option<ObjectType>,
+    /// Other attributes (`media:width`, `name` on Mastodon emoji links…), kept.
+    pub extra_attrs: Vec<crate::xml::Attr>,
+}
+
+impl Link {
+    /// A link with a relation and a target.
+    pub fn new(rel: impl Into<String>, href: impl Into<String>) -> Self {
+        Self {
+            rel: rel.into(),
+            href: href.into(),
+            ..Self::default()
+        }
+    }
+
+    /// With a media type.
+    #[must_use]
+    pub fn with_type(mut self, t: impl Into<String>) -> Self {
+        self.type_ = Some(t.into());
+        self
+    }
+}
+
+/// A person construct with its Activity Streams and Portable Contacts
+/// fields: an entry's author, a feed's author or `activity:subject`, a
+/// legacy `activity:actor`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Person {
+    /// `atom:id` (Mastodon and GNU social write the profile URI there too).
+    pub id: Option<String>,
+    /// `atom:uri`: the identifier OStatus uses (OST-SUB-01).
+    pub uri: Option<String>,
+    /// `atom:name`.
+    pub name: Option<String>,
+    /// `atom:email` (Mastodon: the account's `user@host`).
+    pub email: Option<String>,
+    /// `atom:title` (StatusNet actors and subjects carry a title instead of a name).
+    pub title: Option<String>,
+    /// `activity:object-type`.
+    pub object_type: Option<ObjectType>,
+    /// `atom:summary` (Mastodon: the profile note as HTML).
+    pub summary: Option<Text>,
+    /// Links: `alternate` (profile page), `avatar`, `header`.
+    pub links: Vec<Link>,
+    /// Portable Contacts fields (`poco:preferredUsername`, `poco:displayName`, `poco:note`, …).
+    pub poco: Contact,
+    /// `mastodon:scope` on an author (`private` for a locked account).
+    pub scope: Option<String>,
+    /// Unknown child elements, kept.
+    pub extensions: Vec<Element>,
+}
+
+impl Person {
+    /// The identifier to use for this person: `uri`, else `id`, else
+    /// `acct:` + email (OST-SUB-01).
+    pub fn identifier(&self) -> Option<String> {
+        self.uri
+            .clone()
+            .or_else(|| self.id.clone())
+            .or_else(|| self.email.as_ref().map(|e| format!("acct:{e}")))
+    }
+
+    /// The first avatar link.
+    pub fn avatar(&self) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|l| l.rel == "avatar")
+            .map(|l| l.href.as_str())
+    }
+
+    /// The HTML profile page (`alternate`, `text/html`).
+    pub fn profile_page(&self) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|l| l.rel == "alternate" && l.type_.as_deref().is_none_or(|t| t == "text/html"))
+            .map(|l| l.href.as_str())
+    }
+
+    /// The display name: `poco:displayName`, else `atom:name`, else `title`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.poco
+            .display_name
+            .as_deref()
+            .or(self.name.as_deref())
+            .or(self.title.as_deref())
+    }
+}
+
+/// `thr:in-reply-to` (RFC 4685 §3).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InReplyTo {
+    /// The id of the parent (compared like atom:id).
+    pub ref_: String,
+    /// Where to fetch the parent.
+    pub href: Option<String>,
+    /// Media type of `href`.
+    pub type_: Option<String>,
+    /// A feed containing the parent.
+    pub source: Option<String>,
+}
+
+/// How a mention was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MentionKind {
+    /// `link rel="mentioned"` (Salmon, Mastodon).
+    Mentioned,
+    /// `link rel="ostatus:attention"` or `http://ostatus.org/schema/1.0/attention` (StatusNet).
+    Attention,
+}
+
+/// A mention of a person or collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// Who or what is mentioned.
+    pub href: String,
+    /// `ostatus:object-type` (person, group, collection), when given.
+    pub object_type: Option<ObjectType>,
+    /// The link relation used.
+    pub kind: MentionKind,
+}
+
+/// `atom:category`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Category {
+    /// The term (a hashtag, or `nsfw`).
+    pub term: String,
+    /// Scheme IRI.
+    pub scheme: Option<String>,
+    /// Label.
+    pub label: Option<String>,
+}
+
+/// `statusnet:notice_info`: StatusNet/GNU social metadata about a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NoticeInfo {
+    /// `local_id`.
+    pub local_id: Option<String>,
+    /// `source` (the client used).
+    pub source: Option<String>,
+    /// `repeat_of` (the local id of the repeated notice).
+    pub repeat_of: Option<String>,
+    /// Any other attribute, kept.
+    pub other: Vec<(String, String)>,
+}
+
+/// An entry: an activity (or, nested as `activity:object`/`activity:target`,
+/// an object).
+///
+/// Implied-activity entries (no `activity:object`) are their own object
+/// (AS-ATOM-04); full activity entries carry the object in [`Entry::object`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Entry {
+    /// `atom:id`, compared as an exact string.
+    pub id: Option<String>,
+    /// `atom:title`.
+    pub title: Option<String>,
+    /// `atom:content`.
+    pub content: Option<Text>,
+    /// `atom:summary` (Mastodon: the content warning).
+    pub summary: Option<Text>,
+    /// `atom:published`, as written.
+    pub published: Option<String>,
+    /// `atom:updated`, as written.
+    pub updated: Option<String>,
+    /// `atom:author` (the actor, AAE-05).
+    pub author: Option<Person>,
+    /// `activity:actor` (StatusNet 0.9, deprecated).
+    pub actor: Option<Person>,
+    /// `activity:verb`; absent means post.
+    pub verb: Option<Verb>,
+    /// `activity:object-type` of the entry itself.
+    pub object_type: Option<ObjectType>,
+    /// `activity:object`: the object of a full activity (a nested entry for shares).
+    pub object: Option<Box<Entry>>,
+    /// `activity:target`.
+    pub target: Option<Box<Entry>>,
+    /// `thr:in-reply-to` (one per parent).
+    pub in_reply_to: Vec<InReplyTo>,
+    /// `ostatus:conversation` (its `ref`, else its text) or the
+    /// `ostatus:conversation` link.
+    pub conversation: Option<String>,
+    /// Every `atom:link`, in order (mentions, enclosures, alternate, self…).
+    pub links: Vec<Link>,
+    /// `atom:category`.
+    pub categories: Vec<Category>,
+    /// `mastodon:scope`: public, unlisted, private, direct.
+    pub scope: Option<String>,
+    /// `statusnet:notice_info`.
+    pub notice_info: Option<NoticeInfo>,
+    /// `georss:point` (`lat lon`).
+    pub georss_point: Option<String>,
+    /// Portable Contacts fields, for objects that are persons (follows).
+    pub poco: Contact,
+    /// `me:provenance`: the signed envelope GNU social keeps inside entries it re-serves.
+    pub provenance: Option<Element>,
+    /// Unknown extension elements (`media:*`, `atom:source`, vendor elements), kept in order.
+    pub extensions: Vec<Element>,
+}
+
+impl Entry {
+    /// The verb, with the default: `post` when absent (AS-ATOM-02).
+    pub fn verb(&self) -> Verb {
+        self.verb.clone().unwrap_or(Verb::Post)
+    }
+
+    /// The object type of what this activity is about: the nested object's,
+    /// else the entry's own.
+    pub fn effective_object_type(&self) -> Option<&ObjectType> {
+        self.object
+            .as_ref()
+            .and_then(|o| o.object_type.as_ref())
+            .or(self.object_type.as_ref())
+    }
+
+    /// The mentions: `mentioned` links and `ostatus:attention` links, in
+    /// literal and IRI forms.
+    pub fn mentions(&self) -> Vec<Mention> {
+        self.links
+            .iter()
+            .filter_map(|l| {
+                let kind = match l.rel.as_str() {
+                    "mentioned" | "http://salmon-protocol.org/ns/salmon-mention" => MentionKind::Mentioned,
+                    "ostatus:attention" | "http://ostatus.org/schema/1.0/attention" => MentionKind::Attention,
+                    _ => return None,
+                };
+                Some(Mention {
+                    href: l.href.clone(),
+                    object_type: l.object_type.clone(),
+                    kind,
+                })
+            })
+            .collect()
+    }
+
+    /// The enclosures (attachments).
+    pub fn enclosures(&self) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(|l| l.rel == "enclosure")
+    }
+
+    /// The first link of a relation.
+    pub fn link(&self, rel: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.rel == rel)
+    }
+
+    /// The actor: `atom:author`, else the legacy `activity:actor`.
+    pub fn actor(&self) -> Option<&Person> {
+        self.author.as_ref().or(self.actor.as_ref())
+    }
+}
+
+/// A feed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Feed {
+    /// `atom:id`.
+    pub id: Option<String>,
+    /// `atom:title`.
+    pub title: Option<String>,
+    /// `atom:subtitle`.
+    pub subtitle: Option<String>,
+    /// `atom:updated`.
+    pub updated: Option<String>,
+    /// `atom:logo`.
+    pub logo: Option<String>,
+    /// `atom:icon`.
+    pub icon: Option<String>,
+    /// `atom:author`.
+    pub author: Option<Person>,
+    /// `activity:subject` (StatusNet user and group feeds).
+    pub subject: Option<Person>,
+    /// Links: alternate, self, hub, salmon, next, prev.
+    pub links: Vec<Link>,
+    /// The entries, in document order.
+    pub entries: Vec<Entry>,
+    /// Unknown feed-level elements (`statusnet:*`, `atom:generator`…), kept.
+    pub extensions: Vec<Element>,
+}
+
+impl Feed {
+    /// The first link of a relation.
+    pub fn link(&self, rel: &str) -> Option<&str> {
+        self.links.iter().find(|l| l.rel == rel).map(|l| l.href.as_str())
+    }
+
+    /// Every hub (`rel="hub"`).
+    pub fn hubs(&self) -> impl Iterator<Item = &str> {
+        self.links
+            .iter()
+            .filter(|l| l.rel == "hub")
+            .map(|l| l.href.as_str())
+    }
+
+    /// The topic URL (`rel="self"`).
+    pub fn self_link(&self) -> Option<&str> {
+        self.link("self")
+    }
+
+    /// The Salmon endpoint (`rel="salmon"`).
+    pub fn salmon(&self) -> Option<&str> {
+        self.link("salmon")
+    }
+
+    /// The next page (`rel="next"`).
+    pub fn next_page(&self) -> Option<&str> {
+        self.link("next")
+    }
+
+    /// The previous page (`rel="prev"` or `previous`).
+    pub fn prev_page(&self) -> Option<&str> {
+        self.link("prev").or_else(|| self.link("previous"))
+    }
+
+    /// The feed's person: its author, else its `activity:subject`.
+    pub fn owner(&self) -> Option<&Person> {
+        self.author.as_ref().or(self.subject.as_ref())
+    }
+}
