@@ -1,5 +1,85 @@
-//! WebSub (W3C; formerly PubSubHubbub): discovery, subscriber, publisher and a production hub.
+//! WebSub (W3C Recommendation, formerly PubSubHubbub): discovery, the
+//! subscriber and the publisher, tolerant of PuSH 0.3/0.4 peers.
 //!
-//! **Status: not started.** This crate holds its place in the ostatus-rs
-//! workspace and exports nothing yet; the implementation is tracked in
-//! issue #7 of the project.
+//! ```text
+//!  topic URL ─► discover (Link headers > HTML head / Atom / RSS links) ─► hubs + self
+//!  Subscriber::subscribe ─► pending stored ─► POST hub ─► hub GETs callback ─► Subscriber::handle (challenge)
+//!  hub POSTs content ─► Subscriber::handle ─► X-Hub-Signature checked ─► Event::Delivery
+//! ```
+//!
+//! The core is sans-IO ([`Subscriber`] builds requests and answers callback
+//! requests); the `client` feature performs them over reqwest, the `axum`
+//! feature serves the callbacks, the `sqlite` feature stores subscriptions.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use ostatus_websub::{Event, MemoryStore, Subscriber, SignatureAlg, sign};
+//! use url::Url;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let sub = Subscriber::new(MemoryStore::default(), Url::parse("https://me.example/websub")?);
+//! let hub = Url::parse("https://hub.example/")?;
+//! let topic = Url::parse("https://blog.example/feed")?;
+//! let (s, request) = sub.subscribe(&hub, &topic, Some("s3cret"), Some(86400), SystemTime::now()).await?;
+//! assert_eq!(request.uri(), "https://hub.example/");
+//!
+//! // The hub verifies intent...
+//! let verify = http::Request::get(format!("{}?hub.mode=subscribe&hub.topic={}&hub.challenge=abc&hub.lease_seconds=86400", s.callback, topic))
+//!     .body(Vec::new())?;
+//! let (resp, _) = sub.handle(&verify, SystemTime::now()).await?;
+//! assert_eq!(resp.body(), b"abc");
+//!
+//! // ... and delivers, signed.
+//! let body = b"<feed/>".to_vec();
+//! let deliver = http::Request::post(s.callback.as_str())
+//!     .header("x-hub-signature", sign(SignatureAlg::Sha256, b"s3cret", &body))
+//!     .body(body)?;
+//! let (resp, ev) = sub.handle(&deliver, SystemTime::now()).await?;
+//! assert_eq!(resp.status(), 200);
+//! assert!(matches!(ev, Some(Event::Delivery { .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Features
+//!
+//! - `client`: [`client::Client`] — discovery, subscription and publish
+//!   over reqwest + rustls, redirects followed hop by hop under the SSRF guard.
+//! - `axum`: [`axum::callback_router`] for the callbacks.
+//! - `sqlite`: [`SqliteStore`].
+//!
+//! # Security
+//!
+//! Callback URLs carry 32 random bytes; signatures are checked in constant
+//! time with the algorithm the hub names (sha1 to sha512), and a delivery
+//! without a valid signature to a subscription with a secret is answered
+//! 403 and not passed on. Outbound requests refuse plain http and non-public
+//! addresses unless [`NetPolicy::dangerous_allow_http_and_private`] is chosen.
+//!
+//! # Specifications
+//!
+//! - [WebSub](https://www.w3.org/TR/websub/), [PubSubHubbub 0.3](https://pubsubhubbub.github.io/PubSubHubbub/pubsubhubbub-core-0.3.html)
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "client")]
+pub mod client;
+mod discovery;
+mod net;
+mod publisher;
+mod signature;
+mod store;
+mod subscriber;
+
+pub use discovery::{Discovered, HeaderLink, discover, discover_body, parse_link_header};
+pub use net::{Blocked, NetPolicy, is_public};
+pub use publisher::{atom_links, link_header, publish_request};
+pub use signature::{SignatureAlg, SignatureError, sign, verify};
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{MemoryStore, State, Store, StoreError, Subscription};
+pub use subscriber::{
+    Event, MAX_SECRET_BYTES, Mode, SignatureStatus, Subscriber, SubscriberError, random_secret, unix,
+};

@@ -1,0 +1,363 @@
+//! HMAC vectors, both stores through one suite, the subscription life
+//! cycle (verification, denial, unsubscription, renewal), publisher helpers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use ostatus_websub::{
+    Event, MemoryStore, Mode, SignatureAlg, SignatureError, SignatureStatus, State, Store, Subscriber,
+    SubscriberError, Subscription, link_header, publish_request, sign, verify,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+use url::Url;
+
+fn vectors() -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/vectors/websub/x-hub-signature.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    // A tiny standard base64 decoder for the vectors' bodies.
+    let table = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .map(table)
+        .collect();
+    clean
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, v)| acc | (u32::from(*v) << (18 - 6 * i)));
+            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            bytes[..c.len() - 1].to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn hmac_vectors() {
+    let v = vectors();
+    let cases = v["vectors"].as_array().unwrap();
+    assert_eq!(cases.len(), 9);
+    for c in cases {
+        let body = b64(c["body_base64"].as_str().unwrap());
+        let secret = c["secret_utf8"].as_str().unwrap().as_bytes();
+        for (name, alg) in [
+            ("sha1", SignatureAlg::Sha1),
+            ("sha256", SignatureAlg::Sha256),
+            ("sha384", SignatureAlg::Sha384),
+            ("sha512", SignatureAlg::Sha512),
+        ] {
+            let want = c["headers"][name].as_str().unwrap();
+            assert_eq!(sign(alg, secret, &body), want, "{} {name}", c["body_name"]);
+            assert_eq!(verify(secret, &body, want), Ok(alg));
+            // Uppercase hex is accepted; a tampered body is not.
+            let upper = format!("{name}={}", want.split_once('=').unwrap().1.to_uppercase());
+            assert_eq!(verify(secret, &body, &upper), Ok(alg));
+            let mut other = body.clone();
+            other.push(b'x');
+            assert_eq!(verify(secret, &other, want), Err(SignatureError::Mismatch));
+        }
+    }
+}
+
+fn sub(id: &str, state: State, expires_at: Option<u64>) -> Subscription {
+    Subscription {
+        id: id.into(),
+        topic: Url::parse("https://t.example/feed").unwrap(),
+        hub: Url::parse("https://h.example/").unwrap(),
+        callback: Url::parse(&format!("https://me.example/cb/{id}")).unwrap(),
+        secret: Some("s".into()),
+        state,
+        requested_lease: Some(3600),
+        expires_at,
+        created_at: 100,
+    }
+}
+
+async fn store_suite<S: Store>(s: &S) {
+    assert!(s.get("a").await.unwrap().is_none());
+    s.put(sub("a", State::PendingSubscribe, None)).await.unwrap();
+    s.put(sub("b", State::Active, Some(5000))).await.unwrap();
+    assert_eq!(
+        s.get("a").await.unwrap().unwrap(),
+        sub("a", State::PendingSubscribe, None)
+    );
+    // Replace.
+    s.put(sub("a", State::Active, Some(9000))).await.unwrap();
+    assert_eq!(s.get("a").await.unwrap().unwrap().state, State::Active);
+    assert_eq!(s.list().await.unwrap().len(), 2);
+    s.delete("a").await.unwrap();
+    assert_eq!(s.list().await.unwrap(), [sub("b", State::Active, Some(5000))]);
+}
+
+#[tokio::test]
+async fn memory_store() {
+    store_suite(&MemoryStore::default()).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_store_and_durability() {
+    store_suite(&ostatus_websub::SqliteStore::in_memory().unwrap()).await;
+    let dir = std::env::temp_dir().join(format!("websub-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("subs.db");
+    {
+        let s = ostatus_websub::SqliteStore::open(&path).unwrap();
+        s.put(sub("kept", State::Active, Some(1))).await.unwrap();
+    }
+    let reopened = ostatus_websub::SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        reopened.get("kept").await.unwrap().unwrap(),
+        sub("kept", State::Active, Some(1))
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn q(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn life_cycle() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let s = Subscriber::new(
+        MemoryStore::default(),
+        Url::parse("https://me.example/websub/").unwrap(),
+    );
+    let hub = Url::parse("https://h.example/").unwrap();
+    let topic = Url::parse("https://t.example/feed?a=1&b=2").unwrap();
+    assert!(matches!(
+        s.subscribe(&hub, &topic, Some(&"x".repeat(200)), None, now).await,
+        Err(SubscriberError::SecretTooLong)
+    ));
+    assert!(matches!(
+        s.subscribe(&hub, &topic, None, Some(0), now).await,
+        Err(SubscriberError::BadLease)
+    ));
+
+    let (a, req) = s
+        .subscribe(&hub, &topic, Some("k"), Some(3600), now)
+        .await
+        .unwrap();
+    // The pending subscription is stored before the request is sent.
+    assert_eq!(
+        s.store().get(&a.id).await.unwrap().unwrap().state,
+        State::PendingSubscribe
+    );
+    assert_eq!(a.id.len(), 64);
+    assert!(a.callback.as_str().starts_with("https://me.example/websub/"));
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body()).into_owned().collect();
+    assert!(form.contains(&("hub.mode".into(), "subscribe".into())));
+    assert!(form.contains(&("hub.topic".into(), topic.to_string())));
+    assert!(form.contains(&("hub.lease_seconds".into(), "3600".into())));
+    assert!(form.contains(&("hub.secret".into(), "k".into())));
+    assert_eq!(req.headers()["content-type"], "application/x-www-form-urlencoded");
+    // Two subscriptions never share a callback.
+    let (b, _) = s.subscribe(&hub, &topic, None, None, now).await.unwrap();
+    assert_ne!(a.callback, b.callback);
+
+    let get = |url: String| http::Request::get(url).body(Vec::<u8>::new()).unwrap();
+    // Wrong topic, wrong mode, unknown callback: 404.
+    for url in [
+        format!(
+            "{}?hub.mode=subscribe&hub.topic={}&hub.challenge=c",
+            a.callback,
+            q("https://t.example/other")
+        ),
+        format!(
+            "{}?hub.mode=unsubscribe&hub.topic={}&hub.challenge=c",
+            a.callback,
+            q(topic.as_str())
+        ),
+        format!(
+            "https://me.example/websub/nope?hub.mode=subscribe&hub.topic={}&hub.challenge=c",
+            q(topic.as_str())
+        ),
+    ] {
+        let (r, ev) = s.handle(&get(url.clone()), now).await.unwrap();
+        assert_eq!(r.status(), 404, "{url}");
+        assert!(matches!(ev, Some(Event::VerificationRejected { .. })));
+    }
+    // The right one: the bare challenge, and the lease recorded.
+    let url = format!(
+        "{}?hub.mode=subscribe&hub.topic={}&hub.challenge=ch%26al&hub.lease_seconds=600",
+        a.callback,
+        q(topic.as_str())
+    );
+    let (r, ev) = s.handle(&get(url), now).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.body().as_slice()), (200, &b"ch&al"[..]));
+    assert_eq!(
+        ev,
+        Some(Event::Verified {
+            id: a.id.clone(),
+            mode: Mode::Subscribe,
+            lease_seconds: Some(600)
+        })
+    );
+    let stored = s.store().get(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.state, stored.expires_at),
+        (State::Active, Some(1_000_600))
+    );
+
+    // Renewal is due within the margin.
+    assert!(
+        s.due_for_renewal(now, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.due_for_renewal(now, Duration::from_secs(600)).await.unwrap()[0].id,
+        a.id
+    );
+
+    // Deliveries: signed OK; unsigned, bad, unknown algorithm refused; no secret accepted.
+    let post = |url: &Url, sig: Option<String>| {
+        let mut b = http::Request::post(url.as_str()).header("content-type", "application/atom+xml");
+        if let Some(s) = sig {
+            b = b.header("x-hub-signature", s);
+        }
+        b.body(b"<feed/>".to_vec()).unwrap()
+    };
+    let (r, ev) = s
+        .handle(
+            &post(&a.callback, Some(sign(SignatureAlg::Sha512, b"k", b"<feed/>"))),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(matches!(
+        ev,
+        Some(Event::Delivery {
+            signature: SignatureStatus::Valid(SignatureAlg::Sha512),
+            ..
+        })
+    ));
+    for (sig, want) in [
+        (None, SignatureError::Missing),
+        (Some("sha256=00".to_owned()), SignatureError::Mismatch),
+        (
+            Some("md5=abc".to_owned()),
+            SignatureError::UnknownAlgorithm("md5".into()),
+        ),
+    ] {
+        let (r, ev) = s.handle(&post(&a.callback, sig), now).await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(
+            matches!(ev, Some(Event::Delivery { signature: SignatureStatus::Invalid(e), .. }) if e == want)
+        );
+    }
+    // b has no secret but is still pending: deliveries before verification are refused (410).
+    let (r, _) = s.handle(&post(&b.callback, None), now).await.unwrap();
+    assert_eq!(r.status(), 410);
+
+    // Denial.
+    let (r, ev) = s
+        .handle(
+            &get(format!(
+                "{}?hub.mode=denied&hub.topic={}&hub.reason=spam",
+                b.callback,
+                q(topic.as_str())
+            )),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        ev,
+        Some(Event::Denied {
+            id: b.id.clone(),
+            reason: Some("spam".into())
+        })
+    );
+    assert_eq!(s.store().get(&b.id).await.unwrap().unwrap().state, State::Denied);
+
+    // Unsubscription: the request, then its verification removes the subscription.
+    let req = s.unsubscribe(&a.id).await.unwrap();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body()).into_owned().collect();
+    assert!(form.contains(&("hub.mode".into(), "unsubscribe".into())));
+    assert!(
+        !form
+            .iter()
+            .any(|(k, _)| k == "hub.secret" || k == "hub.lease_seconds")
+    );
+    let (r, ev) = s
+        .handle(
+            &get(format!(
+                "{}?hub.mode=unsubscribe&hub.topic={}&hub.challenge=bye",
+                a.callback,
+                q(topic.as_str())
+            )),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.body(), b"bye");
+    assert!(matches!(
+        ev,
+        Some(Event::Verified {
+            mode: Mode::Unsubscribe,
+            ..
+        })
+    ));
+    assert!(s.store().get(&a.id).await.unwrap().is_none());
+    let (r, _) = s.handle(&post(&a.callback, None), now).await.unwrap();
+    assert_eq!(r.status(), 410);
+}
+
+#[test]
+fn publisher_helpers() {
+    let hub = Url::parse("https://h.example/hub").unwrap();
+    let topic = Url::parse("https://t.example/feed").unwrap();
+    let req = publish_request(&hub, &topic).unwrap();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body()).into_owned().collect();
+    assert_eq!(
+        form,
+        [
+            ("hub.mode".to_owned(), "publish".to_owned()),
+            ("hub.topic".to_owned(), topic.to_string()),
+            ("hub.url".to_owned(), topic.to_string())
+        ]
+    );
+    let h = link_header(std::slice::from_ref(&hub), &topic);
+    let parsed = ostatus_websub::parse_link_header(h.to_str().unwrap(), &topic);
+    assert_eq!(parsed[0].target, hub);
+    assert_eq!(parsed[1].rels, ["self"]);
+    assert!(
+        ostatus_websub::atom_links(&[hub], &topic)
+            .contains("<link rel=\"self\" type=\"application/atom+xml\" href=\"https://t.example/feed\"/>")
+    );
+}
+
+proptest! {
+    #[test]
+    fn parsers_never_panic(s in "\\PC{0,200}", body in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let base = Url::parse("https://e.example/x").unwrap();
+        let _ = ostatus_websub::parse_link_header(&s, &base);
+        let _ = ostatus_websub::discover_body(&base, &body);
+        let _ = ostatus_websub::discover_body(&base, s.as_bytes());
+        let _ = verify(b"k", &body, &s);
+    }
+}
