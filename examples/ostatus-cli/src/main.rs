@@ -11,6 +11,7 @@ mod atom;
 mod poco;
 mod salmon;
 mod webfinger;
+mod websub;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Parser)]
-#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon, Portable Contacts, Activity Streams", long_about = None)]
+#[command(name = "ostatus", version, about = "OStatus protocol tools: WebFinger, host-meta, XRD/JRD, Salmon, Portable Contacts, Activity Streams, WebSub", long_about = None)]
 struct Cli {
     /// Allow plain http and loopback/private addresses (local testing only).
     #[arg(long, global = true)]
@@ -49,6 +50,8 @@ enum Command {
     Poco(poco::Args),
     /// Atom feeds and entries with Activity Streams.
     Atom(atom::Args),
+    /// WebSub: discover, subscribe, publish.
+    Websub(websub::Args),
 }
 
 /// A failure, with the exit code it maps to.
@@ -111,11 +114,14 @@ fn main() -> ExitCode {
             Command::Salmon(args) => salmon::run(args),
             Command::Poco(args) => poco::run(args),
             Command::Atom(args) => atom::run(args),
+            Command::Websub(args) => websub::run(args, cli.insecure).await,
         }
     });
     match result {
         Ok(out) => {
-            println!("{out}");
+            if !out.is_empty() {
+                println!("{out}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -397,3 +397,157 @@ fn atom_parse() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A tiny hub and topic on loopback for the websub subcommands.
+fn websub_peer() -> (
+    tokio::runtime::Runtime,
+    std::net::SocketAddr,
+    Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use axum::extract::State;
+    use axum::routing::{get, post};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let log: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let addr = rt.block_on(async {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let topic = {
+            let base = base.clone();
+            move || {
+                let base = base.clone();
+                async move {
+                    let mut r = axum::response::Response::new(axum::body::Body::from("<html></html>"));
+                    r.headers_mut().insert(
+                        "link",
+                        format!("<{base}/hub>; rel=\"hub\", <{base}/topic>; rel=\"self\"")
+                            .parse()
+                            .unwrap(),
+                    );
+                    r
+                }
+            }
+        };
+        let hub = |State(log): State<Arc<std::sync::Mutex<Vec<String>>>>, body: String| async move {
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
+            let mode = form["hub.mode"].clone();
+            log.lock().unwrap().push(mode.clone());
+            if mode == "publish" {
+                return http::StatusCode::NO_CONTENT;
+            }
+            let callback = form["hub.callback"].clone();
+            let mut v = url::Url::parse(&callback).unwrap();
+            v.query_pairs_mut()
+                .append_pair("hub.mode", &mode)
+                .append_pair("hub.topic", &form["hub.topic"])
+                .append_pair("hub.challenge", "xyz")
+                .append_pair("hub.lease_seconds", "600");
+            let r = reqwest::get(v).await.unwrap();
+            assert_eq!(r.text().await.unwrap(), "xyz");
+            if mode == "subscribe" {
+                let secret = form["hub.secret"].clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    let body = "<feed>update</feed>";
+                    reqwest::Client::new()
+                        .post(&callback)
+                        .header("content-type", "application/atom+xml")
+                        .header(
+                            "x-hub-signature",
+                            ostatus_websub::sign(
+                                ostatus_websub::SignatureAlg::Sha1,
+                                secret.as_bytes(),
+                                body.as_bytes(),
+                            ),
+                        )
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                });
+            }
+            http::StatusCode::ACCEPTED
+        };
+        let app = axum::Router::new()
+            .route("/topic", get(topic))
+            .route("/hub", post(hub))
+            .with_state(log.clone());
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        addr
+    });
+    (rt, addr, log)
+}
+
+#[test]
+fn websub_discover_subscribe_publish() {
+    let (_rt, addr, log) = websub_peer();
+    let topic = format!("http://{addr}/topic");
+    // Refused without --insecure.
+    let o = ostatus(&["websub", "discover", &topic], None);
+    assert_eq!(o.status.code(), Some(1));
+    let o = ostatus(&["websub", "discover", &topic, "--insecure"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hubs"][0], format!("http://{addr}/hub"));
+    assert_eq!(v["self"], topic);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let o = ostatus(
+        &[
+            "websub",
+            "subscribe",
+            &topic,
+            "--listen",
+            &port.to_string(),
+            "--secret",
+            "s3cret",
+            "--count",
+            "1",
+            "--insecure",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "discovered",
+            "requested",
+            "verified",
+            "delivery",
+            "unsubscribe-requested"
+        ]
+    );
+    assert_eq!(events[3]["signature"], "valid-sha1");
+    assert_eq!(events[3]["content_type"], "application/atom+xml");
+    assert_eq!(events[3]["body"], "<feed>update</feed>");
+    assert_eq!(log.lock().unwrap().as_slice(), ["subscribe", "unsubscribe"]);
+
+    let o = ostatus(
+        &[
+            "websub",
+            "publish",
+            "--hub",
+            &format!("http://{addr}/hub"),
+            &topic,
+            "--insecure",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], 204);
+    let o = ostatus(&["websub", "publish", "--hub", "not a url", &topic], None);
+    assert_eq!(o.status.code(), Some(2));
+}
