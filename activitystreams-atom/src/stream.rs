@@ -393,9 +393,16 @@ impl<'i> Stream<'i> {
     /// Builds the owned tree of the element just started (extensions, XHTML).
     pub(crate) fn subtree(&mut self, tag: Tag<'_>) -> Result<Element, AtomError> {
         let (local, prefix) = tag.e.name().decompose();
+        let ns = tag.ns.to_option();
         let mut el = Element {
-            ns: tag.ns.to_option(),
-            prefix: prefix.map(|p| p.as_ref().to_owned()),
+            // The prefix of a namespaced element is chosen again on writing;
+            // it is kept only for an element read through an undeclared prefix.
+            prefix: if ns.is_some() {
+                None
+            } else {
+                prefix.map(|p| p.as_ref().to_owned())
+            },
+            ns,
             local: local.as_ref().to_owned(),
             attrs: tag.attrs,
             children: Vec::new(),

@@ -533,3 +533,15 @@ fn hostile_xml_is_refused() {
         2_000_000
     );
 }
+
+#[test]
+fn foreign_extensions_round_trip_whatever_their_prefix() {
+    // Found by the atom fuzz target: an extension whose prefix is a known one
+    // bound to another namespace came back with a generated prefix.
+    let doc = br#"<feed xmlns="http://www.w3.org/2005/Atom"><author xmlns:activity="http://example.org/not-activity"><activity:object-type>x</activity:object-type></author></feed>"#;
+    let f = Feed::parse(doc).unwrap();
+    let ext = &f.author.as_ref().unwrap().extensions[0];
+    assert_eq!(ext.ns.as_deref(), Some("http://example.org/not-activity"));
+    assert_eq!(f.author.as_ref().unwrap().object_type, None);
+    assert_eq!(Feed::parse(f.to_xml().as_bytes()).unwrap(), f);
+}

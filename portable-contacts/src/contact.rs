@@ -420,6 +420,10 @@ impl Contact {
                 _ => c.extra.push((k.clone(), v.clone())),
             }
         }
+        // Keep `extra` in the order it is written in (OpenSocial singular
+        // fields, OpenSocial plural fields, then the rest as read), so that a
+        // contact reads back equal to itself.
+        c.extra.sort_by_key(|(k, _)| extra_rank(k));
         Ok(c)
     }
 
@@ -571,6 +575,20 @@ impl Contact {
             .find(|p| p.primary == Some(true))
             .or_else(|| list.first())
     }
+}
+
+/// Where an extra field goes in the written order.
+fn extra_rank(k: &str) -> usize {
+    OPENSOCIAL_SINGULAR
+        .iter()
+        .position(|f| *f == k)
+        .or_else(|| {
+            OPENSOCIAL_PLURAL
+                .iter()
+                .position(|f| *f == k)
+                .map(|i| i + OPENSOCIAL_SINGULAR.len())
+        })
+        .unwrap_or(usize::MAX)
 }
 
 fn put_bool(m: &mut Map<String, Value>, k: &str, v: Option<bool>) {

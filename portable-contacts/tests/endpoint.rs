@@ -116,3 +116,14 @@ proptest! {
         prop_assert_eq!(Contact::from_xml(c.to_xml().as_bytes()).unwrap(), c.clone());
     }
 }
+
+#[test]
+fn extra_fields_keep_a_stable_order() {
+    // Found by the poco_json fuzz target: unknown fields before an OpenSocial
+    // plural field came back in another order.
+    let c = Contact::from_json(br#"{"startIndex": 10, "zzz": 1, "music": ["a"], "drinker": "no", "aaa": 2}"#)
+        .unwrap();
+    let keys: Vec<&str> = c.extra.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["drinker", "music", "startIndex", "zzz", "aaa"]);
+    assert_eq!(Contact::from_json(c.to_json().as_bytes()).unwrap(), c);
+}

@@ -555,6 +555,10 @@ fn finish(
     })
 }
 
+/// Escapes text and (double-quoted) attribute values alike: besides the
+/// markup characters, tab, line feed and carriage return become character
+/// references, which attribute-value normalisation and end-of-line handling
+/// would otherwise change.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -563,6 +567,9 @@ fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
@@ -607,6 +614,14 @@ fn xml_err(e: impl std::fmt::Display) -> EnvelopeError {
 impl<'i> Xml<'i> {
     fn new(bytes: &'i [u8]) -> Result<Self, EnvelopeError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes
+            .iter()
+            .any(|&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
+        {
+            return Err(EnvelopeError::Xml(
+                "a control character XML does not allow".into(),
+            ));
+        }
         let text = std::str::from_utf8(bytes).map_err(|e| EnvelopeError::Xml(format!("not UTF-8: {e}")))?;
         Ok(Self {
             reader: NsReader::from_str(text),

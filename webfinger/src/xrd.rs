@@ -135,6 +135,12 @@ impl<'i> Xml<'i> {
                 Event::CData(t) => return Ok(Ev::Text(t.into_inner().into_owned())),
                 Event::GeneralRef(r) => {
                     if let Some(c) = r.resolve_char_ref().map_err(xml_err)? {
+                        if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
+                            return Err(DocumentError::Xml(format!(
+                                "character reference to U+{:04X}, which XML does not allow",
+                                c as u32
+                            )));
+                        }
                         return Ok(Ev::Text(c.to_string()));
                     }
                     let name = r.into_inner();
@@ -204,6 +210,17 @@ fn is_nil(attrs: &[Attr]) -> bool {
 /// Decodes the body as UTF-8, dropping a byte-order mark.
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DocumentError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // XML 1.0 allows no C0 control character but tab, line feed and carriage
+    // return; quick-xml does not check, and such a value could not be
+    // written back.
+    if bytes
+        .iter()
+        .any(|&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
+    {
+        return Err(DocumentError::Xml(
+            "a control character XML does not allow".into(),
+        ));
+    }
     std::str::from_utf8(bytes).map_err(|e| DocumentError::Xml(format!("not UTF-8: {e}")))
 }
 
@@ -546,6 +563,18 @@ mod tests {
             Err(DocumentError::Xml(_))
         ));
         assert!(matches!(Descriptor::from_xrd(b""), Err(DocumentError::NotXrd(_))));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        // Found by the xrd fuzz target: a NUL in an attribute could not round-trip.
+        let nul = b"<XRD><Link rel=\"lrdd\" type=\"appl\0ication/xrd+xml\"/></XRD>";
+        assert!(matches!(Descriptor::from_xrd(nul), Err(DocumentError::Xml(_))));
+        assert!(matches!(
+            Descriptor::from_xrd(b"<XRD><Subject>&#1;</Subject></XRD>"),
+            Err(DocumentError::Xml(_))
+        ));
+        assert!(Descriptor::from_xrd(b"<XRD><Subject>a\tb&#9;</Subject></XRD>").is_ok());
     }
 
     #[test]
