@@ -219,11 +219,27 @@ impl Client {
     ///
     /// [`FetchError`]: refused by the policy, too large, too slow, or failed.
     pub async fn get(&self, req: Request<()>) -> Result<Response<Vec<u8>>, FetchError> {
-        let url = Url::parse(&req.uri().to_string()).map_err(|e| FetchError::Transport(e.to_string()))?;
+        let (parts, ()) = req.into_parts();
+        self.send(Request::from_parts(parts, Vec::new())).await
+    }
+
+    /// Performs one request of any method under the same policy and limits
+    /// as [`Client::get`] (no redirects followed, body capped, time limit).
+    /// For tools that probe other endpoints of the host (conformance checks).
+    ///
+    /// # Errors
+    ///
+    /// [`FetchError`]: refused by the policy, too large, too slow, or failed.
+    pub async fn send(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, FetchError> {
+        let (parts, body) = req.into_parts();
+        let url = Url::parse(&parts.uri.to_string()).map_err(|e| FetchError::Transport(e.to_string()))?;
         self.config.net.check_url(&url)?;
-        let mut builder = self.http.get(url);
-        for (name, value) in req.headers() {
+        let mut builder = self.http.request(parts.method, url);
+        for (name, value) in &parts.headers {
             builder = builder.header(name, value);
+        }
+        if !body.is_empty() {
+            builder = builder.body(body);
         }
         let max = self.config.max_body;
         let work = async {

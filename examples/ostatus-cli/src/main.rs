@@ -8,6 +8,7 @@
 //! addresses, for local testing.
 
 mod atom;
+mod check;
 mod poco;
 mod salmon;
 mod webfinger;
@@ -52,6 +53,8 @@ enum Command {
     Atom(atom::Args),
     /// WebSub: discover, subscribe, publish.
     Websub(websub::Args),
+    /// Check a server's conformance: WebFinger, host-meta, feed, Salmon, PoCo.
+    Check(check::Args),
 }
 
 /// A failure, with the exit code it maps to.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
             Command::Poco(args) => poco::run(args),
             Command::Atom(args) => atom::run(args),
             Command::Websub(args) => websub::run(args, cli.insecure).await,
+            Command::Check(args) => check::run(args, cli.insecure).await,
         }
     });
     match result {

@@ -551,3 +551,30 @@ fn websub_discover_subscribe_publish() {
     let o = ostatus(&["websub", "publish", "--hub", "not a url", &topic], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn check_exits_1_on_must_failures_and_writes_html() {
+    // The WebFinger server from resolve_against_a_loopback_server: no host-meta
+    // LRDD for this port, no feed link, so MUST checks fail.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = ostatus_webfinger::axum::router(Arc::new(WebFinger::new(Alice, "http://127.0.0.1")));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let who = format!("alice@{addr}");
+    let o = ostatus(&["check", &who, "--insecure", "--only", "webfinger"], None);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("PASS MUST   WF-SRV-14"));
+    assert!(stderr(&o).contains("WF-SRV-04"), "progress goes to stderr");
+    let o = ostatus(
+        &["check", &who, "--insecure", "--only", "feed", "--format", "html"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("<!doctype html>"));
+    let o = ostatus(&["check", &who, "--only", "bogus"], None);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,62 @@
+//! `ostatus check`: the conformance suite against a live server.
+
+use clap::{Args as ClapArgs, ValueEnum};
+use ostatus_conformance::{Checker, Protocol, Target};
+
+use crate::CliError;
+
+/// `ostatus check`.
+#[derive(ClapArgs)]
+pub(crate) struct Args {
+    /// `user@host`, `acct:user@host`, or a base URL.
+    target: String,
+    /// Only these protocols (comma-separated): webfinger, hostmeta, feed, salmon, hub, subscriber, poco.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    /// Text, for people.
+    Text,
+    /// JSON.
+    Json,
+    /// A self-contained HTML page.
+    Html,
+}
+
+pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError> {
+    let mut target = Target::parse(&args.target).map_err(|e| CliError::Usage(e.to_string()))?;
+    if insecure && target.acct.is_some() {
+        // Local servers usually speak plain http.
+        target = target.with_scheme("http");
+    }
+    let only: Vec<Protocol> = if args.only.is_empty() {
+        Protocol::ALL.to_vec()
+    } else {
+        args.only
+            .iter()
+            .map(|p| {
+                Protocol::parse(p).ok_or_else(|| CliError::Usage(format!("check: unknown protocol {p:?}")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let checker = Checker::new(insecure).map_err(CliError::Failed)?;
+    let report = checker.run(&target, &only, |r| eprintln!("{}", r.line())).await;
+    let out = match args.format {
+        ReportFormat::Text => report.to_text(),
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Html => report.to_html(),
+    };
+    if report.must_failures() > 0 {
+        return Err(CliError::Invalid {
+            stdout: out,
+            message: format!("check: {} MUST requirement(s) failed", report.must_failures()),
+        });
+    }
+    Ok(out)
+}
