@@ -117,14 +117,25 @@ fn write_link(out: &mut String, indent: &str, l: &Link) {
     if let Some(h) = &l.hreflang {
         let _ = write!(out, " hreflang=\"{}\"", escape_attr(h));
     }
+    // Namespaces without a fixed prefix are declared on the link itself,
+    // as `xmlns:ext0`, `xmlns:ext1`… in order of first use.
+    let mut foreign: Vec<&str> = Vec::new();
     for a in &l.extra_attrs {
         let name = match a.ns.as_deref() {
             None => a.local.clone(),
             Some(ns) => match PREFIXES.iter().find(|(_, n)| *n == ns) {
                 Some((p, _)) => format!("{p}:{}", a.local),
-                // A foreign attribute without a fixed prefix cannot be written
-                // without a declaration; it is dropped.
-                None => continue,
+                None => {
+                    let i = match foreign.iter().position(|f| *f == ns) {
+                        Some(i) => i,
+                        None => {
+                            let _ = write!(out, " xmlns:ext{}=\"{}\"", foreign.len(), escape_attr(ns));
+                            foreign.push(ns);
+                            foreign.len() - 1
+                        }
+                    };
+                    format!("ext{i}:{}", a.local)
+                }
             },
         };
         let _ = write!(out, " {name}=\"{}\"", escape_attr(&a.value));

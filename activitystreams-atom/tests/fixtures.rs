@@ -545,3 +545,18 @@ fn foreign_extensions_round_trip_whatever_their_prefix() {
     assert_eq!(f.author.as_ref().unwrap().object_type, None);
     assert_eq!(Feed::parse(f.to_xml().as_bytes()).unwrap(), f);
 }
+
+#[test]
+fn foreign_link_attributes_round_trip() {
+    // Found by the atom fuzz target: `media:width` with `media` bound to
+    // another namespace was dropped on writing; it is now declared on the link.
+    let doc = br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://example.org/not-media" xmlns:x="urn:x"><link rel="avatar" href="https://example.org/a.png" media:width="96" x:y="1" media:height="96"/></feed>"#;
+    let f = Feed::parse(doc).unwrap();
+    assert_eq!(f.links[0].extra_attrs.len(), 3);
+    let xml = f.to_xml();
+    assert!(
+        xml.contains(r#"xmlns:ext0="http://example.org/not-media""#),
+        "{xml}"
+    );
+    assert_eq!(Feed::parse(xml.as_bytes()).unwrap(), f);
+}

@@ -546,6 +546,20 @@ fn finish(
     if data_type.is_empty() {
         return Err(EnvelopeError::Missing("data type is missing".into()));
     }
+    // Every envelope must survive being written as XML, which cannot carry
+    // C0 control characters other than tab, line feed and carriage return.
+    let forbidden = {
+        let mut fields = [&data_type, &encoding, &alg].into_iter().chain(
+            sigs.iter()
+                .flat_map(|s| std::iter::once(&s.value).chain(s.key_id.as_ref())),
+        );
+        fields.any(|f| has_xml_forbidden_control(f.as_bytes()))
+    };
+    if forbidden {
+        return Err(EnvelopeError::Xml(
+            "a control character XML does not allow".into(),
+        ));
+    }
     Ok(Envelope {
         data,
         data_type,
@@ -553,6 +567,14 @@ fn finish(
         alg,
         sigs,
     })
+}
+
+/// Whether `bytes` holds a C0 control character other than tab, line feed
+/// and carriage return: XML 1.0 cannot carry those, even as references.
+fn has_xml_forbidden_control(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .any(|&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
 }
 
 /// Escapes text and (double-quoted) attribute values alike: besides the
@@ -614,10 +636,7 @@ fn xml_err(e: impl std::fmt::Display) -> EnvelopeError {
 impl<'i> Xml<'i> {
     fn new(bytes: &'i [u8]) -> Result<Self, EnvelopeError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        if bytes
-            .iter()
-            .any(|&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
-        {
+        if has_xml_forbidden_control(bytes) {
             return Err(EnvelopeError::Xml(
                 "a control character XML does not allow".into(),
             ));

@@ -464,9 +464,23 @@ impl PrivateKey {
         let [n, e, d] = parts.as_slice() else {
             return Err(KeyError::Malformed("no private part (RSA.n.e.d)".into()));
         };
+        let odd = n.last().is_some_and(|b| b & 1 == 1);
         let big = |b: &[u8]| BoxedUint::from_be_slice_vartime(b);
-        let key = rsa::PrivateKey::from_components(big(n), big(e), big(d), Vec::new())
-            .map_err(|e| KeyError::Rsa(e.to_string()))?;
+        let (n, e, d) = (big(n), big(e), big(d));
+        // The `rsa` crate recovers the primes with arithmetic that asserts
+        // instead of failing on some inconsistent inputs (found by fuzzing:
+        // fuzz/fuzz_targets/magic_key.rs), so rule out what a real key
+        // never has before handing the numbers over...
+        let one = BoxedUint::one();
+        if !odd || n.bit_width() < 512 || d <= one || d >= n || e <= one || e >= n {
+            return Err(KeyError::Rsa("n, e and d are not a consistent RSA key".into()));
+        }
+        // ...and treat any panic left in that arithmetic as a bad key rather
+        // than letting hostile key text bring the process down.
+        let recovered =
+            std::panic::catch_unwind(move || rsa::PrivateKey::from_components(n, e, d, Vec::new()))
+                .map_err(|_| KeyError::Rsa("n, e and d are not a consistent RSA key".into()))?;
+        let key = recovered.map_err(|e| KeyError::Rsa(e.to_string()))?;
         Self::from_rsa(key)
     }
 

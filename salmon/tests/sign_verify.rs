@@ -244,3 +244,37 @@ fn whitespace_in_attributes_and_control_characters() {
     let bad = env.to_xml().replace("appn&#9;cation", "appn\u{1}cation");
     assert!(Envelope::from_xml(bad.as_bytes()).is_err());
 }
+
+#[test]
+fn inconsistent_private_magic_keys_are_errors_not_panics() {
+    // Found by the magic_key fuzz target: an empty private exponent made the
+    // `rsa` crate's prime recovery assert on an underflow.
+    let found = "RSA.pu0s2halox5tu7wmES1FVSx6u-4wc0YTTTTTTTTTTTTTTTTTTTTTTTT0s2halox4tu7wmES1FVSx6u-4wc0YTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTRSATTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTrUFXcqWX.kFPXb6UsrtGiLDoZEwUvjsD3SA.\n";
+    assert!(PrivateKey::from_magic(found).is_err());
+    // The same with every exponent that no real key has: 0, 1, ≥ n.
+    let real = key().to_magic();
+    let (public, _) = real.rsplit_once('.').unwrap();
+    let n = public.split('.').nth(1).unwrap();
+    for d in ["", "AA==", "AQ==", n] {
+        assert!(
+            PrivateKey::from_magic(&format!("{public}.{d}")).is_err(),
+            "d = {d:?}"
+        );
+    }
+    // And the real key still reads.
+    assert_eq!(PrivateKey::from_magic(&real).unwrap().to_magic(), real);
+}
+
+#[test]
+fn compact_and_json_envelopes_cannot_smuggle_control_characters() {
+    // Found by the magic_envelope fuzz target: NUL bytes in the signature of
+    // a compact envelope were kept, and the XML form could not carry them.
+    let found = b"4k8ikoyC2Xh+8BiIeQ+ob7Hcd2J7/Vj3uM61dy9iRMI=.EvGSD2vi8qYcveHnb-rrlok07qnCXj?n8YSeCDDXlbhILSabgvN\0\0\0isPpbe76up8w63i2fWHvLKJz\0\0eGLKfyHg8ZomQ.Tm90IHJlYWxseSBBdG9t.YXBwbGljYXRpb24vYXRvbSt4bWw=.YmFzZTY0dXJs.UlNBLVNIQTI1Ng\n";
+    assert!(Envelope::parse(found, None).is_err());
+    let json = br#"{"data":"Tm90IHJlYWxseSBBdG9t","data_type":"application/atom+xml","encoding":"base64url","alg":"RSA-SHA256","sigs":[{"value":"abc\u0001","key_id":"k"}]}"#;
+    assert!(Envelope::from_json(json).is_err());
+    let ok = json.as_slice().to_vec();
+    let ok = String::from_utf8(ok).unwrap().replace("\\u0001", "");
+    let env = Envelope::from_json(ok.as_bytes()).unwrap();
+    assert_eq!(Envelope::from_xml(env.to_xml().as_bytes()).unwrap(), env);
+}
