@@ -144,7 +144,7 @@ impl Element {
     pub fn inner_xml(&self) -> String {
         let mut out = String::new();
         for c in &self.children {
-            write_node(&mut out, c, &mut Vec::new());
+            write_node(&mut out, c, &mut Vec::new(), false);
         }
         out
     }
@@ -153,7 +153,7 @@ impl Element {
     /// where needed, known ones their fixed prefixes (declared by the document root).
     pub fn to_xml(&self) -> String {
         let mut out = String::new();
-        write_node(&mut out, &Node::Element(self.clone()), &mut Vec::new());
+        write_node(&mut out, &Node::Element(self.clone()), &mut Vec::new(), true);
         out
     }
 }
@@ -169,20 +169,36 @@ fn collect_text(e: &Element, s: &mut String) {
 
 /// Writes a node. `scope` maps the foreign namespaces declared by ancestors
 /// to their generated prefixes (known namespaces are declared on the
-/// document root with their fixed prefixes).
-fn write_node(out: &mut String, n: &Node, scope: &mut Vec<(String, String)>) {
+/// document root with their fixed prefixes). `default_atom` tells whether
+/// the default namespace in scope is Atom's (as in a document) or none.
+fn write_node(out: &mut String, n: &Node, scope: &mut Vec<(String, String)>, default_atom: bool) {
     match n {
         Node::Text(t) => out.push_str(&escape_text(t)),
         Node::Element(e) => {
             let mark = scope.len();
             let mut decls = String::new();
+            let mut child_default_atom = default_atom;
             let name = match e.ns.as_deref() {
-                Some(ATOM) => e.local.clone(),
+                Some(ATOM) => {
+                    if !default_atom {
+                        let _ = write!(decls, " xmlns=\"{ATOM}\"");
+                        child_default_atom = true;
+                    }
+                    e.local.clone()
+                }
                 Some(ns) => format!("{}:{}", prefix_for(ns, scope, &mut decls), e.local),
                 None => match &e.prefix {
                     // An undeclared well-known prefix: write it as that namespace.
                     Some(p) if PREFIXES.iter().any(|(pp, _)| pp == p) => format!("{p}:{}", e.local),
-                    _ => e.local.clone(),
+                    _ => {
+                        // An element in no namespace must not fall into Atom's
+                        // (found by the atom fuzz target).
+                        if default_atom {
+                            decls.push_str(" xmlns=\"\"");
+                            child_default_atom = false;
+                        }
+                        e.local.clone()
+                    }
                 },
             };
             let mut attrs = String::new();
@@ -200,7 +216,7 @@ fn write_node(out: &mut String, n: &Node, scope: &mut Vec<(String, String)>) {
             } else {
                 out.push('>');
                 for c in &e.children {
-                    write_node(out, c, scope);
+                    write_node(out, c, scope, child_default_atom);
                 }
                 let _ = write!(out, "</{name}>");
             }

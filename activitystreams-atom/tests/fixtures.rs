@@ -560,3 +560,13 @@ fn foreign_link_attributes_round_trip() {
     );
     assert_eq!(Feed::parse(xml.as_bytes()).unwrap(), f);
 }
+
+#[test]
+fn extensions_in_no_namespace_stay_there() {
+    // Found by the atom fuzz target: `<followers xmlns="">` came back in the
+    // Atom namespace, and its Atom children must stay Atom's.
+    let doc = br#"<feed xmlns="http://www.w3.org/2005/Atom"><followers xmlns="" url="https://example.org/f"><x/><title xmlns="http://www.w3.org/2005/Atom">t</title></followers></feed>"#;
+    let f = Feed::parse(doc).unwrap();
+    assert_eq!(f.extensions[0].ns, None);
+    assert_eq!(Feed::parse(f.to_xml().as_bytes()).unwrap(), f);
+}
