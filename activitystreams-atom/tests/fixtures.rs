@@ -570,3 +570,16 @@ fn extensions_in_no_namespace_stay_there() {
     assert_eq!(f.extensions[0].ns, None);
     assert_eq!(Feed::parse(f.to_xml().as_bytes()).unwrap(), f);
 }
+
+#[test]
+fn names_that_are_not_qnames_are_refused() {
+    // Found by the atom fuzz target: `medi::width` was read as the local
+    // name `:width`, which cannot be written back.
+    for doc in [
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><link href="x" medi::width="1"/></feed>"#,
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><a:b:c/></feed>"#,
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><x: /></feed>"#,
+    ] {
+        assert!(Feed::parse(doc.as_bytes()).is_err(), "{doc}");
+    }
+}

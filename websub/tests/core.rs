@@ -361,3 +361,29 @@ proptest! {
         let _ = verify(b"k", &body, &s);
     }
 }
+
+/// WS-SUB hardening: the callback router reads at most `max_body` bytes of a
+/// delivery and answers 413 beyond, without reaching the subscriber.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn callback_router_refuses_oversized_deliveries() {
+    use tower::ServiceExt;
+    let subscriber = std::sync::Arc::new(Subscriber::new(
+        MemoryStore::default(),
+        Url::parse("https://sub.example/cb").unwrap(),
+    ));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = ostatus_websub::axum::callback_router("/cb", subscriber, tx, 1024);
+    let post = |len: usize| {
+        http::Request::post("/cb/unknown-id")
+            .header("content-type", "application/atom+xml")
+            .body(axum::body::Body::from(vec![b'x'; len]))
+            .unwrap()
+    };
+    let big = app.clone().oneshot(post(4096)).await.unwrap();
+    assert_eq!(big.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+    // Within the limit, an unknown subscription is 410 Gone, as before.
+    let small = app.oneshot(post(512)).await.unwrap();
+    assert_eq!(small.status(), http::StatusCode::GONE);
+    assert!(rx.try_recv().is_err());
+}
