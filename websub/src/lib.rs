@@ -43,6 +43,11 @@
 //! # }).unwrap();
 //! ```
 //!
+//! The [`hub`] module is the hub's protocol core, sans-IO: it reads
+//! subscriber and publisher requests and builds verification, denial and
+//! delivery requests. The hub runtime (queue, retries, topic fetching,
+//! hub stores) is not part of this crate yet.
+//!
 //! # Features
 //!
 //! - `client`: [`client::Client`] — discovery, subscription and publish
@@ -67,6 +72,7 @@ pub mod axum;
 #[cfg(feature = "client")]
 pub mod client;
 mod discovery;
+pub mod hub;
 mod net;
 mod publisher;
 mod signature;

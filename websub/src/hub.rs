@@ -1,0 +1,465 @@
+//! The hub's protocol core (WebSub §5–§7), sans-IO: it reads subscriber and
+//! publisher requests, decides what to answer, and builds the verification,
+//! denial and delivery requests a hub runtime sends. It opens no sockets and
+//! reads no clock; queueing, retries, topic fetching and storage are the
+//! runtime's (not part of this crate yet: see the crate docs).
+//!
+//! ```
+//! use ostatus_websub::hub::{HubConfig, HubRequest, parse_request};
+//! use url::Url;
+//!
+//! let config = HubConfig::new(Url::parse("https://hub.example/")?);
+//! let req = http::Request::post("/")
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body("hub.mode=subscribe&hub.topic=https%3A%2F%2Fblog.example%2Ffeed&hub.callback=https%3A%2F%2Fsub.example%2Fcb%3Fid%3D1")?;
+//! let HubRequest::Subscribe(intent) = parse_request(&req)? else { unreachable!() };
+//! assert_eq!(intent.callback.as_str(), "https://sub.example/cb?id=1");
+//! // Answer 202 now, verify later: the lease is the hub's choice.
+//! let lease = config.grant_lease(intent.lease_seconds);
+//! let check = config.verification_request(&intent, lease, "c4a11e9e")?;
+//! assert!(check.uri().to_string().starts_with("https://sub.example/cb?id=1&hub.mode=subscribe&"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use http::header::{CONTENT_TYPE, LINK};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use ring::rand::SecureRandom;
+use url::{Url, form_urlencoded};
+
+use crate::signature::{SignatureAlg, sign};
+use crate::subscriber::MAX_SECRET_BYTES;
+
+/// Why a request to the hub was refused (answered 4xx with the message as a
+/// plain-text body, WS-HUB-08).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// Not a POST.
+    #[error("websub hub: only POST is allowed here")]
+    Method,
+    /// The body is not `application/x-www-form-urlencoded`.
+    #[error("websub hub: the body must be application/x-www-form-urlencoded")]
+    ContentType,
+    /// A required parameter is missing or empty.
+    #[error("websub hub: {0} is missing")]
+    Missing(&'static str),
+    /// `hub.mode` is not one the hub knows.
+    #[error("websub hub: unknown hub.mode {0:?}")]
+    Mode(String),
+    /// A topic or callback is not an absolute http(s) URL.
+    #[error("websub hub: {0} is not an absolute http(s) URL: {1}")]
+    Url(&'static str, String),
+    /// `hub.lease_seconds` is not a number.
+    #[error("websub hub: hub.lease_seconds must be a whole number of seconds")]
+    Lease,
+    /// The secret is 200 bytes or longer (WS-SUB-07).
+    #[error("websub hub: hub.secret must be shorter than 200 bytes")]
+    SecretTooLong,
+    /// The validation policy refused the request.
+    #[error("websub hub: refused: {0}")]
+    Refused(String),
+}
+
+impl HubError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HubError::Method => StatusCode::METHOD_NOT_ALLOWED,
+            HubError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HubError::Refused(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The plain-text response for this error.
+    pub fn to_response(&self) -> Response<Vec<u8>> {
+        let mut r = Response::new(format!("{self}\n").into_bytes());
+        *r.status_mut() = self.status();
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        if matches!(self, HubError::Method) {
+            r.headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        r
+    }
+}
+
+/// A subscriber's (un)subscription request, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// `hub.callback`, exactly as given (WS-HUB-20), query string included.
+    pub callback: Url,
+    /// `hub.topic`.
+    pub topic: Url,
+    /// `hub.lease_seconds` as requested; `None` when absent or empty, and
+    /// always for unsubscription (WS-HUB-05).
+    pub lease_seconds: Option<u64>,
+    /// `hub.secret`; `None` when absent or empty.
+    pub secret: Option<String>,
+    /// PuSH 0.3's `hub.verify_token`, echoed in the verification request.
+    pub verify_token: Option<String>,
+    /// Subscribe or unsubscribe.
+    pub mode: crate::Mode,
+}
+
+/// A request to the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubRequest {
+    /// `hub.mode=subscribe`.
+    Subscribe(Intent),
+    /// `hub.mode=unsubscribe`.
+    Unsubscribe(Intent),
+    /// `hub.mode=publish` with one or more `hub.topic` / `hub.url` values
+    /// (PuSH 0.3 publishers send `hub.url`, possibly several).
+    Publish(Vec<Url>),
+}
+
+/// Reads a POST to the hub. Unknown parameters are ignored (WS-HUB-02);
+/// empty `hub.lease_seconds=` and `hub.secret=` count as absent; PuSH 0.3's
+/// `hub.verify` is accepted and ignored (verification is always asynchronous).
+///
+/// # Errors
+///
+/// A [`HubError`] to answer with [`HubError::to_response`].
+pub fn parse_request<B: AsRef<[u8]>>(req: &Request<B>) -> Result<HubRequest, HubError> {
+    if req.method() != Method::POST {
+        return Err(HubError::Method);
+    }
+    let form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !form {
+        return Err(HubError::ContentType);
+    }
+    let mut mode = None;
+    let mut topics: Vec<Cow<'_, str>> = Vec::new();
+    let mut callback = None;
+    let mut lease = None;
+    let mut secret = None;
+    let mut verify_token = None;
+    for (k, v) in form_urlencoded::parse(req.body().as_ref()) {
+        match k.as_ref() {
+            "hub.mode" => mode = Some(v),
+            "hub.topic" | "hub.url" | "hub.url[]" => topics.push(v),
+            "hub.callback" => callback = Some(v),
+            "hub.lease_seconds" => lease = Some(v),
+            "hub.secret" => secret = Some(v),
+            "hub.verify_token" => verify_token = Some(v),
+            _ => {}
+        }
+    }
+    let mode = mode
+        .filter(|m| !m.is_empty())
+        .ok_or(HubError::Missing("hub.mode"))?;
+    if mode == "publish" {
+        let urls = topics
+            .iter()
+            .filter(|t| !t.is_empty())
+            .map(|t| absolute_url("hub.topic", t))
+            .collect::<Result<Vec<_>, _>>()?;
+        if urls.is_empty() {
+            return Err(HubError::Missing("hub.topic"));
+        }
+        return Ok(HubRequest::Publish(urls));
+    }
+    let mode = match mode.as_ref() {
+        "subscribe" => crate::Mode::Subscribe,
+        "unsubscribe" => crate::Mode::Unsubscribe,
+        other => return Err(HubError::Mode(other.to_owned())),
+    };
+    let callback = callback
+        .filter(|c| !c.is_empty())
+        .ok_or(HubError::Missing("hub.callback"))?;
+    let topic = topics
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .ok_or(HubError::Missing("hub.topic"))?;
+    let lease_seconds = match (mode, lease.filter(|l| !l.trim().is_empty())) {
+        (crate::Mode::Subscribe, Some(l)) => Some(l.trim().parse::<u64>().map_err(|_| HubError::Lease)?),
+        _ => None,
+    };
+    let secret = secret.filter(|s| !s.is_empty()).map(Cow::into_owned);
+    if secret.as_ref().is_some_and(|s| s.len() > MAX_SECRET_BYTES) {
+        return Err(HubError::SecretTooLong);
+    }
+    let intent = Intent {
+        callback: absolute_url("hub.callback", &callback)?,
+        topic: absolute_url("hub.topic", &topic)?,
+        lease_seconds,
+        secret,
+        verify_token: verify_token.filter(|t| !t.is_empty()).map(Cow::into_owned),
+        mode,
+    };
+    Ok(match mode {
+        crate::Mode::Subscribe => HubRequest::Subscribe(intent),
+        crate::Mode::Unsubscribe => HubRequest::Unsubscribe(intent),
+    })
+}
+
+/// Parses an absolute http(s) URL after decoding percent-encoded unreserved
+/// characters (WS-HUB-06), so `%7Euser` and `~user` name one topic.
+fn absolute_url(what: &'static str, s: &str) -> Result<Url, HubError> {
+    let u = Url::parse(&decode_unreserved(s.trim())).map_err(|e| HubError::Url(what, e.to_string()))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(HubError::Url(what, format!("scheme {:?}", u.scheme())));
+    }
+    Ok(u)
+}
+
+/// Decodes `%XX` escapes of unreserved characters (RFC 3986 §2.3: ALPHA,
+/// DIGIT, `-`, `.`, `_`, `~`); every other escape is kept as written.
+pub fn decode_unreserved(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|&c| hex(c)),
+                bytes.get(i + 2).and_then(|&c| hex(c)),
+            )
+        {
+            let c = char::from_u32(h * 16 + l).unwrap_or('\0');
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') {
+                out.push(c);
+                i += 3;
+                continue;
+            }
+        }
+        // Copy one whole UTF-8 character.
+        let len = s
+            .get(i..)
+            .and_then(|r| r.chars().next())
+            .map_or(1, char::len_utf8);
+        out.push_str(s.get(i..i + len).unwrap_or_default());
+        i += len;
+    }
+    Cow::Owned(out)
+}
+
+/// What a hub may accept: allow and deny lists for topics and callbacks,
+/// matched as URL prefixes (`https://blog.example/`) or hosts (`blog.example`).
+/// A request matching a deny entry, or none of a non-empty allow list, is
+/// refused; the runtime then sends `hub.mode=denied` (WS-HUB-11).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessLists {
+    /// Topics accepted; empty = any.
+    pub allow_topics: Vec<String>,
+    /// Topics refused.
+    pub deny_topics: Vec<String>,
+    /// Callbacks accepted; empty = any.
+    pub allow_callbacks: Vec<String>,
+    /// Callbacks refused.
+    pub deny_callbacks: Vec<String>,
+}
+
+fn list_matches(list: &[String], u: &Url) -> bool {
+    list.iter().any(|e| {
+        if e.contains("://") {
+            u.as_str().starts_with(e.as_str())
+        } else {
+            u.host_str() == Some(e)
+        }
+    })
+}
+
+impl AccessLists {
+    /// Validates an intent: `Err(reason)` to deny it.
+    ///
+    /// # Errors
+    ///
+    /// The reason, for `hub.reason`.
+    pub fn validate(&self, intent: &Intent) -> Result<(), String> {
+        if list_matches(&self.deny_topics, &intent.topic)
+            || (!self.allow_topics.is_empty() && !list_matches(&self.allow_topics, &intent.topic))
+        {
+            return Err(format!("this hub does not serve the topic {}", intent.topic));
+        }
+        if list_matches(&self.deny_callbacks, &intent.callback)
+            || (!self.allow_callbacks.is_empty() && !list_matches(&self.allow_callbacks, &intent.callback))
+        {
+            return Err("this hub does not deliver to that callback".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A hub's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    /// The hub's public URL: where subscribers and publishers POST, and the
+    /// `rel=hub` link of every delivery.
+    pub public_url: Url,
+    /// The shortest lease granted.
+    pub lease_min: Duration,
+    /// The lease granted when none is requested (10 days, WS-HUB-14).
+    pub lease_default: Duration,
+    /// The longest lease granted; leases are never perpetual.
+    pub lease_max: Duration,
+    /// The HMAC used to sign deliveries to subscribers with a secret.
+    pub signature_alg: SignatureAlg,
+    /// Allow and deny lists.
+    pub access: AccessLists,
+}
+
+impl HubConfig {
+    /// Defaults: leases from 1 hour to 30 days, 10 days by default; sha256 signatures.
+    pub fn new(public_url: Url) -> Self {
+        Self {
+            public_url,
+            lease_min: Duration::from_secs(3600),
+            lease_default: Duration::from_secs(10 * 86_400),
+            lease_max: Duration::from_secs(30 * 86_400),
+            signature_alg: SignatureAlg::Sha256,
+            access: AccessLists::default(),
+        }
+    }
+
+    /// The lease to grant for a requested one: the default when none, else
+    /// clamped to `[lease_min, lease_max]` (never 0, never perpetual).
+    pub fn grant_lease(&self, requested: Option<u64>) -> u64 {
+        let min = self.lease_min.as_secs().max(1);
+        let max = self.lease_max.as_secs().max(min);
+        requested.unwrap_or(self.lease_default.as_secs()).clamp(min, max)
+    }
+
+    /// The verification of intent for `intent` (WS-HUB-12): `GET callback`
+    /// with `hub.mode`, `hub.topic`, `hub.challenge` and, for subscribe,
+    /// `hub.lease_seconds`, appended to the callback's own query (WS-HUB-07).
+    ///
+    /// # Errors
+    ///
+    /// When the request cannot be built.
+    pub fn verification_request(
+        &self,
+        intent: &Intent,
+        lease_seconds: u64,
+        challenge: &str,
+    ) -> Result<Request<Vec<u8>>, http::Error> {
+        let mut params: Vec<(&str, Cow<'_, str>)> = vec![
+            ("hub.mode", Cow::Borrowed(intent.mode.as_str())),
+            ("hub.topic", Cow::Borrowed(intent.topic.as_str())),
+            ("hub.challenge", Cow::Borrowed(challenge)),
+        ];
+        if intent.mode == crate::Mode::Subscribe {
+            params.push(("hub.lease_seconds", Cow::Owned(lease_seconds.to_string())));
+        }
+        if let Some(t) = &intent.verify_token {
+            params.push(("hub.verify_token", Cow::Borrowed(t)));
+        }
+        get(&intent.callback, &params)
+    }
+
+    /// The denial notice (WS-HUB-11): `GET callback` with `hub.mode=denied`,
+    /// `hub.topic` and `hub.reason`.
+    ///
+    /// # Errors
+    ///
+    /// When the request cannot be built.
+    pub fn denial_request(&self, intent: &Intent, reason: &str) -> Result<Request<Vec<u8>>, http::Error> {
+        get(
+            &intent.callback,
+            &[
+                ("hub.mode", Cow::Borrowed("denied")),
+                ("hub.topic", Cow::Borrowed(intent.topic.as_str())),
+                ("hub.reason", Cow::Borrowed(reason)),
+            ],
+        )
+    }
+
+    /// A content distribution (WS-HUB-15/16/19): `POST callback` with the
+    /// topic's `Content-Type` verbatim, `Link` rel=hub and rel=self in one
+    /// header, and `X-Hub-Signature` only when the subscriber gave a secret.
+    ///
+    /// # Errors
+    ///
+    /// When the request cannot be built (a content type that is not a valid
+    /// header value, for instance).
+    pub fn delivery_request(
+        &self,
+        callback: &Url,
+        topic: &Url,
+        secret: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Request<Vec<u8>>, http::Error> {
+        let link = format!("<{}>; rel=\"hub\", <{topic}>; rel=\"self\"", self.public_url);
+        let mut b = Request::post(callback.as_str()).header(LINK, link);
+        if let Some(ct) = content_type {
+            b = b.header(CONTENT_TYPE, ct);
+        }
+        if let Some(s) = secret {
+            b = b.header("x-hub-signature", sign(self.signature_alg, s.as_bytes(), &body));
+        }
+        b.body(body)
+    }
+}
+
+fn get(callback: &Url, params: &[(&str, Cow<'_, str>)]) -> Result<Request<Vec<u8>>, http::Error> {
+    // Appended with `&` after whatever query the callback already has; the
+    // callback's own parameters are never replaced.
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        s.append_pair(k, v);
+    }
+    let extra = s.finish();
+    let mut uri = callback.clone();
+    uri.set_fragment(None);
+    let query = match uri.query() {
+        Some(q) if !q.is_empty() => format!("{q}&{extra}"),
+        _ => extra,
+    };
+    uri.set_query(Some(&query));
+    Request::get(uri.as_str()).body(Vec::new())
+}
+
+/// Whether the callback's answer to a verification confirms it (WS-HUB-13):
+/// a 2xx whose body is exactly the challenge. Anything else, redirects
+/// included, is a failed verification.
+pub fn verification_confirmed(challenge: &str, status: StatusCode, body: &[u8]) -> bool {
+    status.is_success() && body == challenge.as_bytes()
+}
+
+/// Whether a delivery succeeded (WS-HUB-17): any 2xx. A 410 Gone means the
+/// subscriber dropped the subscription; see [`delivery_gone`].
+pub fn delivery_succeeded(status: StatusCode) -> bool {
+    status.is_success()
+}
+
+/// Whether the callback said the subscription is gone (410): the runtime
+/// may then delete it instead of retrying.
+pub fn delivery_gone(status: StatusCode) -> bool {
+    status == StatusCode::GONE
+}
+
+/// The 202 Accepted answer to an acceptable request (WS-HUB-08); it never
+/// depends on what verification will find.
+pub fn accepted() -> Response<Vec<u8>> {
+    let mut r = Response::new(Vec::new());
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r
+}
+
+/// A fresh single-use challenge: 32 random bytes, hex (WS-HUB-12).
+///
+/// # Errors
+///
+/// When the system random generator fails.
+pub fn new_challenge() -> Result<String, ring::error::Unspecified> {
+    let mut b = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
