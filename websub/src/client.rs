@@ -221,6 +221,19 @@ impl Client {
             .map_err(|_| ClientError::Timeout)?
     }
 
+    /// Sends one request under the policy, following no redirect (a hub's
+    /// verification and deliveries count a 3xx as a failure).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn send(&self, req: Request<Vec<u8>>) -> Result<Fetched, ClientError> {
+        let (parts, body) = req.into_parts();
+        let url = Url::parse(&parts.uri.to_string()).map_err(|e| ClientError::Transport(e.to_string()))?;
+        let body = (parts.method != Method::GET && parts.method != Method::HEAD).then_some(body);
+        self.once(parts.method, &url, &parts.headers, body).await
+    }
+
     /// GETs a URL, following redirects (301, 302, 303, 307, 308), each hop checked.
     ///
     /// # Errors

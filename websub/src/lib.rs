@@ -73,6 +73,8 @@ pub mod axum;
 pub mod client;
 mod discovery;
 pub mod hub;
+#[cfg(feature = "hub")]
+pub mod hub_runtime;
 mod net;
 mod publisher;
 mod signature;

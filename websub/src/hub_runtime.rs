@@ -1,0 +1,685 @@
+//! A hub runtime around the [`hub`](crate::hub) core (feature `hub`):
+//! asynchronous verification of intent, topic fetching with conditional
+//! GET, content filtering, fan-out with bounded concurrency, retries with
+//! exponential backoff and jitter until the lease ends, lease sweeps,
+//! Prometheus metrics and an axum router.
+//!
+//! What it does not do yet: the delivery queue lives in memory (a crash
+//! loses deliveries in flight; the subscriptions themselves are in the
+//! [`HubStore`]), there is no per-callback-host concurrency limit, and no
+//! PostgreSQL store.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use http::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use ring::rand::SecureRandom;
+use tokio::sync::{Notify, Semaphore};
+use url::Url;
+
+use crate::client::{Client, ClientConfig, ClientError, Fetched};
+use crate::hub::{
+    HubConfig, HubRequest, Intent, accepted, delivery_gone, delivery_succeeded, new_challenge, parse_request,
+    verification_confirmed,
+};
+use crate::store::StoreError;
+use crate::subscriber::unix;
+
+/// An active subscription at the hub, keyed by (topic, callback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubSubscription {
+    /// The topic.
+    pub topic: Url,
+    /// The callback, exactly as given.
+    pub callback: Url,
+    /// The subscriber's secret.
+    pub secret: Option<String>,
+    /// When the lease ends (seconds since the Unix epoch).
+    pub expires_at: u64,
+}
+
+/// Where the hub keeps its subscriptions. Writes must be durable before the
+/// future completes.
+pub trait HubStore: Send + Sync + 'static {
+    /// Inserts or replaces the subscription for its (topic, callback) pair.
+    fn upsert(&self, s: HubSubscription) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the subscription for (topic, callback), if any.
+    fn remove(&self, topic: &Url, callback: &Url) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The subscriptions to `topic` whose lease has not ended at `now`.
+    fn active(
+        &self,
+        topic: &Url,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<HubSubscription>, StoreError>> + Send;
+    /// Deletes the subscriptions whose lease ended before `now`; returns how many.
+    fn sweep(&self, now: u64) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// How many subscriptions are stored.
+    fn count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// An in-memory [`HubStore`], for tests and ephemeral hubs.
+#[derive(Debug, Default)]
+pub struct MemoryHubStore {
+    subs: Mutex<HashMap<(String, String), HubSubscription>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl HubStore for MemoryHubStore {
+    async fn upsert(&self, s: HubSubscription) -> Result<(), StoreError> {
+        lock(&self.subs).insert((s.topic.to_string(), s.callback.to_string()), s);
+        Ok(())
+    }
+
+    async fn remove(&self, topic: &Url, callback: &Url) -> Result<(), StoreError> {
+        lock(&self.subs).remove(&(topic.to_string(), callback.to_string()));
+        Ok(())
+    }
+
+    async fn active(&self, topic: &Url, now: u64) -> Result<Vec<HubSubscription>, StoreError> {
+        Ok(lock(&self.subs)
+            .values()
+            .filter(|s| s.topic == *topic && s.expires_at > now)
+            .cloned()
+            .collect())
+    }
+
+    async fn sweep(&self, now: u64) -> Result<usize, StoreError> {
+        let mut subs = lock(&self.subs);
+        let before = subs.len();
+        subs.retain(|_, s| s.expires_at > now);
+        Ok(before - subs.len())
+    }
+
+    async fn count(&self) -> Result<usize, StoreError> {
+        Ok(lock(&self.subs).len())
+    }
+}
+
+/// Decides what of a fetched topic to deliver. The server plugs in the Atom
+/// diff of `ostatus-activitystreams` here (protocol crates do not depend on
+/// each other); the default delivers the whole content when it changed.
+pub trait ContentFilter: Send + Sync + 'static {
+    /// What to deliver for `current`, given the content delivered last time;
+    /// `None` delivers nothing.
+    fn filter(
+        &self,
+        topic: &Url,
+        content_type: Option<&str>,
+        previous: Option<&[u8]>,
+        current: &[u8],
+    ) -> Option<Vec<u8>>;
+}
+
+/// The default [`ContentFilter`]: the whole content, unless it is byte for
+/// byte what was delivered last time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WholeContent;
+
+impl ContentFilter for WholeContent {
+    fn filter(&self, _: &Url, _: Option<&str>, previous: Option<&[u8]>, current: &[u8]) -> Option<Vec<u8>> {
+        (previous != Some(current)).then(|| current.to_vec())
+    }
+}
+
+/// Retry and concurrency settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    /// Attempts per delivery, the first included (default 8).
+    pub max_attempts: u32,
+    /// The first retry's delay; each next one doubles, with up to 50 % jitter (default 5 s).
+    pub base_delay: Duration,
+    /// The longest delay between attempts (default 1 hour).
+    pub max_delay: Duration,
+    /// Deliveries in flight at once, over all callbacks (default 64).
+    pub concurrency: usize,
+    /// Trusted publishers whose `hub.mode=publish` may carry the content
+    /// itself (a fat ping): their request's `hub.topic` must start with one
+    /// of these prefixes and the request must come with a non-form body.
+    /// Empty by default.
+    pub fat_ping_topics: Vec<String>,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(3600),
+            concurrency: 64,
+            fat_ping_topics: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct TopicState {
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+    last_body: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Default)]
+struct Metrics {
+    verified: AtomicU64,
+    verification_failed: AtomicU64,
+    denied: AtomicU64,
+    publishes: AtomicU64,
+    fetch_failed: AtomicU64,
+    delivered: AtomicU64,
+    delivery_failed: AtomicU64,
+    delivery_abandoned: AtomicU64,
+    queued: AtomicUsize,
+    latency_micros_sum: AtomicU64,
+}
+
+/// A WebSub hub over a [`HubStore`].
+pub struct Hub<S, F = WholeContent> {
+    config: HubConfig,
+    policy: DeliveryPolicy,
+    store: S,
+    filter: F,
+    client: Client,
+    topics: Mutex<HashMap<String, TopicState>>,
+    slots: Semaphore,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    metrics: Metrics,
+}
+
+impl<S, F> std::fmt::Debug for Hub<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.config)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decrements the in-flight count when a task ends, however it ends.
+struct Task<'a, S, F>(&'a Hub<S, F>);
+
+impl<S, F> Drop for Task<'_, S, F> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl<S: HubStore, F: ContentFilter> Hub<S, F> {
+    /// A hub. `client` governs every outbound request: verification,
+    /// topic fetches and deliveries (its [`NetPolicy`](crate::NetPolicy)
+    /// refuses http and private addresses unless told otherwise).
+    ///
+    /// # Errors
+    ///
+    /// When the HTTP client cannot be built.
+    pub fn new(
+        config: HubConfig,
+        policy: DeliveryPolicy,
+        store: S,
+        filter: F,
+        client: ClientConfig,
+    ) -> Result<Arc<Self>, ClientError> {
+        Ok(Arc::new(Self {
+            config,
+            slots: Semaphore::new(policy.concurrency.max(1)),
+            policy,
+            store,
+            filter,
+            client: Client::new(client)?,
+            topics: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            metrics: Metrics::default(),
+        }))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn spawn<Fut>(self: &Arc<Self>, work: impl FnOnce(Arc<Self>) -> Fut + Send + 'static)
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let h = hub.clone();
+            let _task = Task(&h);
+            work(hub).await;
+        });
+    }
+
+    /// Answers a request to the hub: 202 for an acceptable (un)subscription
+    /// or publish (the work continues in the background), 4xx with a reason
+    /// otherwise. Must be called within a tokio runtime.
+    pub async fn handle<B: AsRef<[u8]>>(self: &Arc<Self>, req: &Request<B>) -> Response<Vec<u8>> {
+        if let Some(fat) = self.fat_ping(req) {
+            return fat;
+        }
+        match parse_request(req) {
+            Ok(HubRequest::Subscribe(i) | HubRequest::Unsubscribe(i)) => {
+                self.spawn(move |hub| async move { hub.verify(i).await });
+                accepted()
+            }
+            Ok(HubRequest::Publish(topics)) => {
+                for t in topics {
+                    self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
+                    self.spawn(move |hub| async move { hub.publish(t, None).await });
+                }
+                accepted()
+            }
+            Err(e) => e.to_response(),
+        }
+    }
+
+    /// A fat ping: `POST ?hub.mode=publish&hub.topic=…` with the content as
+    /// the body, from a trusted topic prefix.
+    fn fat_ping<B: AsRef<[u8]>>(self: &Arc<Self>, req: &Request<B>) -> Option<Response<Vec<u8>>> {
+        if req.method() != Method::POST || self.policy.fat_ping_topics.is_empty() {
+            return None;
+        }
+        let query = req.uri().query()?;
+        let mut mode = None;
+        let mut topic = None;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "hub.mode" => mode = Some(v.into_owned()),
+                "hub.topic" => topic = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        if mode.as_deref() != Some("publish") {
+            return None;
+        }
+        let topic = Url::parse(&topic?).ok()?;
+        if !self
+            .policy
+            .fat_ping_topics
+            .iter()
+            .any(|p| topic.as_str().starts_with(p.as_str()))
+        {
+            let e = crate::hub::HubError::Refused("fat pings are not accepted for this topic".into());
+            return Some(e.to_response());
+        }
+        let content_type = req.headers().get(CONTENT_TYPE).cloned();
+        let body = req.body().as_ref().to_vec();
+        self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
+        self.spawn(move |hub| async move { hub.publish(topic, Some((content_type, body))).await });
+        Some(accepted())
+    }
+
+    async fn verify(self: Arc<Self>, intent: Intent) {
+        if let Err(reason) = self.config.access.validate(&intent) {
+            self.metrics.denied.fetch_add(1, Ordering::Relaxed);
+            if let Ok(req) = self.config.denial_request(&intent, &reason) {
+                let _ = self.client.send(req).await;
+            }
+            return;
+        }
+        let lease = self.config.grant_lease(intent.lease_seconds);
+        let Ok(challenge) = new_challenge() else {
+            return;
+        };
+        let Ok(req) = self.config.verification_request(&intent, lease, &challenge) else {
+            return;
+        };
+        let confirmed = match self.client.send(req).await {
+            Ok(f) => verification_confirmed(&challenge, f.status, &f.body),
+            Err(e) => {
+                tracing::info!(callback = %intent.callback, error = %e, "verification request failed");
+                false
+            }
+        };
+        if !confirmed {
+            // A failed verification leaves the state as it was (WS-HUB-03).
+            self.metrics.verification_failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let stored = match intent.mode {
+            crate::Mode::Subscribe => {
+                self.store
+                    .upsert(HubSubscription {
+                        topic: intent.topic.clone(),
+                        callback: intent.callback.clone(),
+                        secret: intent.secret.clone(),
+                        expires_at: unix(SystemTime::now()).saturating_add(lease),
+                    })
+                    .await
+            }
+            crate::Mode::Unsubscribe => self.store.remove(&intent.topic, &intent.callback).await,
+        };
+        match stored {
+            Ok(()) => {
+                self.metrics.verified.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(topic = %intent.topic, callback = %intent.callback, mode = intent.mode.as_str(), "verified");
+            }
+            Err(e) => tracing::error!(error = %e, "storing a verified subscription failed"),
+        }
+    }
+
+    async fn fetch(&self, topic: &Url) -> Result<Option<Fetched>, ClientError> {
+        let mut headers = HeaderMap::new();
+        {
+            let topics = lock(&self.topics);
+            if let Some(t) = topics.get(topic.as_str()) {
+                if let Some(e) = &t.etag {
+                    headers.insert(IF_NONE_MATCH, e.clone());
+                }
+                if let Some(m) = &t.last_modified {
+                    headers.insert(IF_MODIFIED_SINCE, m.clone());
+                }
+            }
+        }
+        let mut req = Request::get(topic.as_str())
+            .body(Vec::new())
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        *req.headers_mut() = headers;
+        let f = self.client.send(req).await?;
+        if f.status == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        if !f.status.is_success() {
+            return Err(ClientError::Status {
+                url: topic.to_string(),
+                status: f.status.as_u16(),
+                body: String::new(),
+            });
+        }
+        Ok(Some(f))
+    }
+
+    async fn publish(self: Arc<Self>, topic: Url, fat: Option<(Option<HeaderValue>, Vec<u8>)>) {
+        let (content_type, body) = match fat {
+            Some(x) => x,
+            None => match self.fetch(&topic).await {
+                Ok(Some(f)) => {
+                    let mut topics = lock(&self.topics);
+                    let t = topics.entry(topic.to_string()).or_default();
+                    t.etag = f.headers.get(ETAG).cloned();
+                    t.last_modified = f.headers.get(LAST_MODIFIED).cloned();
+                    (f.headers.get(CONTENT_TYPE).cloned(), f.body)
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.metrics.fetch_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(topic = %topic, error = %e, "fetching the topic failed");
+                    return;
+                }
+            },
+        };
+        let ct = content_type
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let deliver = {
+            let mut topics = lock(&self.topics);
+            let t = topics.entry(topic.to_string()).or_default();
+            let out = self
+                .filter
+                .filter(&topic, ct.as_deref(), t.last_body.as_deref(), &body);
+            t.last_body = Some(body);
+            out
+        };
+        let Some(content) = deliver else {
+            return;
+        };
+        let subs = match self.store.active(&topic, unix(SystemTime::now())).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "reading subscriptions failed");
+                return;
+            }
+        };
+        let content = Arc::new(content);
+        for sub in subs {
+            let content = content.clone();
+            let ct = ct.clone();
+            self.metrics.queued.fetch_add(1, Ordering::Relaxed);
+            self.spawn(move |hub| async move { hub.deliver(sub, ct, content).await });
+        }
+    }
+
+    async fn deliver(
+        self: Arc<Self>,
+        sub: HubSubscription,
+        content_type: Option<String>,
+        content: Arc<Vec<u8>>,
+    ) {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = {
+                let Ok(_slot) = self.slots.acquire().await else {
+                    break;
+                };
+                let started = Instant::now();
+                let req = self.config.delivery_request(
+                    &sub.callback,
+                    &sub.topic,
+                    sub.secret.as_deref(),
+                    content_type.as_deref(),
+                    content.as_ref().clone(),
+                );
+                let r = match req {
+                    Ok(req) => self.client.send(req).await.map(|f| f.status),
+                    Err(e) => Err(ClientError::Transport(e.to_string())),
+                };
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.metrics
+                    .latency_micros_sum
+                    .fetch_add(micros, Ordering::Relaxed);
+                r
+            };
+            match outcome {
+                Ok(s) if delivery_succeeded(s) => {
+                    self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Ok(s) if delivery_gone(s) => {
+                    let _ = self.store.remove(&sub.topic, &sub.callback).await;
+                    self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                other => {
+                    self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(callback = %sub.callback, attempt, outcome = ?other.map(|s| s.as_u16()), "delivery failed");
+                }
+            }
+            let delay = self.backoff(attempt);
+            let lease_left = sub.expires_at.saturating_sub(unix(SystemTime::now()));
+            if attempt >= self.policy.max_attempts || delay.as_secs() >= lease_left {
+                self.metrics.delivery_abandoned.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            tokio::time::sleep(delay).await;
+        }
+        self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The delay before retry `attempt` (1-based): base × 2^(attempt−1),
+    /// capped, plus up to 50 % random jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+            .min(self.policy.max_delay);
+        let mut b = [0u8; 2];
+        let jitter = if ring::rand::SystemRandom::new().fill(&mut b).is_ok() {
+            f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.5
+        } else {
+            0.0
+        };
+        exp.mul_f64(1.0 + jitter)
+    }
+
+    /// Deletes expired subscriptions; call it periodically (the router's
+    /// [`serve_sweeps`](Self::serve_sweeps) does).
+    ///
+    /// # Errors
+    ///
+    /// A store failure.
+    pub async fn sweep(&self, now: SystemTime) -> Result<usize, StoreError> {
+        self.store.sweep(unix(now)).await
+    }
+
+    /// Sweeps expired leases every `every`, forever.
+    pub async fn serve_sweeps(self: Arc<Self>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.sweep(SystemTime::now()).await {
+                tracing::error!(error = %e, "lease sweep failed");
+            }
+        }
+    }
+
+    /// Waits until no verification, fetch or delivery is in flight (for a
+    /// graceful shutdown, and for tests).
+    pub async fn drain(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            // Registered before the check, so a task ending in between is not missed.
+            idle.as_mut().enable();
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub async fn metrics_text(&self) -> String {
+        let m = &self.metrics;
+        let subs = self.store.count().await.unwrap_or(0);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        };
+        metric(
+            "websub_hub_subscriptions",
+            "gauge",
+            "Stored subscriptions.",
+            subs.to_string(),
+        );
+        metric(
+            "websub_hub_queue_depth",
+            "gauge",
+            "Deliveries waiting or in flight.",
+            m.queued.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_verifications_total",
+            "counter",
+            "Verified (un)subscriptions.",
+            m.verified.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_verifications_failed_total",
+            "counter",
+            "Failed verifications of intent.",
+            m.verification_failed.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_denied_total",
+            "counter",
+            "Requests denied by the access lists.",
+            m.denied.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_publishes_total",
+            "counter",
+            "Publish notifications received.",
+            m.publishes.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_fetch_failed_total",
+            "counter",
+            "Topic fetches that failed.",
+            m.fetch_failed.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_deliveries_ok_total",
+            "counter",
+            "Deliveries answered 2xx.",
+            m.delivered.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_deliveries_failed_total",
+            "counter",
+            "Delivery attempts that failed.",
+            m.delivery_failed.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_deliveries_abandoned_total",
+            "counter",
+            "Deliveries given up after the last retry or at lease end.",
+            m.delivery_abandoned.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "websub_hub_delivery_seconds_sum",
+            "counter",
+            "Time spent in delivery attempts.",
+            format!("{:.6}", m.latency_micros_sum.load(Ordering::Relaxed) as f64 / 1e6),
+        );
+        out
+    }
+}
+
+/// An axum router: the hub at `path` (POST), its metrics at `/metrics`.
+/// Request bodies are capped at 64 KiB (413 beyond).
+pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) -> axum::Router {
+    use axum::body::Body;
+    use axum::routing::{any, get};
+    let h = hub.clone();
+    axum::Router::new()
+        .route(
+            path,
+            any(move |req: axum::extract::Request| {
+                let hub = h.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let Ok(bytes) = axum::body::to_bytes(body, 64 << 10).await else {
+                        let mut r = Response::new(Body::from("websub hub: body too large\n"));
+                        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                        return r;
+                    };
+                    hub.handle(&Request::from_parts(parts, bytes))
+                        .await
+                        .map(Body::from)
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let hub = hub.clone();
+                async move {
+                    let mut r = Response::new(Body::from(hub.metrics_text().await));
+                    r.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; version=0.0.4"),
+                    );
+                    r
+                }
+            }),
+        )
+}

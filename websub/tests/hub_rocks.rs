@@ -1,0 +1,467 @@
+//! websub.rocks hub tests 100–106 reproduced in-process (see
+//! ../shared/WEBSUB-ROCKS.md §2): a topic server and a test subscriber
+//! that check what websub.rocks checks, against the hub runtime on
+//! loopback. Plus retries, 410, denial, failed verification, fat pings and
+//! metrics.
+#![cfg(feature = "hub")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use ostatus_websub::hub::HubConfig;
+use ostatus_websub::hub_runtime::{DeliveryPolicy, Hub, HubStore, MemoryHubStore, WholeContent, router};
+use ostatus_websub::{NetPolicy, SignatureAlg, client::ClientConfig, verify};
+use url::Url;
+
+#[derive(Debug, Clone)]
+struct Delivery {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Rocks {
+    base: String,
+    version: u32,
+    /// Verification requests seen: (n, mode, accepted).
+    verifications: Vec<(u32, String, bool)>,
+    deliveries: HashMap<u32, Vec<Delivery>>,
+    denials: Vec<(u32, String)>,
+    /// Status codes the callback answers to the next deliveries, in order.
+    fail_next: HashMap<u32, Vec<StatusCode>>,
+    /// Callbacks that refuse verification (404).
+    refuse: Vec<u32>,
+}
+
+type Shared = Arc<Mutex<Rocks>>;
+
+fn content_type(n: u32) -> &'static str {
+    match n {
+        105 => "text/plain",
+        106 => "application/json",
+        _ => "text/html; charset=UTF-8",
+    }
+}
+
+fn topic_body(n: u32, version: u32) -> String {
+    match n {
+        105 => format!("Plain text topic, version {version}.\n"),
+        106 => format!(
+            "{{\"version\": \"https://jsonfeed.org/version/1\", \"items\": [{{\"id\": \"{version}\"}}]}}"
+        ),
+        _ => format!("<!doctype html><title>Topic {n}</title><p>Post number {version}</p>"),
+    }
+}
+
+async fn topic(State(s): State<Shared>, Path(n): Path<u32>) -> impl IntoResponse {
+    let v = s.lock().unwrap().version;
+    ([("content-type", content_type(n))], topic_body(n, v))
+}
+
+async fn callback_get(
+    State(s): State<Shared>,
+    Path(n): Path<u32>,
+    Query(q): Query<HashMap<String, String>>,
+) -> (StatusCode, String) {
+    let mut st = s.lock().unwrap();
+    let mode = q.get("hub.mode").cloned().unwrap_or_default();
+    if mode == "denied" {
+        st.denials
+            .push((n, q.get("hub.reason").cloned().unwrap_or_default()));
+        return (StatusCode::OK, String::new());
+    }
+    let topic = format!("{}/topic/{n}", st.base);
+    // websub.rocks' checks: mode, topic exactly, challenge, lease for subscribe.
+    let ok = matches!(mode.as_str(), "subscribe" | "unsubscribe")
+        && q.get("hub.topic") == Some(&topic)
+        && q.contains_key("hub.challenge")
+        && (mode == "unsubscribe" || q.contains_key("hub.lease_seconds"))
+        && q.get("keep").map(String::as_str) == Some("me")
+        && !st.refuse.contains(&n);
+    st.verifications.push((n, mode, ok));
+    if ok {
+        (StatusCode::OK, q["hub.challenge"].clone())
+    } else {
+        (StatusCode::NOT_FOUND, "no".into())
+    }
+}
+
+async fn callback_post(
+    State(s): State<Shared>,
+    Path(n): Path<u32>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let mut st = s.lock().unwrap();
+    if let Some(codes) = st.fail_next.get_mut(&n)
+        && !codes.is_empty()
+    {
+        return codes.remove(0);
+    }
+    st.deliveries.entry(n).or_default().push(Delivery {
+        headers,
+        body: body.to_vec(),
+    });
+    StatusCode::OK
+}
+
+struct Harness {
+    base: String,
+    hub_url: String,
+    rocks: Shared,
+    hub: Arc<Hub<MemoryHubStore, WholeContent>>,
+    http: reqwest::Client,
+}
+
+async fn harness(policy: DeliveryPolicy, config: impl FnOnce(&mut HubConfig)) -> Harness {
+    let rocks: Shared = Arc::default();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    rocks.lock().unwrap().base = base.clone();
+    let app = Router::new()
+        .route("/topic/{n}", get(topic))
+        .route("/sub/{n}", get(callback_get).post(callback_post))
+        .with_state(rocks.clone());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let hl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = format!("http://{}/hub", hl.local_addr().unwrap());
+    let mut cfg = HubConfig::new(Url::parse(&hub_url).unwrap());
+    config(&mut cfg);
+    let mut client = ClientConfig::default();
+    client.net = NetPolicy::dangerous_allow_http_and_private();
+    client.timeout = Duration::from_secs(5);
+    let hub = Hub::new(cfg, policy, MemoryHubStore::default(), WholeContent, client).unwrap();
+    let app = router(hub.clone(), "/hub");
+    tokio::spawn(async move { axum::serve(hl, app).await.unwrap() });
+    Harness {
+        base,
+        hub_url,
+        rocks,
+        hub,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn q(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl Harness {
+    fn topic(&self, n: u32) -> String {
+        format!("{}/topic/{n}", self.base)
+    }
+
+    fn callback(&self, n: u32) -> String {
+        format!("{}/sub/{n}?keep=me", self.base)
+    }
+
+    async fn post(&self, body: String) -> u16 {
+        let r = self
+            .http
+            .post(&self.hub_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        self.hub.drain().await;
+        status
+    }
+
+    async fn subscribe(&self, n: u32, extra: &str) -> u16 {
+        self.post(format!(
+            "hub.mode=subscribe&hub.topic={}&hub.callback={}{extra}",
+            q(&self.topic(n)),
+            q(&self.callback(n))
+        ))
+        .await
+    }
+
+    async fn unsubscribe(&self, n: u32) -> u16 {
+        self.post(format!(
+            "hub.mode=unsubscribe&hub.topic={}&hub.callback={}",
+            q(&self.topic(n)),
+            q(&self.callback(n))
+        ))
+        .await
+    }
+
+    /// websub.rocks publishes with `hub.topic`; the content changes each time.
+    async fn publish(&self, n: u32) -> u16 {
+        self.rocks.lock().unwrap().version += 1;
+        self.post(format!("hub.mode=publish&hub.topic={}", q(&self.topic(n))))
+            .await
+    }
+
+    fn deliveries(&self, n: u32) -> Vec<Delivery> {
+        self.rocks
+            .lock()
+            .unwrap()
+            .deliveries
+            .get(&n)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// websub.rocks' delivery checks, in its order.
+    fn check_delivery(&self, n: u32, d: &Delivery, secret: Option<&str>) {
+        let version = self.rocks.lock().unwrap().version;
+        assert!(!d.body.is_empty(), "{n}: fat ping required");
+        assert_eq!(
+            String::from_utf8_lossy(&d.body).trim(),
+            topic_body(n, version).trim(),
+            "{n}: body"
+        );
+        assert_eq!(
+            d.headers["content-type"],
+            content_type(n),
+            "{n}: content type verbatim"
+        );
+        let link = d.headers["link"].to_str().unwrap();
+        assert!(
+            link.starts_with(&format!("<{}>; rel=\"hub\"", self.hub_url)),
+            "{n}: {link}"
+        );
+        assert!(
+            link.contains(&format!("<{}>; rel=\"self\"", self.topic(n))),
+            "{n}: {link}"
+        );
+        match secret {
+            None => assert!(d.headers.get("x-hub-signature").is_none(), "{n}: unsigned"),
+            Some(s) => {
+                let sig = d.headers["x-hub-signature"].to_str().unwrap();
+                assert_eq!(
+                    verify(s.as_bytes(), &d.body, sig),
+                    Ok(SignatureAlg::Sha256),
+                    "{n}"
+                );
+            }
+        }
+    }
+
+    fn verifications(&self, n: u32) -> Vec<(String, bool)> {
+        let st = self.rocks.lock().unwrap();
+        st.verifications
+            .iter()
+            .filter(|v| v.0 == n)
+            .map(|v| (v.1.clone(), v.2))
+            .collect()
+    }
+}
+
+fn ok(mode: &str) -> (String, bool) {
+    (mode.to_owned(), true)
+}
+
+#[tokio::test]
+async fn tests_100_101_102_105_106_subscribe_and_receive() {
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    // WS-HUB-01 [100, 101], WS-HUB-02 [102], WS-HUB-15 [105, 106].
+    let cases: [(u32, &str, Option<&str>); 5] = [
+        (100, "", None),
+        (
+            101,
+            "&hub.secret=twentyrandomcharacter",
+            Some("twentyrandomcharacter"),
+        ),
+        (102, "&foo=bar&hub.foo=hub.bar", None),
+        (105, "", None),
+        (106, "", None),
+    ];
+    for (n, extra, secret) in cases {
+        assert_eq!(
+            h.subscribe(n, extra).await,
+            202,
+            "{n}: only 202 counts as accepted"
+        );
+        assert_eq!(h.verifications(n), [ok("subscribe")], "{n}");
+        assert_eq!(h.publish(n).await, 202);
+        let d = h.deliveries(n);
+        assert_eq!(d.len(), 1, "{n}");
+        h.check_delivery(n, &d[0], secret);
+    }
+    // Topic 100 changed since (the version is shared): one more delivery;
+    // then nothing changed, and a publish delivers nothing (WholeContent).
+    for _ in 0..2 {
+        h.post(format!("hub.mode=publish&hub.topic={}", q(&h.topic(100))))
+            .await;
+        assert_eq!(h.deliveries(100).len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn test_103_resubscription_replaces_the_subscription() {
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    assert_eq!(h.subscribe(103, "").await, 202);
+    assert_eq!(h.subscribe(103, "").await, 202);
+    assert_eq!(h.verifications(103), [ok("subscribe"), ok("subscribe")]);
+    h.publish(103).await;
+    assert_eq!(h.deliveries(103).len(), 1, "a second subscription was created");
+}
+
+#[tokio::test]
+async fn test_104_unsubscription_stops_deliveries() {
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    h.subscribe(104, "").await;
+    assert_eq!(h.unsubscribe(104).await, 202);
+    assert_eq!(h.verifications(104), [ok("subscribe"), ok("unsubscribe")]);
+    h.publish(104).await;
+    assert!(h.deliveries(104).is_empty());
+    assert_eq!(h.hub.store().count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn failed_verification_leaves_the_state_unchanged() {
+    // WS-HUB-03, WS-HUB-13: a callback that answers 404 is not subscribed.
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    h.rocks.lock().unwrap().refuse.push(100);
+    assert_eq!(
+        h.subscribe(100, "").await,
+        202,
+        "WS-HUB-08: the answer does not depend on verification"
+    );
+    assert_eq!(h.verifications(100), [("subscribe".to_owned(), false)]);
+    h.publish(100).await;
+    assert!(h.deliveries(100).is_empty());
+    assert!(
+        h.hub
+            .metrics_text()
+            .await
+            .contains("websub_hub_verifications_failed_total 1")
+    );
+}
+
+#[tokio::test]
+async fn denied_subscriptions_get_a_denial_notice() {
+    // WS-HUB-11.
+    let h = harness(DeliveryPolicy::default(), |c| {
+        c.access.allow_topics = vec!["https://only.example/".into()]
+    })
+    .await;
+    assert_eq!(h.subscribe(100, "").await, 202);
+    assert!(h.verifications(100).is_empty());
+    let denials = h.rocks.lock().unwrap().denials.clone();
+    assert_eq!(denials.len(), 1);
+    assert!(denials[0].1.contains("does not serve"), "{denials:?}");
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_and_410_removes_the_subscription() {
+    // WS-HUB-17/18: non-2xx is a failure, retried with backoff.
+    let policy = DeliveryPolicy {
+        base_delay: Duration::from_millis(10),
+        ..DeliveryPolicy::default()
+    };
+    let h = harness(policy, |_| {}).await;
+    h.subscribe(100, "").await;
+    h.rocks
+        .lock()
+        .unwrap()
+        .fail_next
+        .insert(100, vec![StatusCode::INTERNAL_SERVER_ERROR, StatusCode::FOUND]);
+    h.publish(100).await;
+    let d = h.deliveries(100);
+    assert_eq!(d.len(), 1, "delivered on the third attempt");
+    h.check_delivery(100, &d[0], None);
+    let m = h.hub.metrics_text().await;
+    assert!(m.contains("websub_hub_deliveries_failed_total 2"), "{m}");
+    assert!(m.contains("websub_hub_deliveries_ok_total 1"), "{m}");
+    assert!(m.contains("websub_hub_queue_depth 0"), "{m}");
+
+    h.rocks
+        .lock()
+        .unwrap()
+        .fail_next
+        .insert(100, vec![StatusCode::GONE]);
+    h.publish(100).await;
+    assert_eq!(
+        h.hub.store().count().await.unwrap(),
+        0,
+        "410 Gone drops the subscription"
+    );
+}
+
+#[tokio::test]
+async fn fat_pings_only_from_trusted_topics() {
+    let policy = DeliveryPolicy {
+        fat_ping_topics: vec!["http://127.0.0.1:".into()],
+        ..DeliveryPolicy::default()
+    };
+    let h = harness(policy, |_| {}).await;
+    h.subscribe(100, "").await;
+    let url = format!("{}?hub.mode=publish&hub.topic={}", h.hub_url, q(&h.topic(100)));
+    let r = h
+        .http
+        .post(&url)
+        .header("content-type", "text/html; charset=UTF-8")
+        .body(topic_body(100, 0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    h.hub.drain().await;
+    h.check_delivery(100, &h.deliveries(100)[0], None);
+    let other = format!(
+        "{}?hub.mode=publish&hub.topic={}",
+        h.hub_url,
+        q("https://elsewhere.example/feed")
+    );
+    let r = h.http.post(&other).body("x").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn bad_requests_and_metrics_endpoint() {
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    assert_eq!(h.post("hub.mode=subscribe".into()).await, 400);
+    let r = h
+        .http
+        .post(&h.hub_url)
+        .body(vec![b'a'; 100_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let m = h
+        .http
+        .get(h.hub_url.replace("/hub", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("# TYPE websub_hub_subscriptions gauge\nwebsub_hub_subscriptions 0\n"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn leases_expire() {
+    // WS-HUB-14: an expired subscription gets nothing and is swept.
+    let h = harness(DeliveryPolicy::default(), |c| {
+        c.lease_min = Duration::from_secs(1);
+    })
+    .await;
+    h.subscribe(100, "&hub.lease_seconds=1").await;
+    assert_eq!(h.hub.store().count().await.unwrap(), 1);
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    assert_eq!(h.hub.sweep(later).await.unwrap(), 1);
+    h.publish(100).await;
+    assert!(h.deliveries(100).is_empty());
+}
