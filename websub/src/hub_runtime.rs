@@ -4,14 +4,17 @@
 //! exponential backoff and jitter until the lease ends, lease sweeps,
 //! Prometheus metrics and an axum router.
 //!
-//! What it does not do yet: the delivery queue lives in memory (a crash
-//! loses deliveries in flight; the subscriptions themselves are in the
-//! [`HubStore`]), there is no per-callback-host concurrency limit, and no
-//! PostgreSQL store.
+//! Deliveries go through the [`HubStore`]'s queue: with
+//! [`SqliteHubStore`](crate::hub_store::SqliteHubStore) a crash loses
+//! nothing (at least once). Start the delivery worker with
+//! [`Hub::spawn_workers`].
+//!
+//! What it does not do yet: a per-callback-host concurrency limit and a
+//! PostgreSQL store for several hub processes.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,80 +29,12 @@ use crate::hub::{
     HubConfig, HubRequest, Intent, accepted, delivery_gone, delivery_succeeded, new_challenge, parse_request,
     verification_confirmed,
 };
+use crate::hub_store::{HubStore, HubSubscription, Job};
 use crate::store::StoreError;
 use crate::subscriber::unix;
 
-/// An active subscription at the hub, keyed by (topic, callback).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HubSubscription {
-    /// The topic.
-    pub topic: Url,
-    /// The callback, exactly as given.
-    pub callback: Url,
-    /// The subscriber's secret.
-    pub secret: Option<String>,
-    /// When the lease ends (seconds since the Unix epoch).
-    pub expires_at: u64,
-}
-
-/// Where the hub keeps its subscriptions. Writes must be durable before the
-/// future completes.
-pub trait HubStore: Send + Sync + 'static {
-    /// Inserts or replaces the subscription for its (topic, callback) pair.
-    fn upsert(&self, s: HubSubscription) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Removes the subscription for (topic, callback), if any.
-    fn remove(&self, topic: &Url, callback: &Url) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The subscriptions to `topic` whose lease has not ended at `now`.
-    fn active(
-        &self,
-        topic: &Url,
-        now: u64,
-    ) -> impl Future<Output = Result<Vec<HubSubscription>, StoreError>> + Send;
-    /// Deletes the subscriptions whose lease ended before `now`; returns how many.
-    fn sweep(&self, now: u64) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    /// How many subscriptions are stored.
-    fn count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
-}
-
-/// An in-memory [`HubStore`], for tests and ephemeral hubs.
-#[derive(Debug, Default)]
-pub struct MemoryHubStore {
-    subs: Mutex<HashMap<(String, String), HubSubscription>>,
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl HubStore for MemoryHubStore {
-    async fn upsert(&self, s: HubSubscription) -> Result<(), StoreError> {
-        lock(&self.subs).insert((s.topic.to_string(), s.callback.to_string()), s);
-        Ok(())
-    }
-
-    async fn remove(&self, topic: &Url, callback: &Url) -> Result<(), StoreError> {
-        lock(&self.subs).remove(&(topic.to_string(), callback.to_string()));
-        Ok(())
-    }
-
-    async fn active(&self, topic: &Url, now: u64) -> Result<Vec<HubSubscription>, StoreError> {
-        Ok(lock(&self.subs)
-            .values()
-            .filter(|s| s.topic == *topic && s.expires_at > now)
-            .cloned()
-            .collect())
-    }
-
-    async fn sweep(&self, now: u64) -> Result<usize, StoreError> {
-        let mut subs = lock(&self.subs);
-        let before = subs.len();
-        subs.retain(|_, s| s.expires_at > now);
-        Ok(before - subs.len())
-    }
-
-    async fn count(&self) -> Result<usize, StoreError> {
-        Ok(lock(&self.subs).len())
-    }
 }
 
 /// Decides what of a fetched topic to deliver. The server plugs in the Atom
@@ -175,7 +110,6 @@ struct Metrics {
     delivered: AtomicU64,
     delivery_failed: AtomicU64,
     delivery_abandoned: AtomicU64,
-    queued: AtomicUsize,
     latency_micros_sum: AtomicU64,
 }
 
@@ -186,10 +120,13 @@ pub struct Hub<S, F = WholeContent> {
     store: S,
     filter: F,
     client: Client,
+    client_timeout: Duration,
     topics: Mutex<HashMap<String, TopicState>>,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     in_flight: AtomicUsize,
     idle: Notify,
+    work: Notify,
+    stopping: AtomicBool,
     metrics: Metrics,
 }
 
@@ -230,14 +167,17 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     ) -> Result<Arc<Self>, ClientError> {
         Ok(Arc::new(Self {
             config,
-            slots: Semaphore::new(policy.concurrency.max(1)),
+            slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             policy,
             store,
             filter,
+            client_timeout: client.timeout,
             client: Client::new(client)?,
             topics: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
+            work: Notify::new(),
+            stopping: AtomicBool::new(false),
             metrics: Metrics::default(),
         }))
     }
@@ -439,77 +379,122 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         let Some(content) = deliver else {
             return;
         };
-        let subs = match self.store.active(&topic, unix(SystemTime::now())).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "reading subscriptions failed");
-                return;
+        match self
+            .store
+            .enqueue(&topic, ct.as_deref(), content, unix(SystemTime::now()))
+            .await
+        {
+            Ok(n) => {
+                tracing::debug!(topic = %topic, jobs = n, "queued");
+                self.work.notify_one();
             }
-        };
-        let content = Arc::new(content);
-        for sub in subs {
-            let content = content.clone();
-            let ct = ct.clone();
-            self.metrics.queued.fetch_add(1, Ordering::Relaxed);
-            self.spawn(move |hub| async move { hub.deliver(sub, ct, content).await });
+            Err(e) => tracing::error!(topic = %topic, error = %e, "queueing deliveries failed"),
         }
     }
 
-    async fn deliver(
-        self: Arc<Self>,
-        sub: HubSubscription,
-        content_type: Option<String>,
-        content: Arc<Vec<u8>>,
-    ) {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let outcome = {
-                let Ok(_slot) = self.slots.acquire().await else {
-                    break;
-                };
-                let started = Instant::now();
-                let req = self.config.delivery_request(
-                    &sub.callback,
-                    &sub.topic,
-                    sub.secret.as_deref(),
-                    content_type.as_deref(),
-                    content.as_ref().clone(),
-                );
-                let r = match req {
-                    Ok(req) => self.client.send(req).await.map(|f| f.status),
-                    Err(e) => Err(ClientError::Transport(e.to_string())),
-                };
-                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.metrics
-                    .latency_micros_sum
-                    .fetch_add(micros, Ordering::Relaxed);
-                r
+    /// Starts the delivery worker (and the lease sweeper, every minute).
+    /// Must be called within a tokio runtime.
+    pub fn spawn_workers(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.clone().serve_sweeps(Duration::from_secs(60)));
+        tokio::spawn(self.clone().deliveries())
+    }
+
+    /// The delivery worker: claims due jobs and delivers them, at most
+    /// `concurrency` at once, until [`shutdown`](Self::shutdown).
+    async fn deliveries(self: Arc<Self>) {
+        // A claim outlives the slowest attempt, so a live worker's job is
+        // never claimed twice; a dead worker's comes back after it.
+        let hold = self.client_timeout_secs().saturating_mul(3).max(30);
+        while !self.stopping.load(Ordering::Acquire) {
+            let free = self.slots.available_permits().max(1);
+            let jobs = match self.store.claim(unix(SystemTime::now()), free, hold).await {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming deliveries failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
             };
-            match outcome {
-                Ok(s) if delivery_succeeded(s) => {
-                    self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                Ok(s) if delivery_gone(s) => {
-                    let _ = self.store.remove(&sub.topic, &sub.callback).await;
-                    self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                other => {
-                    self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(callback = %sub.callback, attempt, outcome = ?other.map(|s| s.as_u16()), "delivery failed");
-                }
+            if jobs.is_empty() {
+                let _ = tokio::time::timeout(Duration::from_millis(500), self.work.notified()).await;
+                continue;
             }
-            let delay = self.backoff(attempt);
-            let lease_left = sub.expires_at.saturating_sub(unix(SystemTime::now()));
-            if attempt >= self.policy.max_attempts || delay.as_secs() >= lease_left {
-                self.metrics.delivery_abandoned.fetch_add(1, Ordering::Relaxed);
-                break;
+            for job in jobs {
+                let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                    return;
+                };
+                self.spawn(move |hub| async move {
+                    hub.attempt(job).await;
+                    drop(permit);
+                });
             }
-            tokio::time::sleep(delay).await;
         }
-        self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn client_timeout_secs(&self) -> u64 {
+        self.client_timeout.as_secs().max(1)
+    }
+
+    async fn attempt(self: Arc<Self>, job: Job) {
+        let sub = &job.subscription;
+        let started = Instant::now();
+        let outcome = match self.config.delivery_request(
+            &sub.callback,
+            &sub.topic,
+            sub.secret.as_deref(),
+            job.content_type.as_deref(),
+            job.body.as_ref().clone(),
+        ) {
+            Ok(req) => self.client.send(req).await.map(|f| f.status),
+            Err(e) => Err(ClientError::Transport(e.to_string())),
+        };
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.metrics
+            .latency_micros_sum
+            .fetch_add(micros, Ordering::Relaxed);
+        let done = match outcome {
+            Ok(s) if delivery_succeeded(s) => {
+                self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Ok(s) if delivery_gone(s) => {
+                self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = self.store.remove(&sub.topic, &sub.callback).await {
+                    tracing::error!(error = %e, "removing a gone subscription failed");
+                }
+                true
+            }
+            other => {
+                self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
+                let attempts = job.attempts.saturating_add(1);
+                tracing::info!(callback = %sub.callback, attempts, outcome = ?other.map(|s| s.as_u16()), "delivery failed");
+                let delay = self.backoff(attempts);
+                let now = unix(SystemTime::now());
+                if attempts >= self.policy.max_attempts
+                    || now.saturating_add(delay.as_secs()) >= sub.expires_at
+                {
+                    // Given up: the retry limit or the lease's end (WS-HUB-18).
+                    self.metrics.delivery_abandoned.fetch_add(1, Ordering::Relaxed);
+                    true
+                } else {
+                    if let Err(e) = self
+                        .store
+                        .retry(job.id, attempts, now.saturating_add(delay.as_secs()))
+                        .await
+                    {
+                        tracing::error!(error = %e, "rescheduling a delivery failed");
+                    }
+                    if delay < Duration::from_secs(1) {
+                        tokio::time::sleep(delay).await;
+                        self.work.notify_one();
+                    }
+                    false
+                }
+            }
+        };
+        if done && let Err(e) = self.store.finish(job.id).await {
+            tracing::error!(error = %e, "finishing a delivery failed");
+        }
     }
 
     /// The delay before retry `attempt` (1-based): base × 2^(attempt−1),
@@ -549,9 +534,15 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
     }
 
-    /// Waits until no verification, fetch or delivery is in flight (for a
-    /// graceful shutdown, and for tests).
-    pub async fn drain(&self) {
+    /// Stops claiming deliveries and waits for those in flight (graceful
+    /// shutdown; what is still queued stays queued for the next start).
+    pub async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.work.notify_waiters();
+        self.wait_in_flight().await;
+    }
+
+    async fn wait_in_flight(&self) {
         loop {
             let idle = self.idle.notified();
             tokio::pin!(idle);
@@ -564,10 +555,28 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
     }
 
+    /// Waits until nothing is in flight and the queue is empty (tests,
+    /// benchmarks). With failing callbacks this lasts until their jobs are
+    /// given up.
+    ///
+    /// # Errors
+    ///
+    /// A store failure.
+    pub async fn idle(&self) -> Result<(), StoreError> {
+        loop {
+            self.wait_in_flight().await;
+            if self.store.queue_depth().await? == 0 && self.in_flight.load(Ordering::Acquire) == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// The metrics in Prometheus text format.
     pub async fn metrics_text(&self) -> String {
         let m = &self.metrics;
         let subs = self.store.count().await.unwrap_or(0);
+        let depth = self.store.queue_depth().await.unwrap_or(0);
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             out.push_str(&format!(
@@ -584,7 +593,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             "websub_hub_queue_depth",
             "gauge",
             "Deliveries waiting or in flight.",
-            m.queued.load(Ordering::Relaxed).to_string(),
+            depth.to_string(),
         );
         metric(
             "websub_hub_verifications_total",

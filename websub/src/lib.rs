@@ -75,6 +75,8 @@ mod discovery;
 pub mod hub;
 #[cfg(feature = "hub")]
 pub mod hub_runtime;
+#[cfg(feature = "hub")]
+pub mod hub_store;
 mod net;
 mod publisher;
 mod signature;

@@ -21,7 +21,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use ostatus_websub::hub::HubConfig;
-use ostatus_websub::hub_runtime::{DeliveryPolicy, Hub, HubStore, MemoryHubStore, WholeContent, router};
+use ostatus_websub::hub_runtime::{DeliveryPolicy, Hub, WholeContent, router};
+use ostatus_websub::hub_store::{HubStore, MemoryHubStore};
 use ostatus_websub::{NetPolicy, SignatureAlg, client::ClientConfig, verify};
 use url::Url;
 
@@ -117,15 +118,23 @@ async fn callback_post(
     StatusCode::OK
 }
 
-struct Harness {
+struct Harness<S: HubStore = MemoryHubStore> {
     base: String,
     hub_url: String,
     rocks: Shared,
-    hub: Arc<Hub<MemoryHubStore, WholeContent>>,
+    hub: Arc<Hub<S, WholeContent>>,
     http: reqwest::Client,
 }
 
 async fn harness(policy: DeliveryPolicy, config: impl FnOnce(&mut HubConfig)) -> Harness {
+    harness_on(MemoryHubStore::default(), policy, config).await
+}
+
+async fn harness_on<S: HubStore>(
+    store: S,
+    policy: DeliveryPolicy,
+    config: impl FnOnce(&mut HubConfig),
+) -> Harness<S> {
     let rocks: Shared = Arc::default();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", l.local_addr().unwrap());
@@ -143,7 +152,8 @@ async fn harness(policy: DeliveryPolicy, config: impl FnOnce(&mut HubConfig)) ->
     let mut client = ClientConfig::default();
     client.net = NetPolicy::dangerous_allow_http_and_private();
     client.timeout = Duration::from_secs(5);
-    let hub = Hub::new(cfg, policy, MemoryHubStore::default(), WholeContent, client).unwrap();
+    let hub = Hub::new(cfg, policy, store, WholeContent, client).unwrap();
+    hub.spawn_workers();
     let app = router(hub.clone(), "/hub");
     tokio::spawn(async move { axum::serve(hl, app).await.unwrap() });
     Harness {
@@ -159,7 +169,7 @@ fn q(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-impl Harness {
+impl<S: HubStore> Harness<S> {
     fn topic(&self, n: u32) -> String {
         format!("{}/topic/{n}", self.base)
     }
@@ -178,7 +188,7 @@ impl Harness {
             .await
             .unwrap();
         let status = r.status().as_u16();
-        self.hub.drain().await;
+        self.hub.idle().await.unwrap();
         status
     }
 
@@ -269,7 +279,20 @@ fn ok(mode: &str) -> (String, bool) {
 
 #[tokio::test]
 async fn tests_100_101_102_105_106_subscribe_and_receive() {
-    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    subscribe_and_receive(harness(DeliveryPolicy::default(), |_| {}).await).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn tests_100_to_106_on_sqlite() {
+    let store = ostatus_websub::hub_store::SqliteHubStore::in_memory().unwrap();
+    let h = harness_on(store, DeliveryPolicy::default(), |_| {}).await;
+    h.subscribe(104, "").await;
+    h.unsubscribe(104).await;
+    subscribe_and_receive(h).await;
+}
+
+async fn subscribe_and_receive<S: HubStore>(h: Harness<S>) {
     // WS-HUB-01 [100, 101], WS-HUB-02 [102], WS-HUB-15 [105, 106].
     let cases: [(u32, &str, Option<&str>); 5] = [
         (100, "", None),
@@ -413,7 +436,7 @@ async fn fat_pings_only_from_trusted_topics() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    h.hub.drain().await;
+    h.hub.idle().await.unwrap();
     h.check_delivery(100, &h.deliveries(100)[0], None);
     let other = format!(
         "{}?hub.mode=publish&hub.topic={}",

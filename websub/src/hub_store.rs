@@ -1,0 +1,563 @@
+//! The hub's storage (feature `hub`): subscriptions keyed by (topic,
+//! callback) and the durable delivery queue, behind one trait with an
+//! in-memory and a SQLite implementation (feature `sqlite`).
+//!
+//! The queue gives at-least-once delivery: a publish becomes one job per
+//! active subscription in a single transaction; a worker *claims* due jobs
+//! for a while (`hold`), and a job whose worker died becomes due again when
+//! the claim runs out. A job leaves the queue only when it was delivered,
+//! the subscription is gone, or it was given up.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use url::Url;
+
+use crate::store::StoreError;
+
+/// An active subscription at the hub, keyed by (topic, callback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubSubscription {
+    /// The topic.
+    pub topic: Url,
+    /// The callback, exactly as given.
+    pub callback: Url,
+    /// The subscriber's secret.
+    pub secret: Option<String>,
+    /// When the lease ends (seconds since the Unix epoch).
+    pub expires_at: u64,
+}
+
+/// One delivery of one content to one subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The job's id in the queue.
+    pub id: u64,
+    /// The subscription it is for.
+    pub subscription: HubSubscription,
+    /// The topic's `Content-Type`, verbatim.
+    pub content_type: Option<String>,
+    /// The content (shared between the jobs of one publish).
+    pub body: Arc<Vec<u8>>,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// Where the hub keeps subscriptions and the delivery queue. Every write
+/// must be durable before its future completes.
+pub trait HubStore: Send + Sync + 'static {
+    /// Inserts or replaces the subscription for its (topic, callback) pair.
+    fn upsert(&self, s: HubSubscription) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the subscription for (topic, callback), if any.
+    fn remove(&self, topic: &Url, callback: &Url) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The subscriptions to `topic` whose lease has not ended at `now`.
+    fn active(
+        &self,
+        topic: &Url,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<HubSubscription>, StoreError>> + Send;
+    /// Deletes the subscriptions whose lease ended at or before `now`; returns how many.
+    fn sweep(&self, now: u64) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// How many subscriptions are stored.
+    fn count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Queues `body` for every subscription to `topic` active at `now`, in
+    /// one transaction; returns how many jobs were queued.
+    fn enqueue(
+        &self,
+        topic: &Url,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        now: u64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Claims up to `limit` jobs due at `now` and not claimed, until `now + hold`.
+    fn claim(
+        &self,
+        now: u64,
+        limit: usize,
+        hold: u64,
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
+    /// Removes a job: delivered, gone or given up.
+    fn finish(&self, id: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Releases a job for another attempt at `next_at`, recording `attempts`.
+    fn retry(
+        &self,
+        id: u64,
+        attempts: u32,
+        next_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Jobs in the queue, due or not.
+    fn queue_depth(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+#[derive(Debug)]
+struct MemJob {
+    job: Job,
+    next_at: u64,
+    claimed_until: u64,
+}
+
+#[derive(Debug, Default)]
+struct Mem {
+    subs: HashMap<(String, String), HubSubscription>,
+    jobs: Vec<MemJob>,
+    next_id: u64,
+}
+
+/// An in-memory [`HubStore`] for tests and ephemeral hubs: nothing
+/// survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryHubStore {
+    inner: Mutex<Mem>,
+}
+
+impl MemoryHubStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Mem> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl HubStore for MemoryHubStore {
+    async fn upsert(&self, s: HubSubscription) -> Result<(), StoreError> {
+        self.lock()
+            .subs
+            .insert((s.topic.to_string(), s.callback.to_string()), s);
+        Ok(())
+    }
+
+    async fn remove(&self, topic: &Url, callback: &Url) -> Result<(), StoreError> {
+        self.lock()
+            .subs
+            .remove(&(topic.to_string(), callback.to_string()));
+        Ok(())
+    }
+
+    async fn active(&self, topic: &Url, now: u64) -> Result<Vec<HubSubscription>, StoreError> {
+        Ok(self
+            .lock()
+            .subs
+            .values()
+            .filter(|s| s.topic == *topic && s.expires_at > now)
+            .cloned()
+            .collect())
+    }
+
+    async fn sweep(&self, now: u64) -> Result<usize, StoreError> {
+        let mut m = self.lock();
+        let before = m.subs.len();
+        m.subs.retain(|_, s| s.expires_at > now);
+        Ok(before - m.subs.len())
+    }
+
+    async fn count(&self) -> Result<usize, StoreError> {
+        Ok(self.lock().subs.len())
+    }
+
+    async fn enqueue(
+        &self,
+        topic: &Url,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        let mut m = self.lock();
+        let body = Arc::new(body);
+        let subs: Vec<HubSubscription> = m
+            .subs
+            .values()
+            .filter(|s| s.topic == *topic && s.expires_at > now)
+            .cloned()
+            .collect();
+        let n = subs.len();
+        for subscription in subs {
+            m.next_id += 1;
+            let id = m.next_id;
+            m.jobs.push(MemJob {
+                job: Job {
+                    id,
+                    subscription,
+                    content_type: content_type.map(str::to_owned),
+                    body: body.clone(),
+                    attempts: 0,
+                },
+                next_at: now,
+                claimed_until: 0,
+            });
+        }
+        Ok(n)
+    }
+
+    async fn claim(&self, now: u64, limit: usize, hold: u64) -> Result<Vec<Job>, StoreError> {
+        let mut m = self.lock();
+        let mut out = Vec::new();
+        for j in m.jobs.iter_mut() {
+            if out.len() >= limit {
+                break;
+            }
+            if j.next_at <= now && j.claimed_until <= now {
+                j.claimed_until = now.saturating_add(hold.max(1));
+                out.push(j.job.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn finish(&self, id: u64) -> Result<(), StoreError> {
+        self.lock().jobs.retain(|j| j.job.id != id);
+        Ok(())
+    }
+
+    async fn retry(&self, id: u64, attempts: u32, next_at: u64) -> Result<(), StoreError> {
+        if let Some(j) = self.lock().jobs.iter_mut().find(|j| j.job.id == id) {
+            j.job.attempts = attempts;
+            j.next_at = next_at;
+            j.claimed_until = 0;
+        }
+        Ok(())
+    }
+
+    async fn queue_depth(&self) -> Result<usize, StoreError> {
+        Ok(self.lock().jobs.len())
+    }
+}
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteHubStore;
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    use rusqlite::{Connection, OptionalExtension, params};
+    use url::Url;
+
+    use super::{HubStore, HubSubscription, Job};
+    use crate::store::StoreError;
+
+    fn err(e: impl std::fmt::Display) -> StoreError {
+        StoreError(e.to_string())
+    }
+
+    fn int(v: u64) -> i64 {
+        i64::try_from(v).unwrap_or(i64::MAX)
+    }
+
+    fn uint(v: i64) -> u64 {
+        u64::try_from(v).unwrap_or(0)
+    }
+
+    /// A [`HubStore`] in one SQLite file (WAL, `synchronous=FULL`): the
+    /// embedded default. One process per file; several hub processes need
+    /// a shared database server instead.
+    #[derive(Debug, Clone)]
+    pub struct SqliteHubStore {
+        conn: Arc<Mutex<Connection>>,
+    }
+
+    impl SqliteHubStore {
+        /// Opens (or creates) the database at `path`.
+        ///
+        /// # Errors
+        ///
+        /// [`StoreError`] when the file cannot be opened or the schema created.
+        pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+            Self::init(Connection::open(path).map_err(err)?)
+        }
+
+        /// An in-memory database (tests).
+        ///
+        /// # Errors
+        ///
+        /// [`StoreError`] when SQLite fails.
+        pub fn in_memory() -> Result<Self, StoreError> {
+            Self::init(Connection::open_in_memory().map_err(err)?)
+        }
+
+        fn init(conn: Connection) -> Result<Self, StoreError> {
+            conn.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+                 CREATE TABLE IF NOT EXISTS websub_hub_subscriptions (
+                    topic TEXT NOT NULL,
+                    callback TEXT NOT NULL,
+                    secret TEXT,
+                    expires_at INTEGER NOT NULL,
+                    PRIMARY KEY (topic, callback)
+                 );
+                 CREATE TABLE IF NOT EXISTS websub_hub_contents (
+                    id INTEGER PRIMARY KEY,
+                    content_type TEXT,
+                    body BLOB NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS websub_hub_jobs (
+                    id INTEGER PRIMARY KEY,
+                    content_id INTEGER NOT NULL REFERENCES websub_hub_contents(id),
+                    topic TEXT NOT NULL,
+                    callback TEXT NOT NULL,
+                    secret TEXT,
+                    expires_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_at INTEGER NOT NULL,
+                    claimed_until INTEGER NOT NULL DEFAULT 0
+                 );
+                 CREATE INDEX IF NOT EXISTS websub_hub_jobs_due ON websub_hub_jobs (next_at);",
+            )
+            .map_err(err)?;
+            Ok(Self {
+                conn: Arc::new(Mutex::new(conn)),
+            })
+        }
+
+        async fn run<T: Send + 'static>(
+            &self,
+            f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        ) -> Result<T, StoreError> {
+            let conn = Arc::clone(&self.conn);
+            tokio::task::spawn_blocking(move || {
+                let mut guard = conn.lock().map_err(|_| err("poisoned lock"))?;
+                f(&mut guard)
+            })
+            .await
+            .map_err(err)?
+        }
+    }
+
+    fn sub(
+        topic: &str,
+        callback: &str,
+        secret: Option<String>,
+        expires: i64,
+    ) -> Result<HubSubscription, StoreError> {
+        Ok(HubSubscription {
+            topic: Url::parse(topic).map_err(err)?,
+            callback: Url::parse(callback).map_err(err)?,
+            secret,
+            expires_at: uint(expires),
+        })
+    }
+
+    impl HubStore for SqliteHubStore {
+        async fn upsert(&self, s: HubSubscription) -> Result<(), StoreError> {
+            self.run(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO websub_hub_subscriptions (topic, callback, secret, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![s.topic.as_str(), s.callback.as_str(), s.secret, int(s.expires_at)],
+                )
+                .map(drop)
+                .map_err(err)
+            })
+            .await
+        }
+
+        async fn remove(&self, topic: &Url, callback: &Url) -> Result<(), StoreError> {
+            let (t, cb) = (topic.to_string(), callback.to_string());
+            self.run(move |c| {
+                c.execute(
+                    "DELETE FROM websub_hub_subscriptions WHERE topic = ?1 AND callback = ?2",
+                    params![t, cb],
+                )
+                .map(drop)
+                .map_err(err)
+            })
+            .await
+        }
+
+        async fn active(&self, topic: &Url, now: u64) -> Result<Vec<HubSubscription>, StoreError> {
+            let t = topic.to_string();
+            self.run(move |c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT topic, callback, secret, expires_at FROM websub_hub_subscriptions
+                         WHERE topic = ?1 AND expires_at > ?2",
+                    )
+                    .map_err(err)?;
+                let rows = st
+                    .query_map(params![t, int(now)], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                        ))
+                    })
+                    .map_err(err)?;
+                rows.map(|r| {
+                    let (t, cb, s, e) = r.map_err(err)?;
+                    sub(&t, &cb, s, e)
+                })
+                .collect()
+            })
+            .await
+        }
+
+        async fn sweep(&self, now: u64) -> Result<usize, StoreError> {
+            self.run(move |c| {
+                c.execute(
+                    "DELETE FROM websub_hub_subscriptions WHERE expires_at <= ?1",
+                    [int(now)],
+                )
+                .map_err(err)
+            })
+            .await
+        }
+
+        async fn count(&self) -> Result<usize, StoreError> {
+            self.run(|c| {
+                c.query_row("SELECT COUNT(*) FROM websub_hub_subscriptions", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| usize::try_from(n).unwrap_or(0))
+                .map_err(err)
+            })
+            .await
+        }
+
+        async fn enqueue(
+            &self,
+            topic: &Url,
+            content_type: Option<&str>,
+            body: Vec<u8>,
+            now: u64,
+        ) -> Result<usize, StoreError> {
+            let t = topic.to_string();
+            let ct = content_type.map(str::to_owned);
+            self.run(move |c| {
+                let tx = c.transaction().map_err(err)?;
+                tx.execute(
+                    "INSERT INTO websub_hub_contents (content_type, body) VALUES (?1, ?2)",
+                    params![ct, body],
+                )
+                .map_err(err)?;
+                let content = tx.last_insert_rowid();
+                let n = tx
+                    .execute(
+                        "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at)
+                         SELECT ?1, topic, callback, secret, expires_at, ?3 FROM websub_hub_subscriptions
+                         WHERE topic = ?2 AND expires_at > ?3",
+                        params![content, t, int(now)],
+                    )
+                    .map_err(err)?;
+                if n == 0 {
+                    tx.execute("DELETE FROM websub_hub_contents WHERE id = ?1", [content])
+                        .map_err(err)?;
+                }
+                tx.commit().map_err(err)?;
+                Ok(n)
+            })
+            .await
+        }
+
+        async fn claim(&self, now: u64, limit: usize, hold: u64) -> Result<Vec<Job>, StoreError> {
+            self.run(move |c| {
+                let tx = c.transaction().map_err(err)?;
+                let mut jobs = Vec::new();
+                let mut bodies: HashMap<i64, (Option<String>, Arc<Vec<u8>>)> = HashMap::new();
+                {
+                    let mut st = tx
+                        .prepare_cached(
+                            "SELECT id, content_id, topic, callback, secret, expires_at, attempts FROM websub_hub_jobs
+                             WHERE next_at <= ?1 AND claimed_until <= ?1 ORDER BY next_at, id LIMIT ?2",
+                        )
+                        .map_err(err)?;
+                    let rows = st
+                        .query_map(params![int(now), i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, i64>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, String>(3)?,
+                                r.get::<_, Option<String>>(4)?,
+                                r.get::<_, i64>(5)?,
+                                r.get::<_, i64>(6)?,
+                            ))
+                        })
+                        .map_err(err)?;
+                    let mut content = tx
+                        .prepare_cached("SELECT content_type, body FROM websub_hub_contents WHERE id = ?1")
+                        .map_err(err)?;
+                    let mut claim = tx
+                        .prepare_cached("UPDATE websub_hub_jobs SET claimed_until = ?2 WHERE id = ?1")
+                        .map_err(err)?;
+                    for r in rows {
+                        let (id, cid, t, cb, secret, expires, attempts) = r.map_err(err)?;
+                        let (ct, body) = match bodies.entry(cid) {
+                            std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                let (ct, body): (Option<String>, Vec<u8>) = content
+                                    .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?)))
+                                    .optional()
+                                    .map_err(err)?
+                                    .ok_or_else(|| err("a job without its content"))?;
+                                v.insert((ct, Arc::new(body))).clone()
+                            }
+                        };
+                        claim
+                            .execute(params![id, int(now.saturating_add(hold.max(1)))])
+                            .map_err(err)?;
+                        jobs.push(Job {
+                            id: uint(id),
+                            subscription: sub(&t, &cb, secret, expires)?,
+                            content_type: ct,
+                            body,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        });
+                    }
+                }
+                tx.commit().map_err(err)?;
+                Ok(jobs)
+            })
+            .await
+        }
+
+        async fn finish(&self, id: u64) -> Result<(), StoreError> {
+            self.run(move |c| {
+                let tx = c.transaction().map_err(err)?;
+                let cid: Option<i64> = tx
+                    .query_row(
+                        "SELECT content_id FROM websub_hub_jobs WHERE id = ?1",
+                        [int(id)],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(err)?;
+                tx.execute("DELETE FROM websub_hub_jobs WHERE id = ?1", [int(id)])
+                    .map_err(err)?;
+                if let Some(cid) = cid {
+                    tx.execute(
+                        "DELETE FROM websub_hub_contents WHERE id = ?1
+                         AND NOT EXISTS (SELECT 1 FROM websub_hub_jobs WHERE content_id = ?1)",
+                        [cid],
+                    )
+                    .map_err(err)?;
+                }
+                tx.commit().map_err(err)
+            })
+            .await
+        }
+
+        async fn retry(&self, id: u64, attempts: u32, next_at: u64) -> Result<(), StoreError> {
+            self.run(move |c| {
+                c.execute(
+                    "UPDATE websub_hub_jobs SET attempts = ?2, next_at = ?3, claimed_until = 0 WHERE id = ?1",
+                    params![int(id), i64::from(attempts), int(next_at)],
+                )
+                .map(drop)
+                .map_err(err)
+            })
+            .await
+        }
+
+        async fn queue_depth(&self) -> Result<usize, StoreError> {
+            self.run(|c| {
+                c.query_row("SELECT COUNT(*) FROM websub_hub_jobs", [], |r| r.get::<_, i64>(0))
+                    .map(|n| usize::try_from(n).unwrap_or(0))
+                    .map_err(err)
+            })
+            .await
+        }
+    }
+}
