@@ -97,7 +97,6 @@ impl Default for DeliveryPolicy {
 struct TopicState {
     etag: Option<HeaderValue>,
     last_modified: Option<HeaderValue>,
-    last_body: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -367,16 +366,19 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let deliver = {
-            let mut topics = lock(&self.topics);
-            let t = topics.entry(topic.to_string()).or_default();
-            let out = self
-                .filter
-                .filter(&topic, ct.as_deref(), t.last_body.as_deref(), &body);
-            t.last_body = Some(body);
-            out
+        // The last content seen is kept in the store, so that a restarted
+        // hub still delivers only what changed.
+        let previous = match self.store.last_content(&topic).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(topic = %topic, error = %e, "reading the topic's last content failed");
+                return;
+            }
         };
-        let Some(content) = deliver else {
+        let Some(content) = self
+            .filter
+            .filter(&topic, ct.as_deref(), previous.as_deref(), &body)
+        else {
             return;
         };
         match self
@@ -388,7 +390,15 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 tracing::debug!(topic = %topic, jobs = n, "queued");
                 self.work.notify_one();
             }
-            Err(e) => tracing::error!(topic = %topic, error = %e, "queueing deliveries failed"),
+            Err(e) => {
+                tracing::error!(topic = %topic, error = %e, "queueing deliveries failed");
+                return;
+            }
+        }
+        // Recorded after the jobs: a crash in between delivers the same
+        // entries again next time rather than never.
+        if let Err(e) = self.store.set_last_content(&topic, body).await {
+            tracing::error!(topic = %topic, error = %e, "recording the topic's content failed");
         }
     }
 

@@ -88,6 +88,14 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Jobs in the queue, due or not.
     fn queue_depth(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// The topic's content as last fetched (for the content filter's diff).
+    fn last_content(&self, topic: &Url) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Records the topic's content as last fetched.
+    fn set_last_content(
+        &self,
+        topic: &Url,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Debug)]
@@ -102,6 +110,7 @@ struct Mem {
     subs: HashMap<(String, String), HubSubscription>,
     jobs: Vec<MemJob>,
     next_id: u64,
+    contents: HashMap<String, Vec<u8>>,
 }
 
 /// An in-memory [`HubStore`] for tests and ephemeral hubs: nothing
@@ -221,6 +230,15 @@ impl HubStore for MemoryHubStore {
     async fn queue_depth(&self) -> Result<usize, StoreError> {
         Ok(self.lock().jobs.len())
     }
+
+    async fn last_content(&self, topic: &Url) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().contents.get(topic.as_str()).cloned())
+    }
+
+    async fn set_last_content(&self, topic: &Url, body: Vec<u8>) -> Result<(), StoreError> {
+        self.lock().contents.insert(topic.to_string(), body);
+        Ok(())
+    }
 }
 
 #[cfg(feature = "sqlite")]
@@ -251,8 +269,10 @@ mod sqlite {
     }
 
     /// A [`HubStore`] in one SQLite file (WAL, `synchronous=FULL`): the
-    /// embedded default. One process per file; several hub processes need
-    /// a shared database server instead.
+    /// embedded default. One process per file: opening the file releases
+    /// the claims a previous process left, so its unfinished deliveries are
+    /// sent again at once (at least once). Several hub processes need a
+    /// shared database server instead.
     #[derive(Debug, Clone)]
     pub struct SqliteHubStore {
         conn: Arc<Mutex<Connection>>,
@@ -303,7 +323,14 @@ mod sqlite {
                     next_at INTEGER NOT NULL,
                     claimed_until INTEGER NOT NULL DEFAULT 0
                  );
-                 CREATE INDEX IF NOT EXISTS websub_hub_jobs_due ON websub_hub_jobs (next_at);",
+                 CREATE INDEX IF NOT EXISTS websub_hub_jobs_due ON websub_hub_jobs (next_at);
+                 CREATE TABLE IF NOT EXISTS websub_hub_topics (
+                    topic TEXT PRIMARY KEY,
+                    body BLOB NOT NULL
+                 );
+                 -- One process per file: claims left by a previous process
+                 -- (which crashed or was killed) are released at once.
+                 UPDATE websub_hub_jobs SET claimed_until = 0 WHERE claimed_until <> 0;",
             )
             .map_err(err)?;
             Ok(Self {
@@ -556,6 +583,31 @@ mod sqlite {
                 c.query_row("SELECT COUNT(*) FROM websub_hub_jobs", [], |r| r.get::<_, i64>(0))
                     .map(|n| usize::try_from(n).unwrap_or(0))
                     .map_err(err)
+            })
+            .await
+        }
+
+        async fn last_content(&self, topic: &Url) -> Result<Option<Vec<u8>>, StoreError> {
+            let t = topic.to_string();
+            self.run(move |c| {
+                c.query_row("SELECT body FROM websub_hub_topics WHERE topic = ?1", [t], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(err)
+            })
+            .await
+        }
+
+        async fn set_last_content(&self, topic: &Url, body: Vec<u8>) -> Result<(), StoreError> {
+            let t = topic.to_string();
+            self.run(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO websub_hub_topics (topic, body) VALUES (?1, ?2)",
+                    params![t, body],
+                )
+                .map(drop)
+                .map_err(err)
             })
             .await
         }
