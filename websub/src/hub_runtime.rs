@@ -126,6 +126,7 @@ pub struct Hub<S, F = WholeContent> {
     idle: Notify,
     work: Notify,
     stopping: AtomicBool,
+    finished: Mutex<Vec<u64>>,
     metrics: Metrics,
 }
 
@@ -177,6 +178,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             idle: Notify::new(),
             work: Notify::new(),
             stopping: AtomicBool::new(false),
+            finished: Mutex::default(),
             metrics: Metrics::default(),
         }))
     }
@@ -416,6 +418,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         // never claimed twice; a dead worker's comes back after it.
         let hold = self.client_timeout_secs().saturating_mul(3).max(30);
         while !self.stopping.load(Ordering::Acquire) {
+            self.flush_finished().await;
             let free = self.slots.available_permits().max(1);
             let jobs = match self.store.claim(unix(SystemTime::now()), free, hold).await {
                 Ok(j) => j,
@@ -502,8 +505,22 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 }
             }
         };
-        if done && let Err(e) = self.store.finish(job.id).await {
-            tracing::error!(error = %e, "finishing a delivery failed");
+        if done {
+            // Finished jobs leave the store in batches (one transaction per
+            // worker round): a crash before the batch is written delivers
+            // them again, which at-least-once allows.
+            lock(&self.finished).push(job.id);
+        }
+    }
+
+    async fn flush_finished(&self) {
+        let ids = std::mem::take(&mut *lock(&self.finished));
+        if ids.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.finish_many(&ids).await {
+            tracing::error!(error = %e, "finishing deliveries failed");
+            lock(&self.finished).extend(ids);
         }
     }
 
@@ -550,6 +567,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         self.stopping.store(true, Ordering::Release);
         self.work.notify_waiters();
         self.wait_in_flight().await;
+        self.flush_finished().await;
     }
 
     async fn wait_in_flight(&self) {
@@ -575,6 +593,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     pub async fn idle(&self) -> Result<(), StoreError> {
         loop {
             self.wait_in_flight().await;
+            self.flush_finished().await;
             if self.store.queue_depth().await? == 0 && self.in_flight.load(Ordering::Acquire) == 0 {
                 return Ok(());
             }

@@ -79,6 +79,15 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
     /// Removes a job: delivered, gone or given up.
     fn finish(&self, id: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes several jobs, in one transaction where the store has them.
+    fn finish_many(&self, ids: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for &id in ids {
+                self.finish(id).await?;
+            }
+            Ok(())
+        }
+    }
     /// Releases a job for another attempt at `next_at`, recording `attempts`.
     fn retry(
         &self,
@@ -560,6 +569,43 @@ mod sqlite {
                         [cid],
                     )
                     .map_err(err)?;
+                }
+                tx.commit().map_err(err)
+            })
+            .await
+        }
+
+        async fn finish_many(&self, ids: &[u64]) -> Result<(), StoreError> {
+            let ids = ids.to_vec();
+            self.run(move |c| {
+                let tx = c.transaction().map_err(err)?;
+                let mut contents = std::collections::BTreeSet::new();
+                {
+                    let mut find = tx
+                        .prepare_cached("SELECT content_id FROM websub_hub_jobs WHERE id = ?1")
+                        .map_err(err)?;
+                    let mut delete = tx
+                        .prepare_cached("DELETE FROM websub_hub_jobs WHERE id = ?1")
+                        .map_err(err)?;
+                    for id in ids {
+                        if let Some(cid) = find
+                            .query_row([int(id)], |r| r.get::<_, i64>(0))
+                            .optional()
+                            .map_err(err)?
+                        {
+                            contents.insert(cid);
+                        }
+                        delete.execute([int(id)]).map_err(err)?;
+                    }
+                    let mut orphan = tx
+                        .prepare_cached(
+                            "DELETE FROM websub_hub_contents WHERE id = ?1
+                             AND NOT EXISTS (SELECT 1 FROM websub_hub_jobs WHERE content_id = ?1)",
+                        )
+                        .map_err(err)?;
+                    for cid in contents {
+                        orphan.execute([cid]).map_err(err)?;
+                    }
                 }
                 tx.commit().map_err(err)
             })

@@ -80,9 +80,7 @@ async fn suite(s: &impl HubStore) {
     let retried = s.claim(500, 10, 30).await.unwrap();
     let r = retried.iter().find(|j| j.id == first[1].id).unwrap();
     assert_eq!(r.attempts, 1);
-    for j in [first[1].id, rest[0].id] {
-        s.finish(j).await.unwrap();
-    }
+    s.finish_many(&[first[1].id, rest[0].id, 987_654]).await.unwrap();
     assert_eq!(s.queue_depth().await.unwrap(), 0);
 
     assert_eq!(s.last_content(&u(t)).await.unwrap(), None);
