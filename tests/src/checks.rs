@@ -17,6 +17,8 @@ use crate::{CheckResult, Level, Outcome, Protocol, REQUEST_TIMEOUT, Target};
 #[derive(Debug)]
 pub struct Checker {
     client: Client,
+    callback_listen: Option<std::net::SocketAddr>,
+    hub_wait: std::time::Duration,
 }
 
 /// One exchange, for the report.
@@ -126,7 +128,27 @@ impl Checker {
         }
         Ok(Self {
             client: Client::new(cfg).map_err(|e| e.to_string())?,
+            callback_listen: None,
+            hub_wait: std::time::Duration::from_secs(15),
         })
+    }
+
+    /// Where the checker serves the topics and subscriber callbacks of the
+    /// hub checks; the hub must be able to reach this address over plain
+    /// http (so these checks run against hubs that allow it, such as
+    /// `ostatus-server hub --insecure`).
+    #[must_use]
+    pub fn with_callback_listen(mut self, addr: std::net::SocketAddr) -> Self {
+        self.callback_listen = Some(addr);
+        self
+    }
+
+    /// How long the hub checks wait for a verification or a delivery, and
+    /// for its absence after an unsubscription (default 15 s, as websub.rocks).
+    #[must_use]
+    pub fn with_hub_wait(mut self, wait: std::time::Duration) -> Self {
+        self.hub_wait = wait;
+        self
     }
 
     async fn send(&self, req: Request<Vec<u8>>) -> Exchange {
@@ -184,25 +206,102 @@ impl Checker {
         if wanted(Protocol::Salmon) {
             self.salmon(&mut ctx, descriptor.as_ref()).await;
         }
-        for (p, id, title) in [
-            (Protocol::Hub, "WS-HUB-01", "websub.rocks hub tests 100–106"),
-            (Protocol::Subscriber, "WS-SUB-09", "websub.rocks subscriber tests"),
-        ] {
-            if wanted(p) {
-                ctx.record(
-                    p,
-                    id,
-                    Level::Must,
-                    title,
-                    Outcome::Skip("not implemented in this version of the checker".into()),
-                    None,
-                );
-            }
+        if wanted(Protocol::Hub) {
+            self.hub(&mut ctx, descriptor.as_ref(), &base).await;
+        }
+        if wanted(Protocol::Subscriber) {
+            ctx.record(
+                Protocol::Subscriber,
+                "WS-SUB-09",
+                Level::Must,
+                "websub.rocks subscriber tests",
+                Outcome::Skip("not implemented in this version of the checker".into()),
+                None,
+            );
         }
         if wanted(Protocol::Poco) {
             self.poco(&mut ctx, descriptor.as_ref(), &base).await;
         }
         report
+    }
+
+    /// websub.rocks hub tests 100–106 against the account feed's hub, or
+    /// the target URL itself when there is no account.
+    async fn hub(&self, ctx: &mut Ctx<'_>, descriptor: Option<&Descriptor>, base: &str) {
+        const TESTS: [(u32, &str, &str); 7] = [
+            (
+                100,
+                "WS-HUB-01",
+                "hub 100: subscription answered 202, verified with a lease, one unsigned delivery",
+            ),
+            (
+                101,
+                "WS-HUB-19",
+                "hub 101: a subscription with a secret gets signed deliveries",
+            ),
+            (102, "WS-HUB-02", "hub 102: unknown parameters are ignored"),
+            (
+                103,
+                "WS-HUB-03",
+                "hub 103: a re-subscription replaces the subscription (one delivery)",
+            ),
+            (104, "WS-HUB-04", "hub 104: unsubscription stops deliveries"),
+            (
+                105,
+                "WS-HUB-15",
+                "hub 105: a text/plain topic is delivered verbatim",
+            ),
+            (106, "WS-HUB-15", "hub 106: a JSON topic is delivered verbatim"),
+        ];
+        let skip = |ctx: &mut Ctx<'_>, why: String| {
+            for (_, id, title) in TESTS {
+                ctx.record(
+                    Protocol::Hub,
+                    id,
+                    Level::Must,
+                    title,
+                    Outcome::Skip(why.clone()),
+                    None,
+                );
+            }
+        };
+        let Some(listen) = self.callback_listen else {
+            skip(
+                ctx,
+                "needs --callback-listen ADDR (the checker serves topics and callbacks)".into(),
+            );
+            return;
+        };
+        let hub = match descriptor {
+            Some(d) => match d.href(&Rel::UpdatesFrom) {
+                Some(feed) => {
+                    let ex = self.get(feed, Some("application/atom+xml")).await;
+                    Feed::parse(ex.body())
+                        .ok()
+                        .and_then(|f| f.links.iter().find(|l| l.rel == "hub").map(|l| l.href.clone()))
+                }
+                None => None,
+            },
+            None => Some(base.to_owned()),
+        };
+        let Some(hub) = hub else {
+            skip(ctx, "the account's feed names no hub".into());
+            return;
+        };
+        let tests = match crate::hub::HubTests::start(listen, &hub, self.hub_wait).await {
+            Ok(t) => t,
+            Err(e) => {
+                skip(ctx, e);
+                return;
+            }
+        };
+        for (n, id, title) in TESTS {
+            let outcome = match tests.run(n).await {
+                Ok(()) => Outcome::Pass,
+                Err(why) => Outcome::Fail(why),
+            };
+            ctx.record(Protocol::Hub, id, Level::Must, title, outcome, None);
+        }
     }
 
     /// WebFinger server checks; returns the account's descriptor when found.

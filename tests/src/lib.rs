@@ -12,9 +12,10 @@
 //! ```
 //!
 //! Covered today: WebFinger, host-meta and LRDD, the Atom feed, the Salmon
-//! endpoint, Portable Contacts. The WebSub hub and subscriber checks
-//! (websub.rocks 100–106 and the subscriber tests) are not written yet and
-//! are reported as skipped.
+//! endpoint, Portable Contacts, and the WebSub hub (websub.rocks hub tests
+//! 100–106, with the checker serving topics and callbacks on
+//! [`Checker::with_callback_listen`]). The subscriber checks are not
+//! written yet and are reported as skipped.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +30,7 @@
 //! ```
 
 mod checks;
+mod hub;
 mod report;
 
 use std::time::Duration;

@@ -16,6 +16,13 @@ pub(crate) struct Args {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     format: ReportFormat,
+    /// Where to serve the topics and callbacks of the hub checks (the hub
+    /// must reach it over http); without it the hub checks are skipped.
+    #[arg(long)]
+    callback_listen: Option<std::net::SocketAddr>,
+    /// Seconds to wait for a hub's verification or delivery.
+    #[arg(long, default_value_t = 15)]
+    hub_wait: u64,
 }
 
 /// Report formats.
@@ -45,7 +52,12 @@ pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError>
             })
             .collect::<Result<_, _>>()?
     };
-    let checker = Checker::new(insecure).map_err(CliError::Failed)?;
+    let mut checker = Checker::new(insecure)
+        .map_err(CliError::Failed)?
+        .with_hub_wait(std::time::Duration::from_secs(args.hub_wait));
+    if let Some(addr) = args.callback_listen {
+        checker = checker.with_callback_listen(addr);
+    }
     let report = checker.run(&target, &only, |r| eprintln!("{}", r.line())).await;
     let out = match args.format {
         ReportFormat::Text => report.to_text(),
