@@ -92,6 +92,32 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
+impl Fetched {
+    /// [`ClientError::Status`] for this answer, with at most `excerpt`
+    /// bytes of its body.
+    pub(crate) fn status_error(&self, excerpt: usize) -> ClientError {
+        ClientError::Status {
+            url: self.url.to_string(),
+            status: self.status.as_u16(),
+            body: String::from_utf8_lossy(self.body.get(..self.body.len().min(excerpt)).unwrap_or_default())
+                .into_owned(),
+        }
+    }
+
+    /// Where a redirect answer points, resolved against the URL it came from.
+    fn location(&self) -> Option<Url> {
+        self.headers
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| self.url.join(l).ok())
+    }
+}
+
+/// The URL of an `http` request.
+fn request_url(uri: &http::Uri) -> Result<Url, ClientError> {
+    Url::parse(&uri.to_string()).map_err(|e| ClientError::Transport(e.to_string()))
+}
+
 struct GuardedResolver {
     net: NetPolicy,
     overrides: Arc<Vec<(String, SocketAddr)>>,
@@ -229,7 +255,7 @@ impl Client {
     /// [`ClientError`].
     pub async fn send(&self, req: Request<Vec<u8>>) -> Result<Fetched, ClientError> {
         let (parts, body) = req.into_parts();
-        let url = Url::parse(&parts.uri.to_string()).map_err(|e| ClientError::Transport(e.to_string()))?;
+        let url = request_url(&parts.uri)?;
         let body = (parts.method != Method::GET && parts.method != Method::HEAD).then_some(body);
         self.once(parts.method, &url, &parts.headers, body).await
     }
@@ -244,15 +270,9 @@ impl Client {
         for _ in 0..=self.config.max_redirects {
             let f = self.once(Method::GET, &url, &HeaderMap::new(), None).await?;
             if f.status.is_redirection() {
-                let next = f
-                    .headers
-                    .get(LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok())
-                    .ok_or_else(|| {
-                        ClientError::Transport(format!("redirect from {url} without a valid Location"))
-                    })?;
-                url = next;
+                url = f.location().ok_or_else(|| {
+                    ClientError::Transport(format!("redirect from {url} without a valid Location"))
+                })?;
                 continue;
             }
             return Ok(f);
@@ -269,12 +289,7 @@ impl Client {
     pub async fn discover(&self, url: &Url) -> Result<(Discovered, Url), ClientError> {
         let f = self.get(url).await?;
         if !f.status.is_success() {
-            return Err(ClientError::Status {
-                url: f.url.to_string(),
-                status: f.status.as_u16(),
-                body: String::from_utf8_lossy(f.body.get(..f.body.len().min(200)).unwrap_or_default())
-                    .into_owned(),
-            });
+            return Err(f.status_error(200));
         }
         let d = discover(&f.url, &f.headers, &f.body);
         Ok((d, f.url))
@@ -288,18 +303,14 @@ impl Client {
     /// [`ClientError`].
     pub async fn post(&self, req: Request<Vec<u8>>) -> Result<Fetched, ClientError> {
         let (parts, body) = req.into_parts();
-        let mut url =
-            Url::parse(&parts.uri.to_string()).map_err(|e| ClientError::Transport(e.to_string()))?;
+        let mut url = request_url(&parts.uri)?;
         for _ in 0..=self.config.max_redirects {
             let f = self
                 .once(Method::POST, &url, &parts.headers, Some(body.clone()))
                 .await?;
             if matches!(f.status.as_u16(), 307 | 308) {
                 url = f
-                    .headers
-                    .get(LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok())
+                    .location()
                     .ok_or_else(|| ClientError::Transport("hub redirect without a valid Location".into()))?;
                 continue;
             }
@@ -328,12 +339,7 @@ impl Client {
             .await?;
         let f = self.post(req).await?;
         if !f.status.is_success() {
-            return Err(ClientError::Status {
-                url: f.url.to_string(),
-                status: f.status.as_u16(),
-                body: String::from_utf8_lossy(f.body.get(..f.body.len().min(300)).unwrap_or_default())
-                    .into_owned(),
-            });
+            return Err(f.status_error(300));
         }
         Ok(sub)
     }
@@ -351,12 +357,7 @@ impl Client {
         let req = subscriber.unsubscribe(id).await?;
         let f = self.post(req).await?;
         if !f.status.is_success() {
-            return Err(ClientError::Status {
-                url: f.url.to_string(),
-                status: f.status.as_u16(),
-                body: String::from_utf8_lossy(f.body.get(..f.body.len().min(300)).unwrap_or_default())
-                    .into_owned(),
-            });
+            return Err(f.status_error(300));
         }
         Ok(())
     }
@@ -370,12 +371,7 @@ impl Client {
         let req = publish_request(hub, topic).map_err(|e| ClientError::Transport(e.to_string()))?;
         let f = self.post(req).await?;
         if !f.status.is_success() {
-            return Err(ClientError::Status {
-                url: f.url.to_string(),
-                status: f.status.as_u16(),
-                body: String::from_utf8_lossy(f.body.get(..f.body.len().min(300)).unwrap_or_default())
-                    .into_owned(),
-            });
+            return Err(f.status_error(300));
         }
         Ok(f.status)
     }

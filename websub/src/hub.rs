@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use http::header::{CONTENT_TYPE, LINK};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use ring::rand::SecureRandom;
 use url::{Url, form_urlencoded};
 
 use crate::signature::{SignatureAlg, sign};
@@ -459,7 +458,5 @@ pub fn accepted() -> Response<Vec<u8>> {
 ///
 /// When the system random generator fails.
 pub fn new_challenge() -> Result<String, ring::error::Unspecified> {
-    let mut b = [0u8; 32];
-    ring::rand::SystemRandom::new().fill(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    crate::subscriber::random_hex()
 }

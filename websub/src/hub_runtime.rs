@@ -29,13 +29,9 @@ use crate::hub::{
     HubConfig, HubRequest, Intent, accepted, delivery_gone, delivery_succeeded, new_challenge, parse_request,
     verification_confirmed,
 };
-use crate::hub_store::{HubStore, HubSubscription, Job};
+use crate::hub_store::{HubStore, HubSubscription, Job, lock};
 use crate::store::StoreError;
 use crate::subscriber::unix;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Decides what of a fetched topic to deliver. The server plugs in the Atom
 /// diff of `ostatus-activitystreams` here (protocol crates do not depend on
@@ -336,11 +332,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             return Ok(None);
         }
         if !f.status.is_success() {
-            return Err(ClientError::Status {
-                url: topic.to_string(),
-                status: f.status.as_u16(),
-                body: String::new(),
-            });
+            return Err(f.status_error(0));
         }
         Ok(Some(f))
     }
@@ -606,78 +598,82 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         let m = &self.metrics;
         let subs = self.store.count().await.unwrap_or(0);
         let depth = self.store.queue_depth().await.unwrap_or(0);
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed).to_string();
+        let seconds = format!("{:.6}", m.latency_micros_sum.load(Ordering::Relaxed) as f64 / 1e6);
+        let metrics: [(&str, &str, &str, String); 11] = [
+            (
+                "websub_hub_subscriptions",
+                "gauge",
+                "Stored subscriptions.",
+                subs.to_string(),
+            ),
+            (
+                "websub_hub_queue_depth",
+                "gauge",
+                "Deliveries waiting or in flight.",
+                depth.to_string(),
+            ),
+            (
+                "websub_hub_verifications_total",
+                "counter",
+                "Verified (un)subscriptions.",
+                n(&m.verified),
+            ),
+            (
+                "websub_hub_verifications_failed_total",
+                "counter",
+                "Failed verifications of intent.",
+                n(&m.verification_failed),
+            ),
+            (
+                "websub_hub_denied_total",
+                "counter",
+                "Requests denied by the access lists.",
+                n(&m.denied),
+            ),
+            (
+                "websub_hub_publishes_total",
+                "counter",
+                "Publish notifications received.",
+                n(&m.publishes),
+            ),
+            (
+                "websub_hub_fetch_failed_total",
+                "counter",
+                "Topic fetches that failed.",
+                n(&m.fetch_failed),
+            ),
+            (
+                "websub_hub_deliveries_ok_total",
+                "counter",
+                "Deliveries answered 2xx.",
+                n(&m.delivered),
+            ),
+            (
+                "websub_hub_deliveries_failed_total",
+                "counter",
+                "Delivery attempts that failed.",
+                n(&m.delivery_failed),
+            ),
+            (
+                "websub_hub_deliveries_abandoned_total",
+                "counter",
+                "Deliveries given up after the last retry or at lease end.",
+                n(&m.delivery_abandoned),
+            ),
+            (
+                "websub_hub_delivery_seconds_sum",
+                "counter",
+                "Time spent in delivery attempts.",
+                seconds,
+            ),
+        ];
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        for (name, kind, help, value) in metrics {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
-        };
-        metric(
-            "websub_hub_subscriptions",
-            "gauge",
-            "Stored subscriptions.",
-            subs.to_string(),
-        );
-        metric(
-            "websub_hub_queue_depth",
-            "gauge",
-            "Deliveries waiting or in flight.",
-            depth.to_string(),
-        );
-        metric(
-            "websub_hub_verifications_total",
-            "counter",
-            "Verified (un)subscriptions.",
-            m.verified.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_verifications_failed_total",
-            "counter",
-            "Failed verifications of intent.",
-            m.verification_failed.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_denied_total",
-            "counter",
-            "Requests denied by the access lists.",
-            m.denied.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_publishes_total",
-            "counter",
-            "Publish notifications received.",
-            m.publishes.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_fetch_failed_total",
-            "counter",
-            "Topic fetches that failed.",
-            m.fetch_failed.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_deliveries_ok_total",
-            "counter",
-            "Deliveries answered 2xx.",
-            m.delivered.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_deliveries_failed_total",
-            "counter",
-            "Delivery attempts that failed.",
-            m.delivery_failed.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_deliveries_abandoned_total",
-            "counter",
-            "Deliveries given up after the last retry or at lease end.",
-            m.delivery_abandoned.load(Ordering::Relaxed).to_string(),
-        );
-        metric(
-            "websub_hub_delivery_seconds_sum",
-            "counter",
-            "Time spent in delivery attempts.",
-            format!("{:.6}", m.latency_micros_sum.load(Ordering::Relaxed) as f64 / 1e6),
-        );
+        }
         out
     }
 }

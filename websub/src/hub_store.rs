@@ -107,6 +107,12 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Locks `m`, going on with the data of a thread that panicked while
+/// holding it (every update here leaves it consistent).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[derive(Debug)]
 struct MemJob {
     job: Job,
@@ -131,9 +137,7 @@ pub struct MemoryHubStore {
 
 impl MemoryHubStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Mem> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.inner)
     }
 }
 
@@ -550,29 +554,7 @@ mod sqlite {
         }
 
         async fn finish(&self, id: u64) -> Result<(), StoreError> {
-            self.run(move |c| {
-                let tx = c.transaction().map_err(err)?;
-                let cid: Option<i64> = tx
-                    .query_row(
-                        "SELECT content_id FROM websub_hub_jobs WHERE id = ?1",
-                        [int(id)],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(err)?;
-                tx.execute("DELETE FROM websub_hub_jobs WHERE id = ?1", [int(id)])
-                    .map_err(err)?;
-                if let Some(cid) = cid {
-                    tx.execute(
-                        "DELETE FROM websub_hub_contents WHERE id = ?1
-                         AND NOT EXISTS (SELECT 1 FROM websub_hub_jobs WHERE content_id = ?1)",
-                        [cid],
-                    )
-                    .map_err(err)?;
-                }
-                tx.commit().map_err(err)
-            })
-            .await
+            self.finish_many(&[id]).await
         }
 
         async fn finish_many(&self, ids: &[u64]) -> Result<(), StoreError> {

@@ -127,12 +127,16 @@ pub struct Subscriber<S> {
     callback_base: Url,
 }
 
-fn random_id() -> Result<String, SubscriberError> {
+/// 32 random bytes from the system generator, as hex: callback ids,
+/// secrets and the hub's challenges.
+pub(crate) fn random_hex() -> Result<String, ring::error::Unspecified> {
     let mut b = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut b)
-        .map_err(|_| SubscriberError::Random)?;
+    ring::rand::SystemRandom::new().fill(&mut b)?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn random_id() -> Result<String, SubscriberError> {
+    random_hex().map_err(|_| SubscriberError::Random)
 }
 
 /// Generates a random secret (32 bytes, hex): WS-SUB-07 asks for a
