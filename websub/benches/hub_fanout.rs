@@ -2,10 +2,13 @@
 //! (default 10,000; `HUB_FANOUT_N` to change) on loopback, to an in-process
 //! sink that counts deliveries and verifies every signature. Reports
 //! deliveries/s, p50/p99 latency (publish → arrival) and peak memory for
-//! the hub on SQLite (durable) and in memory, next to the raw rate at which
-//! the same HTTP client posts the same body to the same sink, in the same run.
+//! the hub on SQLite (durable), on PostgreSQL (with feature `postgres` and
+//! `OSTATUS_TEST_POSTGRES_URL` set, for example by `.ci/postgres.sh start`)
+//! and in memory, next to the raw rate at which the same HTTP client posts
+//! the same body to the same sink, in the same run. Every subscriber is on
+//! one host here, so the per-host limit is raised to the global one.
 //!
-//! Run: `cargo bench -p ostatus-websub --features hub,sqlite --bench hub_fanout`
+//! Run: `cargo bench -p ostatus-websub --features hub,sqlite,postgres --bench hub_fanout`
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -151,6 +154,7 @@ async fn through_hub<S: HubStore>(store: S, base: &str, s: &Sink, n: usize) -> R
     }
     let policy = DeliveryPolicy {
         concurrency: CONCURRENCY,
+        per_host_concurrency: CONCURRENCY,
         ..DeliveryPolicy::default()
     };
     let hub = Hub::new(
@@ -210,16 +214,35 @@ fn main() {
         let rss_raw = peak_rss_mib();
         let sqlite = through_hub(SqliteHubStore::open(dir.join("hub.db")).unwrap(), &base, &s, n).await;
         let rss_sqlite = peak_rss_mib();
+        #[cfg(feature = "postgres")]
+        let pg = match std::env::var("OSTATUS_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => {
+                let schema = format!("bench_{}", std::process::id());
+                let store = ostatus_websub::hub_store::PostgresHubStore::connect_in_schema(&url, &schema, 16)
+                    .await
+                    .unwrap();
+                let r = through_hub(store, &base, &s, n).await;
+                Some((r, peak_rss_mib()))
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "postgres"))]
+        let pg: Option<(Run, f64)> = None;
         let mem = through_hub(MemoryHubStore::default(), &base, &s, n).await;
         let rss_mem = peak_rss_mib();
         std::fs::remove_dir_all(&dir).ok();
 
         println!("hub fan-out of one 4 KB publish to {n} subscribers, {CONCURRENCY} in flight, loopback (same run):");
-        for (name, r, rss) in [
+        let mut runs = vec![
             ("raw client → sink", &raw_run, rss_raw),
             ("hub, SQLite (durable)", &sqlite, rss_sqlite),
-            ("hub, memory store", &mem, rss_mem),
-        ] {
+        ];
+        match &pg {
+            Some((r, rss)) => runs.push(("hub, PostgreSQL", r, *rss)),
+            None => println!("  (PostgreSQL skipped: build with --features postgres and set OSTATUS_TEST_POSTGRES_URL)"),
+        }
+        runs.push(("hub, memory store", &mem, rss_mem));
+        for (name, r, rss) in runs {
             println!(
                 "  {name:<24} {:>9.0} deliveries/s  p50 {:>8.1} ms  p99 {:>8.1} ms  peak RSS so far {:>6.1} MiB  ratio to raw {:.2}x",
                 r.rate,

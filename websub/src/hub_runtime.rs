@@ -9,8 +9,9 @@
 //! nothing (at least once). Start the delivery worker with
 //! [`Hub::spawn_workers`].
 //!
-//! What it does not do yet: a per-callback-host concurrency limit and a
-//! PostgreSQL store for several hub processes.
+//! Several hub processes can share one queue through
+//! [`PostgresHubStore`](crate::hub_store::PostgresHubStore) (feature
+//! `postgres`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -68,8 +69,19 @@ pub struct DeliveryPolicy {
     pub base_delay: Duration,
     /// The longest delay between attempts (default 1 hour).
     pub max_delay: Duration,
-    /// Deliveries in flight at once, over all callbacks (default 64).
+    /// Deliveries in flight or waiting for their callback's host, at once,
+    /// over all callbacks (default 64).
     pub concurrency: usize,
+    /// Deliveries in flight at once to one callback host (host and port;
+    /// default 8). Up to three times as many more wait their turn in
+    /// memory; beyond that a host's jobs are put back in the queue for a
+    /// few seconds, so that one slow host cannot take every slot.
+    pub per_host_concurrency: usize,
+    /// Attempts at verifying an intent, the first included (default 3):
+    /// a callback that cannot be reached, or answers 5xx or 429, is asked
+    /// again after the retry delay (PuSH 0.3 §6.2.1); any other answer is
+    /// final.
+    pub verify_attempts: u32,
     /// Trusted publishers whose `hub.mode=publish` may carry the content
     /// itself (a fat ping): their request's `hub.topic` must start with one
     /// of these prefixes and the request must come with a non-form body.
@@ -84,6 +96,8 @@ impl Default for DeliveryPolicy {
             base_delay: Duration::from_secs(5),
             max_delay: Duration::from_secs(3600),
             concurrency: 64,
+            per_host_concurrency: 8,
+            verify_attempts: 3,
             fat_ping_topics: Vec::new(),
         }
     }
@@ -105,7 +119,17 @@ struct Metrics {
     delivered: AtomicU64,
     delivery_failed: AtomicU64,
     delivery_abandoned: AtomicU64,
+    delivery_deferred: AtomicU64,
+    verification_retried: AtomicU64,
     latency_micros_sum: AtomicU64,
+}
+
+/// The deliveries to one callback host: in flight ones hold a permit, and
+/// `queued` counts them together with those waiting for one.
+#[derive(Debug)]
+struct HostGate {
+    permits: Arc<Semaphore>,
+    queued: AtomicUsize,
 }
 
 /// A WebSub hub over a [`HubStore`].
@@ -118,11 +142,13 @@ pub struct Hub<S, F = WholeContent> {
     client_timeout: Duration,
     topics: Mutex<HashMap<String, TopicState>>,
     slots: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     in_flight: AtomicUsize,
     idle: Notify,
     work: Notify,
     stopping: AtomicBool,
     finished: Mutex<Vec<u64>>,
+    finished_ready: Notify,
     metrics: Metrics,
 }
 
@@ -164,6 +190,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         Ok(Arc::new(Self {
             config,
             slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            hosts: Mutex::default(),
             policy,
             store,
             filter,
@@ -175,6 +202,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             work: Notify::new(),
             stopping: AtomicBool::new(false),
             finished: Mutex::default(),
+            finished_ready: Notify::new(),
             metrics: Metrics::default(),
         }))
     }
@@ -273,15 +301,25 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         let Ok(challenge) = new_challenge() else {
             return;
         };
-        let Ok(req) = self.config.verification_request(&intent, lease, &challenge) else {
-            return;
-        };
-        let confirmed = match self.client.send(req).await {
-            Ok(f) => verification_confirmed(&challenge, f.status, &f.body),
-            Err(e) => {
-                tracing::info!(callback = %intent.callback, error = %e, "verification request failed");
-                false
+        let mut attempt = 1;
+        let confirmed = loop {
+            let Ok(req) = self.config.verification_request(&intent, lease, &challenge) else {
+                return;
+            };
+            let temporary = match self.client.send(req).await {
+                Ok(f) if verification_confirmed(&challenge, f.status, &f.body) => break true,
+                Ok(f) => f.status.is_server_error() || f.status == StatusCode::TOO_MANY_REQUESTS,
+                Err(e) => {
+                    tracing::info!(callback = %intent.callback, error = %e, "verification request failed");
+                    true
+                }
+            };
+            if !temporary || attempt >= self.policy.verify_attempts || self.stopping.load(Ordering::Acquire) {
+                break false;
             }
+            self.metrics.verification_retried.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
         };
         if !confirmed {
             // A failed verification leaves the state as it was (WS-HUB-03).
@@ -400,17 +438,26 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     /// Must be called within a tokio runtime.
     pub fn spawn_workers(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(self.clone().serve_sweeps(Duration::from_secs(60)));
+        tokio::spawn(self.clone().finisher());
         tokio::spawn(self.clone().deliveries())
     }
 
     /// The delivery worker: claims due jobs and delivers them, at most
     /// `concurrency` at once, until [`shutdown`](Self::shutdown).
     async fn deliveries(self: Arc<Self>) {
-        // A claim outlives the slowest attempt, so a live worker's job is
-        // never claimed twice; a dead worker's comes back after it.
-        let hold = self.client_timeout_secs().saturating_mul(3).max(30);
+        // A claim outlives the slowest wait for the host plus the attempt,
+        // so a live worker's job is never claimed twice; a dead worker's
+        // comes back after it.
+        let hold = self.client_timeout_secs().saturating_mul(6).max(30);
+        let per_host = self.policy.per_host_concurrency.max(1);
         while !self.stopping.load(Ordering::Acquire) {
-            self.flush_finished().await;
+            // Claim in batches: wait a moment for a quarter of the slots to
+            // free up rather than asking the store for one job at a time.
+            let batch = (self.policy.concurrency / 4).max(1);
+            let until = Instant::now() + Duration::from_millis(5);
+            while self.slots.available_permits() < batch && Instant::now() < until {
+                let _ = tokio::time::timeout(Duration::from_millis(1), self.work.notified()).await;
+            }
             let free = self.slots.available_permits().max(1);
             let jobs = match self.store.claim(unix(SystemTime::now()), free, hold).await {
                 Ok(j) => j,
@@ -424,15 +471,70 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 let _ = tokio::time::timeout(Duration::from_millis(500), self.work.notified()).await;
                 continue;
             }
+            let claimed = jobs.len();
+            let mut deferred = 0;
             for job in jobs {
                 let Ok(permit) = self.slots.clone().acquire_owned().await else {
                     return;
                 };
-                self.spawn(move |hub| async move {
-                    hub.attempt(job).await;
+                let gate = self.host_gate(&job.subscription.callback);
+                if gate.queued.fetch_add(1, Ordering::AcqRel) >= per_host.saturating_mul(4) {
+                    // The host has enough waiting: back to the queue, not
+                    // counted as an attempt.
+                    gate.queued.fetch_sub(1, Ordering::AcqRel);
                     drop(permit);
+                    deferred += 1;
+                    self.metrics.delivery_deferred.fetch_add(1, Ordering::Relaxed);
+                    let later = unix(SystemTime::now()).saturating_add(1 + self.jitter_secs(2));
+                    if let Err(e) = self.store.retry(job.id, job.attempts, later).await {
+                        tracing::error!(error = %e, "deferring a delivery failed");
+                    }
+                    continue;
+                }
+                self.spawn(move |hub| async move {
+                    if let Ok(_host) = gate.permits.clone().acquire_owned().await {
+                        hub.clone().attempt(job).await;
+                    }
+                    gate.queued.fetch_sub(1, Ordering::AcqRel);
+                    drop(permit);
+                    hub.work.notify_one();
                 });
             }
+            if deferred == claimed {
+                // Every host we drew is busy: wait for a delivery to end.
+                let _ = tokio::time::timeout(Duration::from_millis(200), self.work.notified()).await;
+            }
+        }
+    }
+
+    /// The gate of `callback`'s host (and port).
+    fn host_gate(&self, callback: &Url) -> Arc<HostGate> {
+        let key = format!(
+            "{}:{}",
+            callback.host_str().unwrap_or_default(),
+            callback.port_or_known_default().unwrap_or(0)
+        );
+        let mut hosts = lock(&self.hosts);
+        if hosts.len() > 4096 {
+            hosts.retain(|_, g| g.queued.load(Ordering::Acquire) > 0);
+        }
+        hosts
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    permits: Arc::new(Semaphore::new(self.policy.per_host_concurrency.max(1))),
+                    queued: AtomicUsize::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// A random whole number of seconds in `0..=max`.
+    fn jitter_secs(&self, max: u64) -> u64 {
+        let mut b = [0u8; 1];
+        match ring::rand::SystemRandom::new().fill(&mut b) {
+            Ok(()) => u64::from(b[0]) % (max + 1),
+            Err(_) => 0,
         }
     }
 
@@ -498,10 +600,25 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             }
         };
         if done {
-            // Finished jobs leave the store in batches (one transaction per
-            // worker round): a crash before the batch is written delivers
+            // Finished jobs leave the store in batches (one transaction every
+            // few milliseconds): a crash before the batch is written delivers
             // them again, which at-least-once allows.
-            lock(&self.finished).push(job.id);
+            let mut finished = lock(&self.finished);
+            finished.push(job.id);
+            if finished.len() == 1 {
+                self.finished_ready.notify_one();
+            }
+        }
+    }
+
+    /// Removes finished jobs from the store in batches, beside the worker's
+    /// claims (so that the two overlap on a database server).
+    async fn finisher(self: Arc<Self>) {
+        while !self.stopping.load(Ordering::Acquire) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.finished_ready.notified()).await;
+            // Let a batch gather.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            self.flush_finished().await;
         }
     }
 
@@ -600,7 +717,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         let depth = self.store.queue_depth().await.unwrap_or(0);
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed).to_string();
         let seconds = format!("{:.6}", m.latency_micros_sum.load(Ordering::Relaxed) as f64 / 1e6);
-        let metrics: [(&str, &str, &str, String); 11] = [
+        let metrics: [(&str, &str, &str, String); 13] = [
             (
                 "websub_hub_subscriptions",
                 "gauge",
@@ -660,6 +777,18 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 "counter",
                 "Deliveries given up after the last retry or at lease end.",
                 n(&m.delivery_abandoned),
+            ),
+            (
+                "websub_hub_deliveries_deferred_total",
+                "counter",
+                "Deliveries put back in the queue because their host was busy.",
+                n(&m.delivery_deferred),
+            ),
+            (
+                "websub_hub_verification_retries_total",
+                "counter",
+                "Verifications of intent asked again after a temporary failure.",
+                n(&m.verification_retried),
             ),
             (
                 "websub_hub_delivery_seconds_sum",

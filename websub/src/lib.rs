@@ -45,16 +45,32 @@
 //!
 //! The [`hub`] module is the hub's protocol core, sans-IO: it reads
 //! subscriber and publisher requests and builds verification, denial and
-//! delivery requests. The hub runtime (queue, retries, topic fetching,
-//! hub stores) is not part of this crate yet.
+//! delivery requests. With the `hub` feature, `hub_runtime` runs a whole
+//! hub around it (verification with retries, topic fetching with
+//! conditional GET, content filters, a durable delivery queue with retries,
+//! per-host and global concurrency limits, lease sweeps, Prometheus
+//! metrics) over a `hub_store::HubStore`.
 //!
 //! # Features
 //!
 //! - `client`: [`client::Client`] — discovery, subscription and publish
 //!   over reqwest + rustls, redirects followed hop by hop under the SSRF guard.
 //! - `axum`: [`axum::callback_router`] for the callbacks.
-//! - `sqlite`: [`SqliteStore`].
+//! - `sqlite`: [`SqliteStore`] for subscribers, and `SqliteHubStore` for
+//!   hubs (one process per file).
+//! - `hub`: the hub runtime, its axum router and the in-memory hub store.
+//! - `postgres`: `PostgresHubStore`, for several hub processes sharing one
+//!   PostgreSQL database (jobs claimed with `FOR UPDATE SKIP LOCKED`).
 //!
+//! # Dependencies beyond the design's list
+//!
+//! - `rusqlite` (bundled SQLite): the embedded store, no system library.
+//! - `tokio-postgres` with `deadpool-postgres`: the asynchronous PostgreSQL
+//!   driver the Rust ecosystem settled on (pure Rust, pipelined, prepared
+//!   statements), and the small pool built for it; `sqlx` would bring
+//!   compile-time query checking and a much larger dependency tree we do
+//!   not need for a dozen statements.
+
 //! # Security
 //!
 //! Callback URLs carry 32 random bytes; signatures are checked in constant

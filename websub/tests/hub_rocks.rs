@@ -44,6 +44,8 @@ struct Rocks {
     fail_next: HashMap<u32, Vec<StatusCode>>,
     /// Callbacks that refuse verification (404).
     refuse: Vec<u32>,
+    /// Status codes the callback answers to the next verifications, in order.
+    verify_fail_next: HashMap<u32, Vec<StatusCode>>,
 }
 
 type Shared = Arc<Mutex<Rocks>>;
@@ -82,6 +84,13 @@ async fn callback_get(
         st.denials
             .push((n, q.get("hub.reason").cloned().unwrap_or_default()));
         return (StatusCode::OK, String::new());
+    }
+    if let Some(codes) = st.verify_fail_next.get_mut(&n)
+        && !codes.is_empty()
+    {
+        let code = codes.remove(0);
+        st.verifications.push((n, mode, false));
+        return (code, "try later".into());
     }
     let topic = format!("{}/topic/{n}", st.base);
     // websub.rocks' checks: mode, topic exactly, challenge, lease for subscribe.
@@ -292,6 +301,31 @@ async fn tests_100_to_106_on_sqlite() {
     subscribe_and_receive(h).await;
 }
 
+/// Needs a PostgreSQL server: `OSTATUS_TEST_POSTGRES_URL` (see `.ci/postgres.sh`).
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn tests_100_to_106_on_postgres() {
+    let Some(url) = std::env::var("OSTATUS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("SKIPPED: OSTATUS_TEST_POSTGRES_URL is not set (see .ci/postgres.sh)");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!("t_rocks_{}_{nanos}", std::process::id());
+    let store = ostatus_websub::hub_store::PostgresHubStore::connect_in_schema(&url, &schema, 8)
+        .await
+        .unwrap();
+    let h = harness_on(store, DeliveryPolicy::default(), |_| {}).await;
+    h.subscribe(104, "").await;
+    h.unsubscribe(104).await;
+    subscribe_and_receive(h).await;
+}
+
 async fn subscribe_and_receive<S: HubStore>(h: Harness<S>) {
     // WS-HUB-01 [100, 101], WS-HUB-02 [102], WS-HUB-15 [105, 106].
     let cases: [(u32, &str, Option<&str>); 5] = [
@@ -487,4 +521,114 @@ async fn leases_expire() {
     assert_eq!(h.hub.sweep(later).await.unwrap(), 1);
     h.publish(100).await;
     assert!(h.deliveries(100).is_empty());
+}
+
+#[tokio::test]
+async fn temporary_verification_failures_are_retried() {
+    // PSH-04: a callback that answers 503 (or cannot be reached) is asked
+    // again; WS-HUB-13: any other failure is final (see above).
+    let policy = DeliveryPolicy {
+        base_delay: Duration::from_millis(10),
+        ..DeliveryPolicy::default()
+    };
+    let h = harness(policy, |_| {}).await;
+    h.rocks.lock().unwrap().verify_fail_next.insert(
+        100,
+        vec![StatusCode::SERVICE_UNAVAILABLE, StatusCode::TOO_MANY_REQUESTS],
+    );
+    assert_eq!(h.subscribe(100, "").await, 202);
+    let v = h.verifications(100);
+    assert_eq!(v.len(), 3, "{v:?}");
+    assert_eq!(v[2], ok("subscribe"));
+    assert_eq!(h.hub.store().count().await.unwrap(), 1);
+    assert!(
+        h.hub
+            .metrics_text()
+            .await
+            .contains("websub_hub_verification_retries_total 2")
+    );
+
+    // A callback that keeps failing is given up after `verify_attempts`.
+    h.rocks.lock().unwrap().verify_fail_next.insert(
+        101,
+        vec![
+            StatusCode::BAD_GATEWAY,
+            StatusCode::BAD_GATEWAY,
+            StatusCode::BAD_GATEWAY,
+            StatusCode::BAD_GATEWAY,
+        ],
+    );
+    h.subscribe(101, "").await;
+    assert_eq!(h.verifications(101).len(), 3);
+    assert_eq!(h.hub.store().count().await.unwrap(), 1);
+}
+
+/// A callback host that records how many deliveries it holds at once.
+#[derive(Default)]
+struct SlowHost {
+    now: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+#[tokio::test]
+async fn deliveries_to_one_host_are_limited() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let policy = DeliveryPolicy {
+        per_host_concurrency: 2,
+        concurrency: 64,
+        ..DeliveryPolicy::default()
+    };
+    let h = harness(policy, |_| {}).await;
+    let slow = Arc::new(SlowHost::default());
+    let s2 = slow.clone();
+    let app = Router::new().route(
+        "/cb/{n}",
+        get(|Query(q): Query<HashMap<String, String>>| async move {
+            q.get("hub.challenge").cloned().unwrap_or_default()
+        })
+        .post(move || {
+            let s = s2.clone();
+            async move {
+                let now = s.now.fetch_add(1, SeqCst) + 1;
+                s.max.fetch_max(now, SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                s.now.fetch_sub(1, SeqCst);
+                s.done.fetch_add(1, SeqCst);
+                StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let topic = h.topic(100);
+    let subscribers = 20;
+    for i in 0..subscribers {
+        let body = format!(
+            "hub.mode=subscribe&hub.topic={}&hub.callback={}",
+            q(&topic),
+            q(&format!("{slow_base}/cb/{i}"))
+        );
+        assert_eq!(h.post(body).await, 202);
+    }
+    assert_eq!(h.hub.store().count().await.unwrap(), subscribers);
+    h.publish(100).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while slow.done.load(SeqCst) < subscribers && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(slow.done.load(SeqCst), subscribers, "every subscriber served");
+    assert!(
+        slow.max.load(SeqCst) <= 2,
+        "at most 2 at once: {}",
+        slow.max.load(SeqCst)
+    );
+    // 20 jobs for a host that takes 2 + 6 waiting: the rest went back to the queue.
+    assert!(
+        !h.hub
+            .metrics_text()
+            .await
+            .contains("websub_hub_deliveries_deferred_total 0\n")
+    );
 }

@@ -124,3 +124,162 @@ async fn sqlite_hub_store_and_durability() {
     assert_eq!(&jobs[0].body[..], b"kept");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The PostgreSQL tests need a server: `.ci/postgres.sh start` runs one and
+/// prints the URL to put in `OSTATUS_TEST_POSTGRES_URL`.
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use ostatus_websub::hub_store::PostgresHubStore;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    fn database() -> Option<String> {
+        let url = std::env::var("OSTATUS_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty());
+        if url.is_none() {
+            eprintln!("SKIPPED: OSTATUS_TEST_POSTGRES_URL is not set (see .ci/postgres.sh)");
+        }
+        url
+    }
+
+    fn fresh_schema(name: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        format!("t_{name}_{}_{nanos}", std::process::id())
+    }
+
+    #[tokio::test]
+    async fn postgres_hub_store_passes_the_suite() {
+        let Some(url) = database() else { return };
+        let s = PostgresHubStore::connect_in_schema(&url, &fresh_schema("suite"), 4)
+            .await
+            .unwrap();
+        suite(&s).await;
+    }
+
+    #[tokio::test]
+    async fn claims_survive_a_reconnect_and_lapse() {
+        let Some(url) = database() else { return };
+        let schema = fresh_schema("durable");
+        {
+            let s = PostgresHubStore::connect_in_schema(&url, &schema, 2)
+                .await
+                .unwrap();
+            s.upsert(sub("https://t.example/", "https://c.example/", 1000))
+                .await
+                .unwrap();
+            s.enqueue(&u("https://t.example/"), None, b"kept".to_vec(), 1)
+                .await
+                .unwrap();
+            // Claimed by a process that then dies.
+            assert_eq!(s.claim(1, 10, 30).await.unwrap().len(), 1);
+        }
+        // Another process may be alive: the claim holds until it lapses...
+        let s = PostgresHubStore::connect_in_schema(&url, &schema, 2)
+            .await
+            .unwrap();
+        assert_eq!(s.count().await.unwrap(), 1);
+        assert!(s.claim(2, 10, 30).await.unwrap().is_empty());
+        let jobs = s.claim(31, 10, 30).await.unwrap();
+        assert_eq!(&jobs[0].body[..], b"kept");
+        // ...or an operator who knows it is alone releases it at once.
+        assert_eq!(s.release_all_claims().await.unwrap(), 1);
+        assert_eq!(s.claim(32, 10, 30).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn schema_names_must_be_plain() {
+        let Some(url) = database() else { return };
+        for bad in ["", "1abc", "a;drop table x", "a\"b"] {
+            assert!(
+                PostgresHubStore::connect_in_schema(&url, bad, 1).await.is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    /// WS-HUB-16 at scale: two stores (two processes' pools) and eight
+    /// workers claim from one queue at once; every job is handed out
+    /// exactly once, and the contents go with the last job.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claimers_share_the_queue_without_overlap() {
+        let Some(url) = database() else { return };
+        let schema = fresh_schema("share");
+        let a = Arc::new(
+            PostgresHubStore::connect_in_schema(&url, &schema, 4)
+                .await
+                .unwrap(),
+        );
+        let b = Arc::new(
+            PostgresHubStore::connect_in_schema(&url, &schema, 4)
+                .await
+                .unwrap(),
+        );
+        let topic = "https://blog.example/feed";
+        let subscribers = 250;
+        for i in 0..subscribers {
+            a.upsert(sub(topic, &format!("https://s{i}.example/cb"), 10_000))
+                .await
+                .unwrap();
+        }
+        for n in 0..4 {
+            let queued = b
+                .enqueue(&u(topic), None, format!("v{n}").into_bytes(), 100)
+                .await
+                .unwrap();
+            assert_eq!(queued, subscribers);
+        }
+        let seen: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
+        let mut workers = Vec::new();
+        for w in 0..8 {
+            let store = if w % 2 == 0 { a.clone() } else { b.clone() };
+            let seen = seen.clone();
+            workers.push(tokio::spawn(async move {
+                let mut mine = 0;
+                loop {
+                    let jobs = store.claim(200, 37, 3600).await.unwrap();
+                    if jobs.is_empty() {
+                        break mine;
+                    }
+                    mine += jobs.len();
+                    let ids: Vec<u64> = jobs.iter().map(|j| j.id).collect();
+                    {
+                        let mut seen = seen.lock().unwrap();
+                        for id in &ids {
+                            *seen.entry(*id).or_default() += 1;
+                        }
+                    }
+                    store.finish_many(&ids).await.unwrap();
+                }
+            }));
+        }
+        let mut per_worker = Vec::new();
+        for w in workers {
+            per_worker.push(w.await.unwrap());
+        }
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 4 * subscribers, "every job claimed");
+        assert!(seen.values().all(|&n| n == 1), "no job claimed twice");
+        assert!(
+            per_worker.iter().filter(|&&n| n > 0).count() > 1,
+            "{per_worker:?}"
+        );
+        assert_eq!(a.queue_depth().await.unwrap(), 0);
+
+        // No content is left behind without its jobs.
+        let mut config: tokio_postgres::Config = url.parse().unwrap();
+        config.options(format!("-csearch_path={schema}"));
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let left: i64 = client
+            .query_one("SELECT COUNT(*) FROM websub_hub_contents", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0);
+    }
+}
