@@ -448,7 +448,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         // A claim outlives the slowest wait for the host plus the attempt,
         // so a live worker's job is never claimed twice; a dead worker's
         // comes back after it.
-        let hold = self.client_timeout_secs().saturating_mul(6).max(30);
+        let hold = self.client_timeout_secs().saturating_mul(6).max(5);
         let per_host = self.policy.per_host_concurrency.max(1);
         while !self.stopping.load(Ordering::Acquire) {
             // Claim in batches: wait a moment for a quarter of the slots to

@@ -1,0 +1,221 @@
+//! `ostatus-server hub`: the standalone WebSub hub.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ostatus_activitystreams::{Feed, new_or_updated};
+use ostatus_websub::client::ClientConfig;
+use ostatus_websub::hub::{AccessLists, HubConfig};
+use ostatus_websub::hub_runtime::{ContentFilter, DeliveryPolicy, Hub, router};
+use ostatus_websub::hub_store::{HubStore, MemoryHubStore, PostgresHubStore, SqliteHubStore};
+use ostatus_websub::{NetPolicy, SignatureAlg};
+use url::Url;
+
+/// The hub's command line.
+#[derive(clap::Args)]
+pub struct HubArgs {
+    /// Address to listen on.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// The hub's public URL: where subscribers and publishers POST, and the
+    /// rel=hub link of deliveries. The hub is served at its path.
+    #[arg(long)]
+    public_url: Url,
+    /// Storage: `sqlite:PATH` (durable, one process per file; the default
+    /// `sqlite:hub.db`), `postgres://…` or `postgresql://…` (several hub
+    /// processes may share the database), or `memory`.
+    #[arg(long, default_value = "sqlite:hub.db")]
+    db: String,
+    /// Connections to PostgreSQL per process.
+    #[arg(long, default_value_t = 16)]
+    db_connections: usize,
+    /// Accept only these topics: a URL prefix (`https://blog.example/`) or
+    /// a host name (`blog.example`). Repeatable; none = any topic.
+    #[arg(long, value_name = "PREFIX|HOST")]
+    allow_topic: Vec<String>,
+    /// Refuse these topics (prefix or host). Repeatable.
+    #[arg(long, value_name = "PREFIX|HOST")]
+    deny_topic: Vec<String>,
+    /// Accept only these callbacks (prefix or host). Repeatable; none = any.
+    #[arg(long, value_name = "PREFIX|HOST")]
+    allow_callback: Vec<String>,
+    /// Refuse these callbacks (prefix or host). Repeatable.
+    #[arg(long, value_name = "PREFIX|HOST")]
+    deny_callback: Vec<String>,
+    /// Topics (URL prefixes) whose publishers may send the content with the
+    /// publish request (fat pings). Repeatable; none by default.
+    #[arg(long, value_name = "PREFIX")]
+    fat_ping_topic: Vec<String>,
+    /// HMAC for X-Hub-Signature: sha1, sha256, sha384 or sha512.
+    #[arg(long, default_value = "sha256")]
+    signature: String,
+    /// Allow plain http and loopback/private addresses for topics and
+    /// callbacks (local testing only).
+    #[arg(long)]
+    insecure: bool,
+    /// Shortest lease granted, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    lease_min: u64,
+    /// Lease granted when none is requested, in seconds.
+    #[arg(long, default_value_t = 864_000)]
+    lease_default: u64,
+    /// Longest lease granted, in seconds.
+    #[arg(long, default_value_t = 2_592_000)]
+    lease_max: u64,
+    /// Deliveries in flight (or waiting for their host) at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Deliveries in flight at once to one callback host.
+    #[arg(long, default_value_t = 8)]
+    per_host_concurrency: usize,
+    /// Attempts per delivery before it is given up.
+    #[arg(long, default_value_t = 8)]
+    max_attempts: u32,
+    /// Time limit of one outbound request, in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+/// Delivers the new or updated entries of an Atom topic; anything else
+/// (RSS, HTML, JSON, or Atom that does not parse) whole when it changed.
+pub struct AtomDiff;
+
+impl ContentFilter for AtomDiff {
+    fn filter(&self, _: &Url, _: Option<&str>, previous: Option<&[u8]>, current: &[u8]) -> Option<Vec<u8>> {
+        if previous == Some(current) {
+            return None;
+        }
+        let Ok(now) = Feed::parse(current) else {
+            return Some(current.to_vec());
+        };
+        let Some(Ok(before)) = previous.map(Feed::parse) else {
+            return Some(current.to_vec());
+        };
+        let changed: Vec<_> = new_or_updated(&before, &now).into_iter().cloned().collect();
+        if changed.is_empty() {
+            return None;
+        }
+        let mut out = now.clone();
+        out.entries = changed;
+        Some(out.to_xml().into_bytes())
+    }
+}
+
+/// Runs the hub until SIGINT or SIGTERM.
+pub async fn run_hub(a: HubArgs) -> Result<(), String> {
+    let mut config = HubConfig::new(a.public_url.clone());
+    config.lease_min = Duration::from_secs(a.lease_min);
+    config.lease_default = Duration::from_secs(a.lease_default);
+    config.lease_max = Duration::from_secs(a.lease_max);
+    config.signature_alg = SignatureAlg::parse(&a.signature).ok_or_else(|| {
+        format!(
+            "--signature {:?}: expected sha1, sha256, sha384 or sha512",
+            a.signature
+        )
+    })?;
+    config.access = AccessLists {
+        allow_topics: a.allow_topic.clone(),
+        deny_topics: a.deny_topic.clone(),
+        allow_callbacks: a.allow_callback.clone(),
+        deny_callbacks: a.deny_callback.clone(),
+    };
+    let policy = DeliveryPolicy {
+        concurrency: a.concurrency,
+        per_host_concurrency: a.per_host_concurrency,
+        max_attempts: a.max_attempts.max(1),
+        fat_ping_topics: a.fat_ping_topic.clone(),
+        ..DeliveryPolicy::default()
+    };
+    let mut client = ClientConfig::default();
+    client.timeout = Duration::from_secs(a.timeout.max(1));
+    if a.insecure {
+        client.net = NetPolicy::dangerous_allow_http_and_private();
+    }
+    if a.db == "memory" {
+        serve(
+            Hub::new(config, policy, MemoryHubStore::default(), AtomDiff, client)
+                .map_err(|e| e.to_string())?,
+            &a,
+        )
+        .await
+    } else if let Some(path) = a.db.strip_prefix("sqlite:") {
+        let store = SqliteHubStore::open(PathBuf::from(path)).map_err(|e| e.to_string())?;
+        serve(
+            Hub::new(config, policy, store, AtomDiff, client).map_err(|e| e.to_string())?,
+            &a,
+        )
+        .await
+    } else if a.db.starts_with("postgres://") || a.db.starts_with("postgresql://") {
+        let store = PostgresHubStore::connect(&a.db, a.db_connections)
+            .await
+            .map_err(|e| format!("--db: {e}"))?;
+        serve(
+            Hub::new(config, policy, store, AtomDiff, client).map_err(|e| e.to_string())?,
+            &a,
+        )
+        .await
+    } else {
+        Err(format!(
+            "--db {:?}: expected sqlite:PATH, postgres://… or memory",
+            redact(&a.db)
+        ))
+    }
+}
+
+async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(), String> {
+    let path = match a.public_url.path() {
+        "" => "/",
+        p => p,
+    };
+    let app = router(hub.clone(), path);
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    hub.spawn_workers();
+    tracing::info!(listen = %local, public_url = %a.public_url, db = %redact(&a.db), "hub running");
+    // The line scripts and tests wait for.
+    eprintln!("ostatus-server: hub listening on {local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("draining deliveries in flight");
+    hub.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// The database URL without its password, for logs.
+fn redact(db: &str) -> String {
+    match Url::parse(db) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => db.to_owned(),
+    }
+}
