@@ -115,7 +115,7 @@ pub enum HubRequest {
     /// `hub.mode=unsubscribe`.
     Unsubscribe(Intent),
     /// `hub.mode=publish` with one or more `hub.topic` / `hub.url` values
-    /// (PuSH 0.3 publishers send `hub.url`, possibly several).
+    /// (PuSH 0.3 publishers send `hub.url`, possibly several), each once.
     Publish(Vec<Url>),
 }
 
@@ -160,11 +160,15 @@ pub fn parse_request<B: AsRef<[u8]>>(req: &Request<B>) -> Result<HubRequest, Hub
         .filter(|m| !m.is_empty())
         .ok_or(HubError::Missing("hub.mode"))?;
     if mode == "publish" {
-        let urls = topics
-            .iter()
-            .filter(|t| !t.is_empty())
-            .map(|t| absolute_url("hub.topic", t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut urls: Vec<Url> = Vec::new();
+        for t in topics.iter().filter(|t| !t.is_empty()) {
+            let u = absolute_url("hub.topic", t)?;
+            // Publishers often name the topic as both hub.topic and
+            // hub.url: one fetch and one fan-out, not two.
+            if !urls.contains(&u) {
+                urls.push(u);
+            }
+        }
         if urls.is_empty() {
             return Err(HubError::Missing("hub.topic"));
         }

@@ -149,6 +149,7 @@ pub struct Hub<S, F = WholeContent> {
     stopping: AtomicBool,
     finished: Mutex<Vec<u64>>,
     finished_ready: Notify,
+    publishing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     metrics: Metrics,
 }
 
@@ -203,6 +204,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             stopping: AtomicBool::new(false),
             finished: Mutex::default(),
             finished_ready: Notify::new(),
+            publishing: Mutex::default(),
             metrics: Metrics::default(),
         }))
     }
@@ -376,6 +378,22 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     }
 
     async fn publish(self: Arc<Self>, topic: Url, fat: Option<(Option<HeaderValue>, Vec<u8>)>) {
+        // One publish of a topic at a time in this process: two at once
+        // would diff against the same previous content and deliver the
+        // same entries twice.
+        let gate = lock(&self.publishing)
+            .entry(topic.to_string())
+            .or_default()
+            .clone();
+        let _one_at_a_time = gate.lock().await;
+        self.publish_now(&topic, fat).await;
+        let mut publishing = lock(&self.publishing);
+        if Arc::strong_count(&gate) <= 2 {
+            publishing.remove(topic.as_str());
+        }
+    }
+
+    async fn publish_now(&self, topic: &Url, fat: Option<(Option<HeaderValue>, Vec<u8>)>) {
         let (content_type, body) = match fat {
             Some(x) => x,
             None => match self.fetch(&topic).await {

@@ -173,6 +173,17 @@ fn publish_accepts_topic_and_push_0_3_url() {
     )))
     .unwrap();
     assert!(matches!(r, HubRequest::Publish(v) if v.len() == 1));
+    // The same topic as hub.topic and hub.url (as ostatus-rs and many
+    // publishers send it for both generations of hubs): one fan-out.
+    let r = parse_request(&form(&format!(
+        "hub.mode=publish&hub.topic={0}&hub.url={0}",
+        q("https://a.example/1")
+    )))
+    .unwrap();
+    assert_eq!(
+        r,
+        HubRequest::Publish(vec![Url::parse("https://a.example/1").unwrap()])
+    );
 }
 
 #[test]
