@@ -1,26 +1,27 @@
 //! `ostatus-server`: the ostatus-rs reference server.
 //!
-//! The standalone WebSub hub:
-//!
 //! ```text
-//! ostatus-server hub --listen 127.0.0.1:8080 --public-url https://hub.example/ \
-//!     [--db sqlite:/var/lib/ostatus/hub.db | --db postgres://hub@db/hub | --db memory] [--insecure]
+//! ostatus-server demo [--keep-running]              two nodes federating on loopback
+//! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL]
+//! ostatus-server user create NAME --password P --data DIR
+//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete ... --as NAME --data DIR
+//! ostatus-server block-domain HOST --data DIR
+//! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure]
 //! ```
 //!
-//! The hub answers at the path of `--public-url`, serves Prometheus metrics
-//! at `/metrics`, delivers only the new or updated entries of Atom topics
-//! (the diff of `ostatus-activitystreams`) and whole content for anything
-//! else, and on SIGINT/SIGTERM stops taking work and finishes the deliveries
-//! in flight; what is still queued is sent by the next start (or, on
-//! PostgreSQL, by the other hub processes).
-//!
-//! The OStatus node (`ostatus-server node`) is not written yet (issue 9).
+//! The actions run in their own process against the node's data and the
+//! running `serve` process (which answers the peers' callbacks and carries
+//! the embedded hub).
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-
-mod hub;
+use ostatus_server::hub;
+use ostatus_server::node::{Node, NodeConfig, NodeError};
+use url::Url;
 
 #[derive(Parser)]
 #[command(name = "ostatus-server", version, about = "The ostatus-rs reference server")]
@@ -29,12 +30,132 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct Data {
+    /// The node's data directory.
+    #[arg(long, default_value = "ostatus-data")]
+    data: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct Acting {
+    #[command(flatten)]
+    data: Data,
+    /// The local user who acts.
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: String,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a local user (an RSA key is generated).
+    Create {
+        /// The username (a-z, 0-9, _).
+        name: String,
+        /// The name shown (default: the username).
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// The password for the web login (none: cannot log in).
+        #[arg(long)]
+        password: Option<String>,
+        #[command(flatten)]
+        data: Data,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Start two nodes on loopback and watch them federate.
+    Demo {
+        /// Leave the nodes running afterwards, for a browser.
+        #[arg(long)]
+        keep_running: bool,
+    },
+    /// Run an OStatus node.
+    Serve {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The node's host name (`user@DOMAIN`), with `:port` if needed.
+        #[arg(long)]
+        domain: String,
+        #[command(flatten)]
+        data: Data,
+        /// Serve and fetch over plain http, and allow loopback/private peers
+        /// (local testing only).
+        #[arg(long)]
+        insecure: bool,
+        /// Use this external WebSub hub instead of the embedded one.
+        #[arg(long)]
+        hub: Option<Url>,
+    },
+    /// Manage local users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Post a note, optionally as a reply; `@user@host` mentions are resolved.
+    Post {
+        /// The text.
+        text: String,
+        /// The entry id of the status answered.
+        #[arg(long)]
+        reply_to: Option<String>,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Follow `user@host`.
+    Follow {
+        /// The account.
+        account: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Unfollow `user@host`.
+    Unfollow {
+        /// The account.
+        account: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Favourite a status (by entry id).
+    Favourite {
+        /// The status's entry id.
+        status: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Undo a favourite.
+    Unfavourite {
+        /// The status's entry id.
+        status: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Share a status.
+    Share {
+        /// The status's entry id.
+        status: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Delete one of your statuses.
+    Delete {
+        /// The status's entry id.
+        status: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Refuse everything from a domain (and its subdomains).
+    BlockDomain {
+        /// The domain.
+        domain: String,
+        /// Lift the block instead.
+        #[arg(long)]
+        undo: bool,
+        #[command(flatten)]
+        data: Data,
+    },
     /// Run the standalone WebSub hub.
     Hub(Box<hub::HubArgs>),
-    /// Run an OStatus node (not written yet).
-    Node,
 }
 
 fn main() -> ExitCode {
@@ -46,13 +167,6 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = match cli.command {
-        Command::Hub(a) => *a,
-        Command::Node => {
-            eprintln!("ostatus-server: the OStatus node is not implemented yet (issue 9); `hub` works");
-            return ExitCode::from(2);
-        }
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -60,11 +174,143 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(hub::run_hub(args)) {
+    match rt.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ostatus-server: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens the node of a data directory made by `serve`, for one action: the
+/// running server's hub is pinged over HTTP.
+fn open(data: &Data) -> Result<Arc<Node>, String> {
+    let db = ostatus_server::node::db::Db::open(&data.data.join("node.db")).map_err(|e| e.to_string())?;
+    let setting = |k: &str| -> Result<String, String> {
+        db.setting(k).map_err(|e| e.to_string())?.ok_or_else(|| {
+            format!(
+                "{}: run `ostatus-server serve --data {0}` first",
+                data.data.display()
+            )
+        })
+    };
+    let domain = setting("domain")?;
+    let insecure = setting("insecure")? == "true";
+    let hub = setting("hub")?;
+    drop(db);
+    let mut config = NodeConfig::new(&domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
+    config.external_hub = Some(Url::parse(&hub).map_err(|e| e.to_string())?);
+    Node::open(config).map_err(|e| e.to_string())
+}
+
+fn acting(who: &Acting) -> Result<(Arc<Node>, ostatus_server::node::db::User), String> {
+    let node = open(&who.data)?;
+    let user = node.user(&who.user).map_err(|e| e.to_string())?;
+    Ok((node, user))
+}
+
+fn err(e: NodeError) -> String {
+    e.to_string()
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Demo { keep_running } => ostatus_server::demo::run(keep_running).await.map_err(err),
+        Command::Serve {
+            listen,
+            domain,
+            data,
+            insecure,
+            hub,
+        } => serve(listen, &domain, data, insecure, hub).await,
+        Command::User(UserCommand::Create {
+            name,
+            display_name,
+            password,
+            data,
+        }) => {
+            let node = open(&data)?;
+            let u = node
+                .create_user(&name, &display_name, password.as_deref())
+                .await
+                .map_err(err)?;
+            println!("{}", node.user_acct(&u.username));
+            Ok(())
+        }
+        Command::Post { text, reply_to, who } => {
+            let (node, user) = acting(&who)?;
+            let s = node.post(&user, &text, reply_to.as_deref()).await.map_err(err)?;
+            println!("{}", s.uri);
+            Ok(())
+        }
+        Command::Follow { account, who } => {
+            let (node, user) = acting(&who)?;
+            let a = node.follow(&user, &account).await.map_err(err)?;
+            println!("{}", a.uri);
+            Ok(())
+        }
+        Command::Unfollow { account, who } => {
+            let (node, user) = acting(&who)?;
+            node.unfollow(&user, &account).await.map(drop).map_err(err)
+        }
+        Command::Favourite { status, who } => {
+            let (node, user) = acting(&who)?;
+            node.favourite(&user, &status, true).await.map_err(err)
+        }
+        Command::Unfavourite { status, who } => {
+            let (node, user) = acting(&who)?;
+            node.favourite(&user, &status, false).await.map_err(err)
+        }
+        Command::Share { status, who } => {
+            let (node, user) = acting(&who)?;
+            let s = node.share(&user, &status).await.map_err(err)?;
+            println!("{}", s.uri);
+            Ok(())
+        }
+        Command::Delete { status, who } => {
+            let (node, user) = acting(&who)?;
+            node.delete(&user, &status).await.map_err(err)
+        }
+        Command::BlockDomain { domain, undo, data } => {
+            let node = open(&data)?;
+            node.db()
+                .set_domain_block(&domain, !undo)
+                .map_err(|e| e.to_string())
+        }
+        Command::Hub(a) => hub::run_hub(*a).await,
+    }
+}
+
+async fn serve(
+    listen: SocketAddr,
+    domain: &str,
+    data: Data,
+    insecure: bool,
+    hub: Option<Url>,
+) -> Result<(), String> {
+    let mut config = NodeConfig::new(domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
+    config.external_hub = hub;
+    let node = Node::open(config).map_err(|e| e.to_string())?;
+    let hub_url = node.url("api/push").map_err(err)?;
+    let hub_url = node.config().external_hub.clone().unwrap_or(hub_url);
+    for (k, v) in [("insecure", insecure.to_string()), ("hub", hub_url.to_string())] {
+        node.db().set_setting(k, &v).map_err(|e| e.to_string())?;
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = node.router();
+    node.start_background();
+    eprintln!(
+        "ostatus-server: node {} listening on {local}",
+        node.config().base_url
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(hub::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    node.shutdown().await;
+    Ok(())
 }

@@ -1,0 +1,899 @@
+//! The node's SQLite database: local users, cached remote accounts,
+//! statuses (local and remote), mentions, follows, favourites, domain
+//! blocks and login sessions. One connection behind a mutex; every
+//! multi-row change is one transaction.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+#[error("node database: {0}")]
+pub struct DbError(String);
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// A local user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Row id (used in status URIs).
+    pub id: i64,
+    /// The username (`alice` of `alice@host`).
+    pub username: String,
+    /// The name shown.
+    pub display_name: String,
+    /// A short biography (plain text).
+    pub bio: String,
+    /// The password hash, if the user can log in.
+    pub password: Option<String>,
+    /// The RSA private key (PKCS#8 PEM).
+    pub private_key: String,
+}
+
+/// A remote account, as resolved and cached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Account {
+    /// The account's URI (its Atom `author/uri`).
+    pub uri: String,
+    /// `user@host`.
+    pub acct: String,
+    /// The name shown.
+    pub display_name: String,
+    /// The HTML profile page.
+    pub profile_url: Option<String>,
+    /// The Atom feed (updates-from).
+    pub feed_url: Option<String>,
+    /// The Salmon endpoint.
+    pub salmon_url: Option<String>,
+    /// The feed's hub.
+    pub hub_url: Option<String>,
+    /// The magic public key.
+    pub public_key: Option<String>,
+    /// When it was resolved (seconds since the epoch).
+    pub fetched_at: i64,
+}
+
+/// What a status is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A note or a reply.
+    Note,
+    /// A share of another status.
+    Share,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Note => "note",
+            Kind::Share => "share",
+        }
+    }
+}
+
+/// A status, local or remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Row id.
+    pub id: i64,
+    /// The entry id (`tag:` URI for local ones).
+    pub uri: String,
+    /// The author's account URI.
+    pub author_uri: String,
+    /// The local author, for local statuses.
+    pub local_user: Option<i64>,
+    /// Note or share.
+    pub kind: Kind,
+    /// The content: HTML we wrote for local statuses, the peer's HTML for
+    /// remote ones (shown as text).
+    pub content: String,
+    /// The parent's entry id.
+    pub in_reply_to: Option<String>,
+    /// The conversation's id.
+    pub conversation: Option<String>,
+    /// For shares, the shared status's entry id.
+    pub shared_uri: Option<String>,
+    /// The HTML page.
+    pub url: Option<String>,
+    /// RFC 3339.
+    pub published: String,
+    /// RFC 3339; the deletion time once deleted.
+    pub updated: String,
+    /// Deleted (kept so that the feed carries the delete).
+    pub deleted: bool,
+}
+
+/// A new status (no row id yet).
+#[derive(Debug, Clone)]
+pub struct NewStatus {
+    /// See [`Status::uri`]; for local statuses, `None` to derive it from the row id.
+    pub uri: Option<String>,
+    /// See [`Status`].
+    pub author_uri: String,
+    /// See [`Status`].
+    pub local_user: Option<i64>,
+    /// See [`Status`].
+    pub kind: Kind,
+    /// See [`Status`].
+    pub content: String,
+    /// See [`Status`].
+    pub in_reply_to: Option<String>,
+    /// See [`Status`].
+    pub conversation: Option<String>,
+    /// See [`Status`].
+    pub shared_uri: Option<String>,
+    /// See [`Status`].
+    pub url: Option<String>,
+    /// See [`Status`].
+    pub published: String,
+    /// Account URIs mentioned.
+    pub mentions: Vec<String>,
+}
+
+/// The node's database.
+#[derive(Debug)]
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL DEFAULT '',
+    bio TEXT NOT NULL DEFAULT '',
+    password TEXT,
+    private_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    uri TEXT PRIMARY KEY,
+    acct TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL DEFAULT '',
+    profile_url TEXT,
+    feed_url TEXT,
+    salmon_url TEXT,
+    hub_url TEXT,
+    public_key TEXT,
+    fetched_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS statuses (
+    id INTEGER PRIMARY KEY,
+    uri TEXT UNIQUE,
+    author_uri TEXT NOT NULL,
+    local_user INTEGER REFERENCES users(id),
+    kind TEXT NOT NULL,
+    content TEXT NOT NULL DEFAULT '',
+    in_reply_to TEXT,
+    conversation TEXT,
+    shared_uri TEXT,
+    url TEXT,
+    published TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS statuses_author ON statuses (author_uri, id);
+CREATE INDEX IF NOT EXISTS statuses_conversation ON statuses (conversation);
+CREATE TABLE IF NOT EXISTS mentions (
+    status_uri TEXT NOT NULL,
+    account_uri TEXT NOT NULL,
+    PRIMARY KEY (status_uri, account_uri)
+);
+CREATE TABLE IF NOT EXISTS follows (
+    follower TEXT NOT NULL,
+    followee TEXT NOT NULL,
+    subscription TEXT,
+    PRIMARY KEY (follower, followee)
+);
+CREATE TABLE IF NOT EXISTS favourites (
+    account_uri TEXT NOT NULL,
+    status_uri TEXT NOT NULL,
+    PRIMARY KEY (account_uri, status_uri)
+);
+CREATE TABLE IF NOT EXISTS domain_blocks (domain TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS sessions (
+    token TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL
+);
+";
+
+const STATUS_COLUMNS: &str = "id, uri, author_uri, local_user, kind, content, in_reply_to, conversation, \
+                              shared_uri, url, published, updated, deleted";
+
+fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
+    Ok(Status {
+        id: r.get(0)?,
+        uri: r.get(1)?,
+        author_uri: r.get(2)?,
+        local_user: r.get(3)?,
+        kind: if r.get::<_, String>(4)? == "share" {
+            Kind::Share
+        } else {
+            Kind::Note
+        },
+        content: r.get(5)?,
+        in_reply_to: r.get(6)?,
+        conversation: r.get(7)?,
+        shared_uri: r.get(8)?,
+        url: r.get(9)?,
+        published: r.get(10)?,
+        updated: r.get(11)?,
+        deleted: r.get::<_, i64>(12)? != 0,
+    })
+}
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        bio: r.get(3)?,
+        password: r.get(4)?,
+        private_key: r.get(5)?,
+    })
+}
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        uri: r.get(0)?,
+        acct: r.get(1)?,
+        display_name: r.get(2)?,
+        profile_url: r.get(3)?,
+        feed_url: r.get(4)?,
+        salmon_url: r.get(5)?,
+        hub_url: r.get(6)?,
+        public_key: r.get(7)?,
+        fetched_at: r.get(8)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key";
+const ACCOUNT_COLUMNS: &str =
+    "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at";
+
+impl Db {
+    /// Opens (or creates) the database file.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be opened or the schema created.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn c(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A setting.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, DbError> {
+        Ok(self
+            .c()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a setting.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), DbError> {
+        self.c().execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Creates a user; `Ok(None)` if the name is taken.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: Option<&str>,
+        private_key: &str,
+    ) -> Result<Option<User>, DbError> {
+        let c = self.c();
+        let n = c.execute(
+            "INSERT OR IGNORE INTO users (username, display_name, password, private_key) VALUES (?1, ?2, ?3, ?4)",
+            params![username, display_name, password, private_key],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(c.query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+            [username],
+            user_row,
+        )
+        .optional()?)
+    }
+
+    /// A user by name.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn user(&self, username: &str) -> Result<Option<User>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    /// A user by id.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    /// Every user.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn users(&self) -> Result<Vec<User>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))?;
+        let rows = st.query_map([], user_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores (or refreshes) a remote account.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn put_account(&self, a: &Account) -> Result<(), DbError> {
+        let c = self.c();
+        // The acct is unique; an account that moved URI replaces its old row.
+        c.execute(
+            "DELETE FROM accounts WHERE acct = ?1 AND uri <> ?2",
+            [&a.acct, &a.uri],
+        )?;
+        c.execute(
+            &format!(
+                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ),
+            params![
+                a.uri,
+                a.acct,
+                a.display_name,
+                a.profile_url,
+                a.feed_url,
+                a.salmon_url,
+                a.hub_url,
+                a.public_key,
+                a.fetched_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A remote account by URI.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn account(&self, uri: &str) -> Result<Option<Account>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE uri = ?1"),
+                [uri],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    /// A remote account by `user@host`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn account_by_acct(&self, acct: &str) -> Result<Option<Account>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE acct = ?1"),
+                [acct],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    /// The remote account whose feed is `feed_url`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn account_by_feed(&self, feed_url: &str) -> Result<Option<Account>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE feed_url = ?1"),
+                [feed_url],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    /// Inserts a status with its mentions, or does nothing if its URI is
+    /// known; returns the stored status. For a local status without a URI,
+    /// `make_uri` derives it from the new row id.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn insert_status(
+        &self,
+        s: &NewStatus,
+        make_uri: impl FnOnce(i64) -> (String, Option<String>),
+    ) -> Result<Status, DbError> {
+        let mut c = self.c();
+        let tx = c.transaction()?;
+        if let Some(uri) = &s.uri
+            && let Some(existing) = tx
+                .query_row(
+                    &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE uri = ?1"),
+                    [uri],
+                    status_row,
+                )
+                .optional()?
+        {
+            return Ok(existing);
+        }
+        tx.execute(
+            "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
+                                   shared_uri, url, published, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            params![
+                s.uri,
+                s.author_uri,
+                s.local_user,
+                s.kind.as_str(),
+                s.content,
+                s.in_reply_to,
+                s.conversation,
+                s.shared_uri,
+                s.url,
+                s.published
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        let uri = match &s.uri {
+            Some(u) => u.clone(),
+            None => {
+                let (uri, url) = make_uri(id);
+                tx.execute(
+                    "UPDATE statuses SET uri = ?2, url = COALESCE(?3, url),
+                        conversation = COALESCE(conversation, ?2) WHERE id = ?1",
+                    params![id, uri, url],
+                )?;
+                uri
+            }
+        };
+        for m in &s.mentions {
+            tx.execute(
+                "INSERT OR IGNORE INTO mentions (status_uri, account_uri) VALUES (?1, ?2)",
+                [&uri, m],
+            )?;
+        }
+        let st = tx.query_row(
+            &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE id = ?1"),
+            [id],
+            status_row,
+        )?;
+        tx.commit()?;
+        Ok(st)
+    }
+
+    /// A status by entry id.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn status(&self, uri: &str) -> Result<Option<Status>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE uri = ?1"),
+                [uri],
+                status_row,
+            )
+            .optional()?)
+    }
+
+    /// A local status by row id.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn status_by_id(&self, id: i64) -> Result<Option<Status>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE id = ?1"),
+                [id],
+                status_row,
+            )
+            .optional()?)
+    }
+
+    /// Marks a status deleted if `author_uri` wrote it; whether it did.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn delete_status(&self, uri: &str, author_uri: &str, now: &str) -> Result<bool, DbError> {
+        let n = self.c().execute(
+            "UPDATE statuses SET deleted = 1, updated = ?3, content = ''
+             WHERE uri = ?1 AND author_uri = ?2 AND deleted = 0",
+            params![uri, author_uri, now],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Undoes a share: deletes `author_uri`'s share of `shared_uri`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn share_of(&self, author_uri: &str, shared_uri: &str) -> Result<Option<Status>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                &format!(
+                    "SELECT {STATUS_COLUMNS} FROM statuses
+                     WHERE author_uri = ?1 AND shared_uri = ?2 AND kind = 'share' AND deleted = 0"
+                ),
+                [author_uri, shared_uri],
+                status_row,
+            )
+            .optional()?)
+    }
+
+    fn statuses(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Status>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare(sql)?;
+        let rows = st.query_map(p, status_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An author's statuses, newest first, deleted ones included (for the
+    /// feed) or not, older than `max_id` when given.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn statuses_by(
+        &self,
+        author_uri: &str,
+        with_deleted: bool,
+        max_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Status>, DbError> {
+        self.statuses(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses
+                 WHERE author_uri = ?1 AND (?2 OR deleted = 0) AND id < ?3
+                 ORDER BY id DESC LIMIT ?4"
+            ),
+            params![
+                author_uri,
+                with_deleted,
+                max_id.unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+        )
+    }
+
+    /// The home timeline of `user_uri`: its own statuses, those of the
+    /// accounts it follows, and those that mention it; newest first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn home(&self, user_uri: &str, limit: usize) -> Result<Vec<Status>, DbError> {
+        self.statuses(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE deleted = 0 AND (
+                    author_uri = ?1
+                    OR author_uri IN (SELECT followee FROM follows WHERE follower = ?1)
+                    OR uri IN (SELECT status_uri FROM mentions WHERE account_uri = ?1))
+                 ORDER BY published DESC, id DESC LIMIT ?2"
+            ),
+            params![user_uri, i64::try_from(limit).unwrap_or(i64::MAX)],
+        )
+    }
+
+    /// The statuses of a conversation, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn conversation(&self, conversation: &str) -> Result<Vec<Status>, DbError> {
+        self.statuses(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE conversation = ?1 AND deleted = 0 AND kind = 'note'
+                 ORDER BY published, id"
+            ),
+            [conversation],
+        )
+    }
+
+    /// The direct replies to a status, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn replies(&self, uri: &str) -> Result<Vec<Status>, DbError> {
+        self.statuses(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE in_reply_to = ?1 AND deleted = 0
+                 ORDER BY published, id"
+            ),
+            [uri],
+        )
+    }
+
+    /// The accounts a status mentions.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn mentions(&self, status_uri: &str) -> Result<Vec<String>, DbError> {
+        let c = self.c();
+        let mut st =
+            c.prepare("SELECT account_uri FROM mentions WHERE status_uri = ?1 ORDER BY account_uri")?;
+        let rows = st.query_map([status_uri], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that `follower` follows `followee` (with the WebSub
+    /// subscription id, when a local user follows a remote account).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn follow(&self, follower: &str, followee: &str, subscription: Option<&str>) -> Result<(), DbError> {
+        self.c().execute(
+            "INSERT OR REPLACE INTO follows (follower, followee, subscription) VALUES (?1, ?2, ?3)",
+            params![follower, followee, subscription],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a follow; returns its subscription id, if it existed.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn unfollow(&self, follower: &str, followee: &str) -> Result<Option<Option<String>>, DbError> {
+        let c = self.c();
+        let sub = c
+            .query_row(
+                "SELECT subscription FROM follows WHERE follower = ?1 AND followee = ?2",
+                [follower, followee],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?;
+        c.execute(
+            "DELETE FROM follows WHERE follower = ?1 AND followee = ?2",
+            [follower, followee],
+        )?;
+        Ok(sub)
+    }
+
+    /// The WebSub subscription id of a follow.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn subscription_of(&self, follower: &str, followee: &str) -> Result<Option<String>, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                "SELECT subscription FROM follows WHERE follower = ?1 AND followee = ?2",
+                [follower, followee],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Whether `follower` follows `followee`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn follows(&self, follower: &str, followee: &str) -> Result<bool, DbError> {
+        Ok(self
+            .c()
+            .query_row(
+                "SELECT 1 FROM follows WHERE follower = ?1 AND followee = ?2",
+                [follower, followee],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Who `account` follows.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn following(&self, account: &str) -> Result<Vec<String>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare("SELECT followee FROM follows WHERE follower = ?1 ORDER BY followee")?;
+        let rows = st.query_map([account], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Who follows `account`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn followers(&self, account: &str) -> Result<Vec<String>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare("SELECT follower FROM follows WHERE followee = ?1 ORDER BY follower")?;
+        let rows = st.query_map([account], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records or removes a favourite; whether anything changed.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_favourite(&self, account: &str, status: &str, on: bool) -> Result<bool, DbError> {
+        let c = self.c();
+        let n = if on {
+            c.execute(
+                "INSERT OR IGNORE INTO favourites (account_uri, status_uri) VALUES (?1, ?2)",
+                [account, status],
+            )?
+        } else {
+            c.execute(
+                "DELETE FROM favourites WHERE account_uri = ?1 AND status_uri = ?2",
+                [account, status],
+            )?
+        };
+        Ok(n > 0)
+    }
+
+    /// Who favourited a status.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn favourites(&self, status: &str) -> Result<Vec<String>, DbError> {
+        let c = self.c();
+        let mut st =
+            c.prepare("SELECT account_uri FROM favourites WHERE status_uri = ?1 ORDER BY account_uri")?;
+        let rows = st.query_map([status], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Blocks (or unblocks) a domain.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_domain_block(&self, domain: &str, blocked: bool) -> Result<(), DbError> {
+        let c = self.c();
+        if blocked {
+            c.execute(
+                "INSERT OR IGNORE INTO domain_blocks (domain) VALUES (?1)",
+                [domain],
+            )?;
+        } else {
+            c.execute("DELETE FROM domain_blocks WHERE domain = ?1", [domain])?;
+        }
+        Ok(())
+    }
+
+    /// Whether `host` (or a domain it is under) is blocked.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn domain_blocked(&self, host: &str) -> Result<bool, DbError> {
+        let host = host.to_ascii_lowercase();
+        let c = self.c();
+        let mut st = c.prepare("SELECT domain FROM domain_blocks")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        for d in rows {
+            let d = d?;
+            if host == d || host.ends_with(&format!(".{d}")) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Starts a session.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn create_session(&self, token: &str, user_id: i64, csrf: &str) -> Result<(), DbError> {
+        self.c().execute(
+            "INSERT INTO sessions (token, user_id, csrf) VALUES (?1, ?2, ?3)",
+            params![token, user_id, csrf],
+        )?;
+        Ok(())
+    }
+
+    /// The user and CSRF token of a session.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn session(&self, token: &str) -> Result<Option<(User, String)>, DbError> {
+        let found: Option<(i64, String)> = self
+            .c()
+            .query_row(
+                "SELECT user_id, csrf FROM sessions WHERE token = ?1",
+                [token],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, csrf)) = found else {
+            return Ok(None);
+        };
+        Ok(self.user_by_id(id)?.map(|u| (u, csrf)))
+    }
+
+    /// Ends a session.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn delete_session(&self, token: &str) -> Result<(), DbError> {
+        self.c()
+            .execute("DELETE FROM sessions WHERE token = ?1", [token])?;
+        Ok(())
+    }
+}

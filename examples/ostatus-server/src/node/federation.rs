@@ -1,0 +1,1041 @@
+//! What crosses the wire: resolving remote accounts (WebFinger, then their
+//! feed), building entries and feeds, the actions (post, reply, follow,
+//! unfollow, favourite, share, delete) with their Salmon slaps and hub
+//! pings, and applying what arrives (verified slaps, hub deliveries).
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use ostatus_activitystreams::{Entry, Feed, InReplyTo, Link, Meta, ObjectType, Person, Text, TextType, Verb};
+use ostatus_salmon::{Envelope, KeyLookupError, KeyResolver, MagicPublicKey, PrivateKey, Slap, slap_request};
+use ostatus_webfinger::{Rel, Resource};
+use ostatus_websub::{Event, SignatureStatus};
+use url::Url;
+
+use super::db::{Account, Kind, NewStatus, Status, User};
+use super::{Node, NodeError, now_rfc3339, now_secs};
+
+/// One thing that crossed the wire, for the demo's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    /// `→` for requests this node sent, `←` for what it received.
+    pub direction: &'static str,
+    /// The node's domain.
+    pub node: String,
+    /// What happened, in one line.
+    pub summary: String,
+}
+
+/// Accounts are resolved again after this long.
+const ACCOUNT_TTL: i64 = 86_400;
+
+/// Statuses per feed page.
+pub(crate) const PAGE: usize = 20;
+
+fn remote(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Remote(e.to_string())
+}
+
+/// Escapes text for HTML.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `@user@host` mentions in a text, in order, without repeats.
+pub(crate) fn find_mentions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace()) {
+        let w = word.trim_end_matches(['.', ',', ':', ';', '!', '?', ')']);
+        let Some(rest) = w.strip_prefix('@') else { continue };
+        let Some((user, host)) = rest.split_once('@') else {
+            continue;
+        };
+        let ok = |s: &str, extra: &[char]| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c) || extra.contains(&c))
+        };
+        if ok(user, &[]) && ok(host, &[':']) {
+            let m = format!("{user}@{host}");
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// Plain text from a form as HTML: paragraphs, line breaks, and mentions
+/// linked to the accounts' profile pages (`h-card` markup as Mastodon).
+fn text_to_html(text: &str, mentions: &[(String, Account)]) -> String {
+    let mut html = String::new();
+    for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        html.push_str("<p>");
+        let mut first_line = true;
+        for line in para.lines() {
+            if !first_line {
+                html.push_str("<br />");
+            }
+            first_line = false;
+            let mut first_word = true;
+            for word in line.split(' ') {
+                if !first_word {
+                    html.push(' ');
+                }
+                first_word = false;
+                let bare = word.trim_end_matches(['.', ',', ':', ';', '!', '?', ')']);
+                let found = bare
+                    .strip_prefix('@')
+                    .and_then(|m| mentions.iter().find(|(acct, _)| acct == m));
+                match found {
+                    Some((acct, a)) => {
+                        let user = acct.split('@').next().unwrap_or(acct);
+                        let href = a.profile_url.as_deref().unwrap_or(&a.uri);
+                        html.push_str(&format!(
+                            "<span class=\"h-card\"><a href=\"{}\" class=\"u-url mention\">@<span>{}</span></a></span>{}",
+                            escape(href),
+                            escape(user),
+                            escape(&word[bare.len()..])
+                        ));
+                    }
+                    None => html.push_str(&escape(word)),
+                }
+            }
+        }
+        html.push_str("</p>");
+    }
+    html
+}
+
+/// The HTML content of an entry (text content escaped).
+fn entry_html(t: Option<&Text>) -> String {
+    match t {
+        Some(t) if t.type_ == TextType::Text => format!("<p>{}</p>", escape(&t.value)),
+        Some(t) => t.value.clone(),
+        None => String::new(),
+    }
+}
+
+/// Whether `verb` is a plain post (GNU social leaves it out sometimes).
+fn is_post(e: &Entry) -> bool {
+    matches!(e.verb(), Verb::Post)
+}
+
+struct NodeKeys(Arc<Node>);
+
+impl KeyResolver for NodeKeys {
+    async fn keys(&self, signer: &str, refresh: bool) -> Result<Vec<MagicPublicKey>, KeyLookupError> {
+        let fail = |reason: String| KeyLookupError {
+            signer: signer.to_owned(),
+            reason,
+        };
+        if let Some(name) = self.0.local_username(signer) {
+            let user = self.0.user(&name).map_err(|e| fail(e.to_string()))?;
+            let key = PrivateKey::from_pem(&user.private_key).map_err(|e| fail(e.to_string()))?;
+            return Ok(vec![key.public_key().clone()]);
+        }
+        let resource = Resource::parse(signer).map_err(|e| fail(e.to_string()))?;
+        let account = self
+            .0
+            .resolve(&resource, refresh)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if account.uri != signer {
+            return Err(fail(format!("WebFinger names {} for this signer", account.uri)));
+        }
+        let key = account
+            .public_key
+            .ok_or_else(|| fail("no magic-public-key".into()))?;
+        Ok(vec![
+            MagicPublicKey::parse(&key).map_err(|e| fail(e.to_string()))?,
+        ])
+    }
+}
+
+impl Node {
+    fn report(&self, direction: &'static str, summary: String) {
+        tracing::info!(target: "ostatus_server::wire", node = %self.config.domain, "{direction} {summary}");
+        let tx = self
+            .wire
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(tx) = tx {
+            let _ = tx.send(Wire {
+                direction,
+                node: self.config.domain.clone(),
+                summary,
+            });
+        }
+    }
+
+    /// A local user as an account.
+    fn local_account(&self, user: &User) -> Account {
+        Account {
+            uri: self.user_uri(&user.username),
+            acct: self.user_acct(&user.username),
+            display_name: user.display_name.clone(),
+            profile_url: Some(self.user_uri(&user.username)),
+            feed_url: Some(format!("{}.atom", self.user_uri(&user.username))),
+            salmon_url: Some(format!("{}api/salmon/{}", self.config.base_url, user.username)),
+            hub_url: None,
+            public_key: PrivateKey::from_pem(&user.private_key)
+                .ok()
+                .map(|k| k.public_key().to_data_uri()),
+            fetched_at: now_secs(),
+        }
+    }
+
+    /// Any account by URI: local, cached, or `None`.
+    pub(crate) fn known_account(&self, uri: &str) -> Result<Option<Account>, NodeError> {
+        if let Some(name) = self.local_username(uri) {
+            return Ok(self.db.user(&name)?.map(|u| self.local_account(&u)));
+        }
+        Ok(self.db.account(uri)?)
+    }
+
+    /// Resolves an account by `user@host`, `acct:` URI or profile URL:
+    /// from the cache when fresh, else WebFinger (JRD or XRD, host-meta
+    /// LRDD fallback, subject check) and then its feed, for its URI, name
+    /// and hub.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Blocked`], [`NodeError::Remote`] when it cannot be resolved.
+    pub async fn resolve(&self, resource: &Resource, refresh: bool) -> Result<Account, NodeError> {
+        let host = resource.host().unwrap_or_default();
+        if host == self.config.domain {
+            let name = match resource {
+                Resource::Acct(a) => Some(a.user().to_owned()),
+                Resource::Url(u) => self.local_username(u.as_str()),
+                _ => None,
+            };
+            let user = name
+                .and_then(|n| self.db.user(&n).ok().flatten())
+                .ok_or_else(|| NodeError::NotFound(resource.to_string()))?;
+            return Ok(self.local_account(&user));
+        }
+        let host_only = host.split(':').next().unwrap_or_default().to_owned();
+        if self.db.domain_blocked(&host_only)? {
+            return Err(NodeError::Blocked(host_only));
+        }
+        let cached = match resource {
+            Resource::Acct(a) => self.db.account_by_acct(&a.without_scheme())?,
+            Resource::Url(u) => self.db.account(u.as_str())?,
+            _ => None,
+        };
+        if let Some(a) = &cached
+            && !refresh
+            && now_secs() - a.fetched_at < ACCOUNT_TTL
+        {
+            return Ok(a.clone());
+        }
+        let found = self.webfinger.resolve(resource).await.map_err(remote)?;
+        let d = &found.descriptor;
+        let acct = d
+            .subject
+            .as_deref()
+            .and_then(|s| s.strip_prefix("acct:"))
+            .map(str::to_owned)
+            .or_else(|| resource.as_acct().map(ostatus_webfinger::Acct::without_scheme))
+            .ok_or_else(|| NodeError::Remote(format!("{resource}: no acct: subject")))?;
+        let feed_url = d
+            .href(&Rel::UpdatesFrom)
+            .map(str::to_owned)
+            .ok_or_else(|| NodeError::Remote(format!("{acct}: no updates-from link")))?;
+        let mut account = Account {
+            uri: String::new(),
+            acct: acct.clone(),
+            display_name: String::new(),
+            profile_url: d.href(&Rel::ProfilePage).map(str::to_owned),
+            feed_url: Some(feed_url.clone()),
+            salmon_url: d.href(&Rel::Salmon).map(str::to_owned),
+            hub_url: None,
+            public_key: d.href(&Rel::MagicPublicKey).map(str::to_owned),
+            fetched_at: now_secs(),
+        };
+        let feed_url = Url::parse(&feed_url).map_err(remote)?;
+        let fetched = self.http.get(&feed_url).await.map_err(remote)?;
+        if !fetched.status.is_success() {
+            return Err(NodeError::Remote(format!("{feed_url}: {}", fetched.status)));
+        }
+        let feed = Feed::parse(&fetched.body).map_err(remote)?;
+        let owner = feed.owner().cloned();
+        account.uri = owner
+            .as_ref()
+            .and_then(Person::identifier)
+            .or_else(|| account.profile_url.clone())
+            .ok_or_else(|| NodeError::Remote(format!("{acct}: the feed names no author")))?;
+        account.display_name = owner
+            .as_ref()
+            .and_then(|p| p.display_name().map(str::to_owned))
+            .unwrap_or_else(|| acct.split('@').next().unwrap_or_default().to_owned());
+        account.hub_url = feed.hubs().next().map(str::to_owned);
+        if account.salmon_url.is_none() {
+            account.salmon_url = feed.salmon().map(str::to_owned);
+        }
+        self.db.put_account(&account)?;
+        self.report(
+            "→",
+            format!("WebFinger + feed: resolved {acct} ({})", account.uri),
+        );
+        Ok(account)
+    }
+
+    fn parse_acct(input: &str) -> Result<Resource, NodeError> {
+        Resource::parse_lenient(input.trim().trim_start_matches('@'))
+            .map_err(|e| NodeError::Invalid(format!("{input:?}: {e}")))
+    }
+
+    // ----- Entries and feeds -------------------------------------------------
+
+    /// An account as an Atom author.
+    fn person(&self, a: &Account) -> Person {
+        let (user, host) = a.acct.split_once('@').unwrap_or((&a.acct, ""));
+        let name = (!a.display_name.is_empty()).then_some(a.display_name.as_str());
+        Person::account(&a.uri, user, host, name, a.profile_url.as_deref())
+    }
+
+    fn author_of(&self, s: &Status) -> Result<Person, NodeError> {
+        Ok(match self.known_account(&s.author_uri)? {
+            Some(a) => self.person(&a),
+            None => Person {
+                uri: Some(s.author_uri.clone()),
+                ..Person::default()
+            },
+        })
+    }
+
+    /// The Atom entry of a status, in Mastodon 2.x's shape: notes and
+    /// replies with mentions and the public collection, shares with the
+    /// original nested, deleted statuses as deletes.
+    pub fn entry(&self, s: &Status) -> Result<Entry, NodeError> {
+        self.entry_depth(s, 0)
+    }
+
+    fn entry_depth(&self, s: &Status, depth: u8) -> Result<Entry, NodeError> {
+        let author = self.author_of(s)?;
+        if s.deleted {
+            return Ok(Entry::delete(&s.uri, &s.updated, author));
+        }
+        let mut meta = Meta::new(s.uri.clone(), s.published.clone());
+        if let Some(url) = &s.url {
+            meta = meta.with_urls(url.clone(), format!("{url}.atom"));
+            if s.local_user.is_none() {
+                meta.atom_url = None;
+            }
+        }
+        let mut e = match (s.kind, &s.shared_uri) {
+            (Kind::Share, Some(shared)) if depth == 0 => {
+                let original = match self.db.status(shared)? {
+                    Some(o) => self.entry_depth(&o, 1)?,
+                    None => Entry {
+                        id: Some(shared.clone()),
+                        ..Entry::default()
+                    },
+                };
+                Entry::share(&meta, author, &original)
+            }
+            _ => match &s.in_reply_to {
+                Some(parent) => {
+                    let href = self.db.status(parent)?.and_then(|p| p.url);
+                    Entry::reply(
+                        &meta,
+                        author,
+                        &s.content,
+                        InReplyTo {
+                            ref_: parent.clone(),
+                            href,
+                            ..InReplyTo::default()
+                        },
+                        s.conversation.as_deref(),
+                    )
+                }
+                None => {
+                    let mut e = Entry::note(&meta, author, &s.content);
+                    e.conversation = s.conversation.clone();
+                    e
+                }
+            },
+        };
+        for m in self.db.mentions(&s.uri)? {
+            e = e.with_mention(&m);
+        }
+        Ok(e)
+    }
+
+    /// A local user's feed page: newest first, `max_id` for older pages,
+    /// with the hub, self, salmon and next links.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NotFound`] for an unknown user.
+    pub fn feed(&self, username: &str, max_id: Option<i64>) -> Result<Feed, NodeError> {
+        let user = self.user(username)?;
+        let account = self.local_account(&user);
+        let statuses = self.db.statuses_by(&account.uri, true, max_id, PAGE)?;
+        let entries = statuses
+            .iter()
+            .map(|s| self.entry(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let feed_url = account.feed_url.clone().unwrap_or_default();
+        let self_url = match max_id {
+            Some(m) => format!("{feed_url}?max_id={m}"),
+            None => feed_url.clone(),
+        };
+        let mut author = self.person(&account);
+        author.poco.note = (!user.bio.is_empty()).then(|| user.bio.clone());
+        let mut links = vec![
+            Link::new("alternate", account.uri.clone()).with_type("text/html"),
+            Link::new("self", self_url).with_type("application/atom+xml"),
+            Link::new("hub", self.hub_url()?.to_string()),
+        ];
+        if let Some(s) = &account.salmon_url {
+            links.push(Link::new("salmon", s.clone()));
+        }
+        if statuses.len() == PAGE
+            && let Some(last) = statuses.last()
+        {
+            links.push(
+                Link::new("next", format!("{feed_url}?max_id={}", last.id)).with_type("application/atom+xml"),
+            );
+        }
+        Ok(Feed {
+            id: Some(feed_url),
+            title: Some(user.display_name.clone()),
+            subtitle: (!user.bio.is_empty()).then(|| user.bio.clone()),
+            updated: Some(statuses.first().map_or_else(now_rfc3339, |s| s.updated.clone())),
+            author: Some(author),
+            links,
+            entries,
+            ..Feed::default()
+        })
+    }
+
+    /// The hub advertised in feeds.
+    pub(crate) fn hub_url(&self) -> Result<Url, NodeError> {
+        match &self.config.external_hub {
+            Some(h) => Ok(h.clone()),
+            None => self.url("api/push"),
+        }
+    }
+
+    /// Tells the hub that `user`'s feed changed.
+    async fn publish(&self, user: &User) -> Result<(), NodeError> {
+        let topic = Url::parse(&format!("{}.atom", self.user_uri(&user.username))).map_err(remote)?;
+        match &self.hub {
+            Some(hub) => {
+                let req = ostatus_websub::publish_request(&self.hub_url()?, &topic).map_err(remote)?;
+                let resp = hub.handle(&req).await;
+                if resp.status() != StatusCode::ACCEPTED {
+                    return Err(NodeError::Remote(format!("hub: {}", resp.status())));
+                }
+            }
+            None => {
+                let hub = self.hub_url()?;
+                self.http.publish(&hub, &topic).await.map_err(remote)?;
+            }
+        }
+        self.report("→", format!("hub: publish {topic}"));
+        Ok(())
+    }
+
+    /// Signs `entry` with `user`'s key and POSTs it to `to`'s Salmon endpoint.
+    async fn slap(&self, user: &User, entry: &Entry, to: &Account, what: &str) -> Result<(), NodeError> {
+        let Some(endpoint) = &to.salmon_url else {
+            return Err(NodeError::Remote(format!("{} has no salmon endpoint", to.acct)));
+        };
+        let key = PrivateKey::from_pem(&user.private_key).map_err(remote)?;
+        let env = Envelope::sign(entry.to_xml().as_bytes(), ostatus_salmon::ATOM, &key).map_err(remote)?;
+        let req = slap_request(endpoint, &env).map_err(remote)?;
+        let got = self.http.send(req).await.map_err(remote)?;
+        self.report(
+            "→",
+            format!("Salmon {what} to {} at {endpoint}: {}", to.acct, got.status),
+        );
+        if !ostatus_salmon::delivered(got.status) {
+            return Err(NodeError::Remote(format!("{endpoint} answered {}", got.status)));
+        }
+        Ok(())
+    }
+
+    // ----- Actions -----------------------------------------------------------
+
+    /// Posts a note (optionally a reply to a local or remote status),
+    /// mentioning every `@user@host` in it: stored, the hub pinged, and a
+    /// Salmon slap to each mentioned remote account and the parent's
+    /// remote author.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Invalid`] for an empty text, a failed mention lookup, or
+    /// an unknown parent.
+    pub async fn post(
+        &self,
+        user: &User,
+        text: &str,
+        in_reply_to: Option<&str>,
+    ) -> Result<Status, NodeError> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > 5000 {
+            return Err(NodeError::Invalid("a status has 1 to 5000 characters".into()));
+        }
+        let mut mentioned = Vec::new();
+        for m in find_mentions(text) {
+            let account = self.resolve(&Self::parse_acct(&m)?, false).await?;
+            mentioned.push((m, account));
+        }
+        let (parent, conversation) = match in_reply_to {
+            Some(uri) => {
+                let p = self
+                    .db
+                    .status(uri)?
+                    .ok_or_else(|| NodeError::NotFound(format!("status {uri}")))?;
+                let conv = p.conversation.clone().unwrap_or_else(|| p.uri.clone());
+                (Some(p), Some(conv))
+            }
+            None => (None, None),
+        };
+        let mut mentions: Vec<String> = mentioned.iter().map(|(_, a)| a.uri.clone()).collect();
+        if let Some(p) = &parent
+            && p.author_uri != self.user_uri(&user.username)
+            && !mentions.contains(&p.author_uri)
+        {
+            mentions.push(p.author_uri.clone());
+        }
+        let profile = self.user_uri(&user.username);
+        let status = self.db.insert_status(
+            &NewStatus {
+                uri: None,
+                author_uri: profile.clone(),
+                local_user: Some(user.id),
+                kind: Kind::Note,
+                content: text_to_html(text, &mentioned),
+                in_reply_to: parent.as_ref().map(|p| p.uri.clone()),
+                conversation,
+                shared_uri: None,
+                url: None,
+                published: now_rfc3339(),
+                mentions: mentions.clone(),
+            },
+            |id| {
+                let u = format!("{profile}/updates/{id}");
+                (u.clone(), Some(u))
+            },
+        )?;
+        self.report(
+            "·",
+            format!("{} posted {}", self.user_acct(&user.username), status.uri),
+        );
+        self.publish(user).await?;
+        let entry = self.entry(&status)?;
+        for uri in &mentions {
+            if self.local_username(uri).is_some() {
+                continue;
+            }
+            if let Some(a) = self.db.account(uri)? {
+                let what = if parent.as_ref().is_some_and(|p| &p.author_uri == uri) {
+                    "reply"
+                } else {
+                    "mention"
+                };
+                if let Err(e) = self.slap(user, &entry, &a, what).await {
+                    tracing::warn!(error = %e, "salmon delivery failed");
+                }
+            }
+        }
+        Ok(status)
+    }
+
+    /// Follows a remote account: resolve it, subscribe to its feed at its
+    /// hub, send a Salmon follow, and take in its recent statuses.
+    ///
+    /// # Errors
+    ///
+    /// When the account cannot be resolved or its hub refuses.
+    pub async fn follow(self: &Arc<Self>, user: &User, who: &str) -> Result<Account, NodeError> {
+        let account = self.resolve(&Self::parse_acct(who)?, false).await?;
+        let me = self.user_uri(&user.username);
+        if account.uri == me {
+            return Err(NodeError::Invalid("you cannot follow yourself".into()));
+        }
+        if self.local_username(&account.uri).is_some() {
+            self.db.follow(&me, &account.uri, None)?;
+            return Ok(account);
+        }
+        let feed = account
+            .feed_url
+            .as_deref()
+            .ok_or_else(|| NodeError::Remote(format!("{} has no feed", account.acct)))?;
+        let topic = Url::parse(feed).map_err(remote)?;
+        let hub = account
+            .hub_url
+            .as_deref()
+            .ok_or_else(|| NodeError::Remote(format!("{}'s feed names no hub", account.acct)))?;
+        let hub = Url::parse(hub).map_err(remote)?;
+        // One subscription per feed, shared by every local follower.
+        let existing = self
+            .db
+            .followers(&account.uri)?
+            .into_iter()
+            .find_map(|f| self.local_username(&f).map(|_| f));
+        let sub_id = match existing {
+            Some(other) => self.db.subscription_of(&other, &account.uri)?,
+            None => None,
+        };
+        let sub_id = match sub_id {
+            Some(id) => id,
+            None => {
+                let secret = ostatus_websub::random_secret().map_err(remote)?;
+                let sub = self
+                    .http
+                    .subscribe(&self.subscriber, &hub, &topic, Some(&secret), Some(7 * 86_400))
+                    .await
+                    .map_err(remote)?;
+                self.report("→", format!("WebSub subscribe to {topic} at {hub}"));
+                sub.id
+            }
+        };
+        self.db.follow(&me, &account.uri, Some(&sub_id))?;
+        let meta = Meta::new(format!("{me}#follows/{}", now_secs()), now_rfc3339());
+        let entry = Entry::follow(
+            &meta,
+            self.person(&self.local_account(user)),
+            &self.person(&account),
+        );
+        if let Err(e) = self.slap(user, &entry, &account, "follow").await {
+            tracing::warn!(error = %e, "salmon follow failed");
+        }
+        // The statuses already in the feed.
+        if let Ok(f) = self.http.get(&topic).await
+            && f.status.is_success()
+            && let Ok(feed) = Feed::parse(&f.body)
+        {
+            for e in &feed.entries {
+                let _ = self.ingest(e, &account);
+            }
+        }
+        Ok(account)
+    }
+
+    /// Unfollows: the WebSub subscription ends (when no other local user
+    /// follows the account) and a Salmon unfollow is sent.
+    ///
+    /// # Errors
+    ///
+    /// When the account is not followed.
+    pub async fn unfollow(&self, user: &User, who: &str) -> Result<Account, NodeError> {
+        let account = self.resolve(&Self::parse_acct(who)?, false).await?;
+        let me = self.user_uri(&user.username);
+        let Some(sub) = self.db.unfollow(&me, &account.uri)? else {
+            return Err(NodeError::Invalid(format!("you do not follow {}", account.acct)));
+        };
+        if self.local_username(&account.uri).is_some() {
+            return Ok(account);
+        }
+        let still_followed = self
+            .db
+            .followers(&account.uri)?
+            .iter()
+            .any(|f| self.local_username(f).is_some());
+        if let Some(id) = sub
+            && !still_followed
+        {
+            match self.http.unsubscribe(&self.subscriber, &id).await {
+                Ok(()) => self.report("→", format!("WebSub unsubscribe from {}", account.acct)),
+                Err(e) => tracing::warn!(error = %e, "unsubscribing failed"),
+            }
+        }
+        let meta = Meta::new(format!("{me}#unfollows/{}", now_secs()), now_rfc3339());
+        let entry = Entry::unfollow(
+            &meta,
+            self.person(&self.local_account(user)),
+            &self.person(&account),
+        );
+        if let Err(e) = self.slap(user, &entry, &account, "unfollow").await {
+            tracing::warn!(error = %e, "salmon unfollow failed");
+        }
+        Ok(account)
+    }
+
+    /// Favourites (or unfavourites) a status; a remote author gets a slap.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NotFound`] for an unknown status.
+    pub async fn favourite(&self, user: &User, status_uri: &str, on: bool) -> Result<(), NodeError> {
+        let status = self
+            .db
+            .status(status_uri)?
+            .ok_or_else(|| NodeError::NotFound(format!("status {status_uri}")))?;
+        let me = self.user_uri(&user.username);
+        if !self.db.set_favourite(&me, &status.uri, on)? {
+            return Ok(());
+        }
+        if self.local_username(&status.author_uri).is_some() {
+            return Ok(());
+        }
+        if let Some(author) = self.db.account(&status.author_uri)? {
+            let meta = Meta::new(
+                format!("{me}#favourites/{}/{}", now_secs(), status.id),
+                now_rfc3339(),
+            );
+            let target = self.entry(&status)?;
+            let me_person = self.person(&self.local_account(user));
+            let entry = if on {
+                Entry::favorite(&meta, me_person, &target)
+            } else {
+                Entry::unfavorite(&meta, me_person, &target)
+            };
+            let what = if on { "favourite" } else { "unfavourite" };
+            self.slap(user, &entry, &author, what).await?;
+        }
+        Ok(())
+    }
+
+    /// Shares a status: a share in the user's feed (the hub is pinged) and
+    /// a slap to a remote author.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NotFound`] for an unknown status.
+    pub async fn share(&self, user: &User, status_uri: &str) -> Result<Status, NodeError> {
+        let original = self
+            .db
+            .status(status_uri)?
+            .ok_or_else(|| NodeError::NotFound(format!("status {status_uri}")))?;
+        let original = match (&original.kind, &original.shared_uri) {
+            (Kind::Share, Some(inner)) => self
+                .db
+                .status(inner)?
+                .ok_or_else(|| NodeError::NotFound(format!("status {inner}")))?,
+            _ => original,
+        };
+        let me = self.user_uri(&user.username);
+        if let Some(existing) = self.db.share_of(&me, &original.uri)? {
+            return Ok(existing);
+        }
+        let share = self.db.insert_status(
+            &NewStatus {
+                uri: None,
+                author_uri: me.clone(),
+                local_user: Some(user.id),
+                kind: Kind::Share,
+                content: original.content.clone(),
+                in_reply_to: None,
+                conversation: None,
+                shared_uri: Some(original.uri.clone()),
+                url: None,
+                published: now_rfc3339(),
+                mentions: Vec::new(),
+            },
+            |id| {
+                let u = format!("{me}/updates/{id}");
+                (u.clone(), Some(u))
+            },
+        )?;
+        self.report(
+            "·",
+            format!("{} shared {}", self.user_acct(&user.username), original.uri),
+        );
+        self.publish(user).await?;
+        if self.local_username(&original.author_uri).is_none()
+            && let Some(author) = self.db.account(&original.author_uri)?
+        {
+            let entry = self.entry(&share)?;
+            if let Err(e) = self.slap(user, &entry, &author, "share").await {
+                tracing::warn!(error = %e, "salmon share failed");
+            }
+        }
+        Ok(share)
+    }
+
+    /// Deletes one of the user's statuses: the feed carries the delete (the
+    /// hub is pinged), and mentioned remote accounts get a slap.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Forbidden`] for someone else's status.
+    pub async fn delete(&self, user: &User, status_uri: &str) -> Result<(), NodeError> {
+        let me = self.user_uri(&user.username);
+        let status = self
+            .db
+            .status(status_uri)?
+            .ok_or_else(|| NodeError::NotFound(format!("status {status_uri}")))?;
+        if status.author_uri != me {
+            return Err(NodeError::Forbidden("not your status".into()));
+        }
+        if !self.db.delete_status(status_uri, &me, &now_rfc3339())? {
+            return Ok(());
+        }
+        self.report(
+            "·",
+            format!("{} deleted {status_uri}", self.user_acct(&user.username)),
+        );
+        self.publish(user).await?;
+        let deleted = self
+            .db
+            .status(status_uri)?
+            .ok_or_else(|| NodeError::NotFound(status_uri.to_owned()))?;
+        let entry = self.entry(&deleted)?;
+        for uri in self.db.mentions(status_uri)? {
+            if self.local_username(&uri).is_none()
+                && let Some(a) = self.db.account(&uri)?
+                && let Err(e) = self.slap(user, &entry, &a, "delete").await
+            {
+                tracing::warn!(error = %e, "salmon delete failed");
+            }
+        }
+        Ok(())
+    }
+
+    // ----- What arrives ------------------------------------------------------
+
+    /// Stores what a remote account's entry says: a note or reply, a share
+    /// (with the original), a delete (by the same author), a favourite, a
+    /// follow or an unfollow of a local user.
+    pub(crate) fn ingest(&self, e: &Entry, author: &Account) -> Result<(), NodeError> {
+        let id =
+            e.id.clone()
+                .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        let object_id = e.object.as_ref().and_then(|o| o.id.clone());
+        let now = now_rfc3339();
+        match e.verb() {
+            Verb::Delete => {
+                let mut done = self.db.delete_status(&id, &author.uri, &now)?;
+                if !done && let Some(o) = &object_id {
+                    done = self.db.delete_status(o, &author.uri, &now)?;
+                }
+                if done {
+                    self.report("←", format!("{} deleted {id}", author.acct));
+                }
+            }
+            Verb::Share => {
+                let Some(object) = &e.object else {
+                    return Err(NodeError::Invalid("a share without its object".into()));
+                };
+                let Some(original_id) = object.id.clone() else {
+                    return Err(NodeError::Invalid("a shared object without an id".into()));
+                };
+                if let Some(original_author) = object.actor().and_then(Person::identifier)
+                    && self.db.status(&original_id)?.is_none()
+                {
+                    self.store_note(object, &original_author)?;
+                }
+                self.db.insert_status(
+                    &NewStatus {
+                        uri: Some(id.clone()),
+                        author_uri: author.uri.clone(),
+                        local_user: None,
+                        kind: Kind::Share,
+                        content: String::new(),
+                        in_reply_to: None,
+                        conversation: None,
+                        shared_uri: Some(original_id),
+                        url: e.link("alternate").map(|l| l.href.clone()),
+                        published: e.published.clone().or_else(|| e.updated.clone()).unwrap_or(now),
+                        mentions: Vec::new(),
+                    },
+                    |_| (id.clone(), None),
+                )?;
+                self.report("←", format!("{} shared {id}", author.acct));
+            }
+            Verb::Favorite | Verb::Unfavorite => {
+                let target = object_id
+                    .or_else(|| e.in_reply_to.first().map(|r| r.ref_.clone()))
+                    .ok_or_else(|| NodeError::Invalid("a favourite without its object".into()))?;
+                let on = e.verb() == Verb::Favorite;
+                if self.db.status(&target)?.is_some() {
+                    self.db.set_favourite(&author.uri, &target, on)?;
+                    let what = if on { "favourited" } else { "unfavourited" };
+                    self.report("←", format!("{} {what} {target}", author.acct));
+                }
+            }
+            Verb::Follow | Verb::Unfollow => {
+                let target = e
+                    .object
+                    .as_ref()
+                    .and_then(|o| o.id.clone())
+                    .ok_or_else(|| NodeError::Invalid("a follow without its object".into()))?;
+                if self.local_username(&target).is_none() {
+                    return Err(NodeError::Invalid(format!("{target} is not an account here")));
+                }
+                if e.verb() == Verb::Follow {
+                    self.db.follow(&author.uri, &target, None)?;
+                    self.report("←", format!("{} follows {target}", author.acct));
+                } else {
+                    self.db.unfollow(&author.uri, &target)?;
+                    self.report("←", format!("{} unfollowed {target}", author.acct));
+                }
+            }
+            _ if is_post(e) => {
+                if self.db.status(&id)?.is_none() {
+                    self.store_note(e, &author.uri)?;
+                    self.report("←", format!("{} posted {id}", author.acct));
+                }
+            }
+            other => {
+                tracing::debug!(verb = other.iri(), "ignored an entry");
+            }
+        }
+        Ok(())
+    }
+
+    fn store_note(&self, e: &Entry, author_uri: &str) -> Result<Status, NodeError> {
+        let id =
+            e.id.clone()
+                .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        let mentions = e
+            .mentions()
+            .into_iter()
+            .filter(|m| {
+                !matches!(m.object_type, Some(ObjectType::Collection | ObjectType::Group))
+                    && m.href != ostatus_activitystreams::PUBLIC_COLLECTION
+            })
+            .map(|m| m.href)
+            .collect();
+        let in_reply_to = e.in_reply_to.first().map(|r| r.ref_.clone());
+        // A reply to a local status joins its conversation.
+        let conversation = e.conversation.clone().or_else(|| {
+            in_reply_to
+                .as_deref()
+                .and_then(|p| self.db.status(p).ok().flatten())
+                .and_then(|p| p.conversation)
+        });
+        Ok(self.db.insert_status(
+            &NewStatus {
+                uri: Some(id.clone()),
+                author_uri: author_uri.to_owned(),
+                local_user: None,
+                kind: Kind::Note,
+                content: entry_html(e.content.as_ref()),
+                in_reply_to,
+                conversation: conversation.or_else(|| Some(id.clone())),
+                shared_uri: None,
+                url: e.link("alternate").map(|l| l.href.clone()),
+                published: e
+                    .published
+                    .clone()
+                    .or_else(|| e.updated.clone())
+                    .unwrap_or_else(now_rfc3339),
+                mentions,
+            },
+            |_| (id.clone(), None),
+        )?)
+    }
+
+    /// A verified Salmon slap to `username`'s endpoint: applied if the
+    /// signer is the entry's author and not on a blocked domain.
+    pub(crate) async fn on_slap(&self, username: &str, slap: Slap) -> Result<(), NodeError> {
+        self.user(username)?;
+        let entry = Entry::parse(&slap.payload).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let author = self
+            .known_account(&slap.signer)?
+            .ok_or_else(|| NodeError::Invalid(format!("unknown signer {}", slap.signer)))?;
+        if let Some(host) = Url::parse(&author.uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            && self.db.domain_blocked(&host)?
+        {
+            return Err(NodeError::Blocked(host));
+        }
+        self.report(
+            "←",
+            format!(
+                "Salmon to {username} from {} ({}, verified)",
+                author.acct,
+                entry.verb().iri()
+            ),
+        );
+        self.ingest(&entry, &author)
+    }
+
+    /// A WebSub event: a verified delivery of a followed feed is stored
+    /// (only entries by the feed's own account are taken).
+    pub(crate) async fn on_websub_event(&self, ev: Event) {
+        match ev {
+            Event::Delivery {
+                topic,
+                body,
+                signature,
+                ..
+            } => {
+                if !matches!(signature, SignatureStatus::Valid(_)) {
+                    return;
+                }
+                let account = match self.db.account_by_feed(topic.as_str()) {
+                    Ok(Some(a)) => a,
+                    _ => return,
+                };
+                let feed = match Feed::parse(&body) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!(topic = %topic, error = %e, "an unreadable delivery");
+                        return;
+                    }
+                };
+                self.report(
+                    "←",
+                    format!(
+                        "hub delivery of {topic}: {} entries, signature verified",
+                        feed.entries.len()
+                    ),
+                );
+                for e in &feed.entries {
+                    let by = e.actor().and_then(Person::identifier);
+                    if by.as_deref().is_some_and(|b| b != account.uri) {
+                        continue;
+                    }
+                    if let Err(err) = self.ingest(e, &account) {
+                        tracing::warn!(error = %err, "an entry of a delivery was refused");
+                    }
+                }
+            }
+            Event::Verified { id, mode, .. } => {
+                self.report("←", format!("WebSub {} of {id} verified", mode.as_str()));
+            }
+            Event::Denied { id, reason } => {
+                tracing::warn!(id, reason = ?reason, "the hub denied a subscription");
+            }
+            _ => {}
+        }
+    }
+
+    /// The Salmon endpoint's key lookup.
+    pub(crate) fn keys(self: &Arc<Self>) -> impl KeyResolver + use<> {
+        NodeKeys(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_and_html() {
+        assert_eq!(
+            find_mentions("hi @bob@b.example:8080, and @bob@b.example:8080! @x @y@"),
+            ["bob@b.example:8080"]
+        );
+        let bob = Account {
+            uri: "https://b.example/users/bob".into(),
+            profile_url: Some("https://b.example/users/bob".into()),
+            ..Account::default()
+        };
+        assert_eq!(
+            text_to_html("hi @bob@b.example, <b>\n\nbye", &[("bob@b.example".into(), bob)]),
+            "<p>hi <span class=\"h-card\"><a href=\"https://b.example/users/bob\" class=\"u-url mention\">@<span>bob</span></a></span>, &lt;b&gt;</p><p>bye</p>"
+        );
+    }
+}

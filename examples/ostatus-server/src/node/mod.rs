@@ -1,0 +1,380 @@
+//! The OStatus node: local users with RSA keys, their Atom feeds, WebFinger
+//! and host-meta, Salmon endpoints, an embedded (or external) WebSub hub, a
+//! WebSub subscriber for the accounts they follow, Portable Contacts, and
+//! server-rendered HTML pages with forms behind a local login.
+//!
+//! The wire format is Mastodon 2.x's (`../shared/INTEROP.md` §0.4, §1):
+//! profile URIs `BASE/users/NAME`, feeds at `BASE/users/NAME.atom`, Salmon
+//! at `BASE/api/salmon/NAME`, the hub at `BASE/api/push`, WebSub callbacks
+//! at `BASE/api/subscriptions/ID`. Entry ids are the statuses' https URLs
+//! (as GNU social's are), which stay unique however many nodes share a
+//! host name.
+
+pub mod auth;
+pub mod db;
+mod federation;
+pub mod pages;
+mod web;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use ostatus_salmon::PrivateKey;
+use ostatus_websub::hub::HubConfig;
+use ostatus_websub::hub_runtime::{DeliveryPolicy, Hub};
+use ostatus_websub::hub_store::SqliteHubStore;
+use ostatus_websub::{SqliteStore, Subscriber};
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::hub::AtomDiff;
+use db::{Db, DbError, User};
+
+pub use federation::Wire;
+
+/// How a node is set up.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The host of its accounts (`alice@DOMAIN`), with `:port` if not the default.
+    pub domain: String,
+    /// Its public base URL, `https://DOMAIN` (or `http://` with `insecure`).
+    pub base_url: Url,
+    /// Where its files live (`node.db`, `websub.db`, `hub.db`).
+    pub data_dir: PathBuf,
+    /// Allow plain http and loopback/private addresses for every outbound
+    /// request (local testing and the demo only).
+    pub insecure: bool,
+    /// An external hub to advertise and ping instead of the embedded one.
+    pub external_hub: Option<Url>,
+    /// RSA key size for new users (default 2048).
+    pub key_bits: usize,
+}
+
+impl NodeConfig {
+    /// A node for `domain`, served at `https://domain` (or `http://domain`
+    /// with `insecure`), with its files in `data_dir`.
+    ///
+    /// # Errors
+    ///
+    /// When `domain` does not make a URL.
+    pub fn new(domain: &str, data_dir: PathBuf, insecure: bool) -> Result<Self, NodeError> {
+        let scheme = if insecure { "http" } else { "https" };
+        let base_url = Url::parse(&format!("{scheme}://{domain}/"))
+            .map_err(|e| NodeError::Invalid(format!("domain {domain:?}: {e}")))?;
+        Ok(Self {
+            domain: domain.to_owned(),
+            base_url,
+            data_dir,
+            insecure,
+            external_hub: None,
+            key_bits: 2048,
+        })
+    }
+}
+
+/// Why an action failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Bad input (from a form, the command line or a peer).
+    #[error("{0}")]
+    Invalid(String),
+    /// Something named does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A peer could not be reached, or answered badly.
+    #[error("remote: {0}")]
+    Remote(String),
+    /// The domain is blocked.
+    #[error("domain blocked: {0}")]
+    Blocked(String),
+    /// Not allowed (someone else's status, say).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+/// A running node's state. Cheap to share (`Arc<Node>`).
+pub struct Node {
+    config: NodeConfig,
+    db: Db,
+    hub: Option<Arc<Hub<SqliteHubStore, AtomDiff>>>,
+    subscriber: Arc<Subscriber<SqliteStore>>,
+    webfinger: ostatus_webfinger::client::Client,
+    http: ostatus_websub::client::Client,
+    wire: Mutex<Option<mpsc::UnboundedSender<Wire>>>,
+    events: Mutex<Option<mpsc::UnboundedReceiver<ostatus_websub::Event>>>,
+    events_tx: mpsc::UnboundedSender<ostatus_websub::Event>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now_secs() -> i64 {
+    i64::try_from(ostatus_websub::unix(SystemTime::now())).unwrap_or(i64::MAX)
+}
+
+/// The current time as RFC 3339 (UTC, milliseconds: a status deleted in
+/// the second it was posted still gets a later `updated`, which is what
+/// the hub's feed diff looks at).
+pub(crate) fn now_rfc3339() -> String {
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = rfc3339(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
+    format!("{}.{:03}Z", secs.trim_end_matches('Z'), now.subsec_millis())
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC).
+pub(crate) fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl Node {
+    /// Opens a node's data (creating it on first use) and, unless an
+    /// external hub is configured, its embedded hub. Call
+    /// [`router`](Self::router) and serve it, then
+    /// [`start_background`](Self::start_background).
+    ///
+    /// # Errors
+    ///
+    /// When the data directory or a database cannot be opened.
+    pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| NodeError::Invalid(format!("{}: {e}", config.data_dir.display())))?;
+        let db = Db::open(&config.data_dir.join("node.db"))?;
+        match db.setting("domain")? {
+            Some(d) if d != config.domain => {
+                return Err(NodeError::Invalid(format!(
+                    "{} belongs to {d}, not {}",
+                    config.data_dir.display(),
+                    config.domain
+                )));
+            }
+            Some(_) => {}
+            None => db.set_setting("domain", &config.domain)?,
+        }
+        let store = |e: ostatus_websub::StoreError| NodeError::Invalid(e.to_string());
+        let subscriber = Arc::new(Subscriber::new(
+            SqliteStore::open(config.data_dir.join("websub.db")).map_err(store)?,
+            config.url("api/subscriptions/")?,
+        ));
+        let mut wf = ostatus_webfinger::client::ClientConfig::default();
+        let mut hc = ostatus_websub::client::ClientConfig::default();
+        hc.timeout = Duration::from_secs(10);
+        hc.max_body = 2 << 20;
+        if config.insecure {
+            wf.net = ostatus_webfinger::NetPolicy::dangerous_allow_http_and_private();
+            hc.net = ostatus_websub::NetPolicy::dangerous_allow_http_and_private();
+        }
+        let remote = |e: &dyn std::fmt::Display| NodeError::Invalid(format!("HTTP client: {e}"));
+        let webfinger = ostatus_webfinger::client::Client::new(wf).map_err(|e| remote(&e))?;
+        let http = ostatus_websub::client::Client::new(hc.clone()).map_err(|e| remote(&e))?;
+        let hub = match &config.external_hub {
+            Some(_) => None,
+            None => {
+                let mut hub_config = HubConfig::new(config.url("api/push")?);
+                // Mastodon's and GNU social's verifier: sha1 (INTEROP §0.3).
+                hub_config.signature_alg = ostatus_websub::SignatureAlg::Sha1;
+                let store = SqliteHubStore::open(config.data_dir.join("hub.db")).map_err(store)?;
+                Some(
+                    Hub::new(hub_config, DeliveryPolicy::default(), store, AtomDiff, hc)
+                        .map_err(|e| remote(&e))?,
+                )
+            }
+        };
+        let (events_tx, events) = mpsc::unbounded_channel();
+        Ok(Arc::new(Self {
+            config,
+            db,
+            hub,
+            subscriber,
+            webfinger,
+            http,
+            wire: Mutex::new(None),
+            events: Mutex::new(Some(events)),
+            events_tx,
+        }))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The database (for tests and tools).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Reports what crosses the wire to `tx` (the demo prints it).
+    pub fn set_wire(&self, tx: mpsc::UnboundedSender<Wire>) {
+        *self
+            .wire
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
+    }
+
+    /// Starts the background work: the embedded hub's delivery worker and
+    /// the handling of incoming hub deliveries. Call once the router is
+    /// being served.
+    pub fn start_background(self: &Arc<Self>) {
+        if let Some(hub) = &self.hub {
+            hub.spawn_workers();
+        }
+        let events = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut events) = events {
+            let node = self.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = events.recv().await {
+                    node.on_websub_event(ev).await;
+                }
+            });
+        }
+    }
+
+    /// Waits until the embedded hub has nothing left to deliver (tests and
+    /// the demo).
+    pub async fn hub_idle(&self) {
+        if let Some(hub) = &self.hub {
+            let _ = hub.idle().await;
+        }
+    }
+
+    /// Stops the embedded hub, letting deliveries in flight finish.
+    pub async fn shutdown(&self) {
+        if let Some(hub) = &self.hub {
+            hub.shutdown().await;
+        }
+    }
+
+    /// Creates a local user with a new RSA key.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Invalid`] for a bad or taken name.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: Option<&str>,
+    ) -> Result<User, NodeError> {
+        let ok = !username.is_empty()
+            && username.len() <= 30
+            && username
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(NodeError::Invalid(format!(
+                "username {username:?}: 1 to 30 of a-z, 0-9 and _"
+            )));
+        }
+        let bits = self.config.key_bits;
+        let key = tokio::task::spawn_blocking(move || PrivateKey::generate(bits))
+            .await
+            .map_err(|e| NodeError::Invalid(e.to_string()))?
+            .map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let pem = key
+            .to_pkcs8_pem()
+            .map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let hash = match password {
+            Some(p) => Some(auth::hash_password(p)?),
+            None => None,
+        };
+        let display = if display_name.is_empty() {
+            username
+        } else {
+            display_name
+        };
+        self.db
+            .create_user(username, display, hash.as_deref(), &pem)?
+            .ok_or_else(|| NodeError::Invalid(format!("username {username:?} is taken")))
+    }
+
+    /// A local user by name.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NotFound`] if there is none.
+    pub fn user(&self, username: &str) -> Result<User, NodeError> {
+        self.db
+            .user(username)?
+            .ok_or_else(|| NodeError::NotFound(format!("user {username}")))
+    }
+
+    /// `BASE/path`.
+    ///
+    /// # Errors
+    ///
+    /// When `path` does not join.
+    pub fn url(&self, path: &str) -> Result<Url, NodeError> {
+        self.config.url(path)
+    }
+
+    /// A local user's account URI (also their profile page).
+    pub fn user_uri(&self, username: &str) -> String {
+        format!("{}users/{username}", self.config.base_url)
+    }
+
+    /// A local user's `user@domain`.
+    pub fn user_acct(&self, username: &str) -> String {
+        format!("{username}@{}", self.config.domain)
+    }
+
+    /// The local username of an account URI on this node, if it is one.
+    pub fn local_username(&self, uri: &str) -> Option<String> {
+        let rest = uri.strip_prefix(&format!("{}users/", self.config.base_url))?;
+        (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_owned())
+    }
+}
+
+impl NodeConfig {
+    fn url(&self, path: &str) -> Result<Url, NodeError> {
+        self.base_url
+            .join(path)
+            .map_err(|e| NodeError::Invalid(format!("{path}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_651_199), "2026-11-25T23:59:59Z");
+    }
+}

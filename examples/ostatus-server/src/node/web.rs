@@ -1,0 +1,526 @@
+//! The node's HTTP surface: the protocol endpoints (host-meta, WebFinger,
+//! feeds and entries, Salmon, the hub, WebSub callbacks, Portable
+//! Contacts) and the HTML pages and forms.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use ostatus_portable_contacts::axum::ContactProvider;
+use ostatus_portable_contacts::{Contact, PocoError};
+use ostatus_salmon::{Endpoint, EndpointConfig};
+use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, WebFinger};
+
+use super::auth::{COOKIE as SESSION_COOKIE, check_password, same_token, token};
+use super::pages::{self, Viewer};
+use super::{Node, NodeError};
+
+/// Largest form or Salmon body read (512 KiB).
+const MAX_BODY: usize = 512 * 1024;
+
+type Shared = State<Arc<Node>>;
+
+fn status_of(e: &NodeError) -> StatusCode {
+    match e {
+        NodeError::Invalid(_) => StatusCode::BAD_REQUEST,
+        NodeError::NotFound(_) => StatusCode::NOT_FOUND,
+        NodeError::Remote(_) => StatusCode::BAD_GATEWAY,
+        NodeError::Blocked(_) | NodeError::Forbidden(_) => StatusCode::FORBIDDEN,
+        NodeError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{body}\n"),
+    )
+        .into_response()
+}
+
+fn atom(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn see_other(to: &str) -> Response {
+    // Only local paths: no open redirect.
+    let to = if to.starts_with('/') && !to.starts_with("//") {
+        to
+    } else {
+        "/home"
+    };
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
+}
+
+fn error_page(node: &Node, viewer: &Viewer, e: &NodeError) -> Response {
+    html(status_of(e), pages::error(node, viewer, &e.to_string()))
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(str::to_owned)
+        })
+}
+
+fn viewer(node: &Node, headers: &HeaderMap) -> Viewer {
+    let t = session_token(headers)?;
+    node.db().session(&t).ok().flatten()
+}
+
+/// WebFinger lookups for local users, by `acct:` or profile URL.
+struct Accounts(Arc<Node>);
+
+impl Lookup for Accounts {
+    async fn lookup(&self, r: &Resource, _: &[Rel]) -> Result<Option<Descriptor>, LookupError> {
+        let node = &self.0;
+        let name = match r {
+            Resource::Acct(a) if a.host() == node.config().domain => Some(a.user_decoded()),
+            Resource::Url(u) => node.local_username(u.as_str()),
+            _ => None,
+        };
+        let Some(user) = name.and_then(|n| node.db().user(&n).ok().flatten()) else {
+            return Ok(None);
+        };
+        let uri = node.user_uri(&user.username);
+        let key =
+            ostatus_salmon::PrivateKey::from_pem(&user.private_key).map_err(|e| LookupError(Box::new(e)))?;
+        let salmon = format!("{}api/salmon/{}", node.config().base_url, user.username);
+        Ok(Some(
+            Descriptor::new(format!("acct:{}", node.user_acct(&user.username)))
+                .with_alias(uri.clone())
+                .with_link(
+                    Link::new(Rel::ProfilePage)
+                        .with_type("text/html")
+                        .with_href(uri.clone()),
+                )
+                .with_link(
+                    Link::new(Rel::UpdatesFrom)
+                        .with_type("application/atom+xml")
+                        .with_href(format!("{uri}.atom")),
+                )
+                .with_link(Link::new(Rel::Salmon).with_href(salmon.clone()))
+                .with_link(Link::new(Rel::SalmonReplies).with_href(salmon.clone()))
+                .with_link(Link::new(Rel::SalmonMention).with_href(salmon))
+                .with_link(Link::new(Rel::MagicPublicKey).with_href(key.public_key().to_data_uri()))
+                .with_link(
+                    Link::new(Rel::OStatusSubscribe)
+                        .with_template(format!("{}authorize_follow?acct={{uri}}", node.config().base_url)),
+                ),
+        ))
+    }
+}
+
+/// Portable Contacts: whom a user follows.
+struct Contacts(Arc<Node>);
+
+impl Contacts {
+    fn user(&self, req: &http::request::Parts) -> Result<super::db::User, PocoError> {
+        let name = req
+            .uri
+            .path()
+            .strip_prefix("/poco/")
+            .and_then(|p| p.split('/').next())
+            .unwrap_or_default();
+        self.0
+            .db()
+            .user(name)
+            .ok()
+            .flatten()
+            .ok_or_else(|| PocoError::NotFound(format!("no user {name}")))
+    }
+
+    fn contact(&self, uri: &str) -> Contact {
+        let a = self.0.known_account(uri).ok().flatten();
+        let mut c = Contact {
+            id: Some(uri.to_owned()),
+            ..Contact::default()
+        };
+        if let Some(a) = a {
+            c.display_name = Some(a.display_name);
+            c.preferred_username = a.acct.split('@').next().map(str::to_owned);
+        }
+        c
+    }
+}
+
+impl ContactProvider for Contacts {
+    async fn contacts(&self, req: &http::request::Parts) -> Result<Vec<Contact>, PocoError> {
+        let user = self.user(req)?;
+        let me = self.0.user_uri(&user.username);
+        let following = self
+            .0
+            .db()
+            .following(&me)
+            .map_err(|e| PocoError::NotFound(e.to_string()))?;
+        Ok(following.iter().map(|u| self.contact(u)).collect())
+    }
+
+    async fn owner(&self, req: &http::request::Parts) -> Result<Option<Contact>, PocoError> {
+        let user = self.user(req)?;
+        let mut c = self.contact(&self.0.user_uri(&user.username));
+        c.note = (!user.bio.is_empty()).then(|| user.bio.clone());
+        Ok(Some(c))
+    }
+}
+
+impl Node {
+    /// Every route of the node.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let base = self.config().base_url.as_str().trim_end_matches('/').to_owned();
+        let webfinger = Arc::new(WebFinger::new(Accounts(self.clone()), &base));
+        let mut app = Router::new()
+            .route("/", get(index))
+            .route("/users/{name}", get(user_page))
+            .route("/users/{name}/updates/{id}", get(status_page))
+            .route(
+                "/users/{name}/remote_follow",
+                get(remote_follow_form).post(remote_follow),
+            )
+            .route("/thread", get(thread_page))
+            .route("/home", get(home))
+            .route("/login", get(login_form).post(login))
+            .route("/logout", post(logout))
+            .route("/authorize_follow", get(authorize_follow))
+            .route("/actions/{action}", post(act))
+            .route("/api/salmon/{name}", post(salmon))
+            .with_state(self.clone())
+            .merge(ostatus_webfinger::axum::router(webfinger))
+            .merge(ostatus_portable_contacts::axum::router(
+                "/poco/{name}",
+                Contacts(self.clone()),
+            ))
+            .merge(ostatus_websub::axum::callback_router(
+                "/api/subscriptions",
+                self.subscriber.clone(),
+                self.events_tx.clone(),
+                4 << 20,
+            ));
+        if let Some(hub) = &self.hub {
+            app = app.merge(ostatus_websub::hub_runtime::router(hub.clone(), "/api/push"));
+        }
+        app
+    }
+}
+
+async fn index(State(node): Shared, headers: HeaderMap) -> Response {
+    let v = viewer(&node, &headers);
+    match pages::index(&node, &v) {
+        Ok(p) => html(StatusCode::OK, p),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+fn max_id(q: &HashMap<String, String>) -> Result<Option<i64>, NodeError> {
+    q.get("max_id")
+        .map(|m| {
+            m.parse()
+                .map_err(|_| NodeError::Invalid("max_id must be a number".into()))
+        })
+        .transpose()
+}
+
+async fn user_page(
+    State(node): Shared,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let v = viewer(&node, &headers);
+    if let Some(name) = name.strip_suffix(".atom") {
+        return match max_id(&q).and_then(|m| node.feed(name, m)) {
+            Ok(feed) => {
+                let mut r = atom(feed.to_xml());
+                if let (Ok(hub), Ok(link)) = (
+                    node.hub_url(),
+                    url::Url::parse(&format!("{}.atom", node.user_uri(name))),
+                ) {
+                    r.headers_mut()
+                        .insert("link", ostatus_websub::link_header(&[hub], &link));
+                }
+                r
+            }
+            Err(e) => text(status_of(&e), e.to_string()),
+        };
+    }
+    match node.user(&name).and_then(|u| pages::profile(&node, &u, &v)) {
+        Ok(p) => html(StatusCode::OK, p),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn status_page(
+    State(node): Shared,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let v = viewer(&node, &headers);
+    let (id, as_atom) = match id.strip_suffix(".atom") {
+        Some(i) => (i.to_owned(), true),
+        None => (id, false),
+    };
+    let uri = format!("{}/updates/{id}", node.user_uri(&name));
+    let found = node
+        .db()
+        .status(&uri)
+        .map_err(NodeError::from)
+        .and_then(|s| s.ok_or_else(|| NodeError::NotFound(uri.clone())));
+    let s = match found {
+        Ok(s) => s,
+        Err(e) if as_atom => return text(status_of(&e), e.to_string()),
+        Err(e) => return error_page(&node, &v, &e),
+    };
+    if as_atom {
+        return match node.entry(&s) {
+            Ok(e) => atom(e.to_xml()),
+            Err(e) => text(status_of(&e), e.to_string()),
+        };
+    }
+    let back = format!("/users/{name}/updates/{id}");
+    match pages::thread(&node, &s, &v, &back) {
+        Ok(p) => html(StatusCode::OK, p),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn thread_page(
+    State(node): Shared,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let v = viewer(&node, &headers);
+    let uri = q.get("uri").cloned().unwrap_or_default();
+    let found = node
+        .db()
+        .status(&uri)
+        .map_err(NodeError::from)
+        .and_then(|s| s.ok_or_else(|| NodeError::NotFound(uri.clone())));
+    let back = format!(
+        "/thread?uri={}",
+        percent_encoding::utf8_percent_encode(&uri, percent_encoding::NON_ALPHANUMERIC)
+    );
+    match found.and_then(|s| pages::thread(&node, &s, &v, &back)) {
+        Ok(p) => html(StatusCode::OK, p),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn home(State(node): Shared, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let v = viewer(&node, &headers);
+    let Some((user, csrf)) = v.clone() else {
+        return see_other("/login?next=/home");
+    };
+    match pages::home(&node, &user, &csrf, &v, q.get("error").map(String::as_str)) {
+        Ok(p) => html(StatusCode::OK, p),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn login_form(State(node): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
+    let next = q.get("next").map_or("/home", String::as_str);
+    html(StatusCode::OK, pages::login(&node, next, None))
+}
+
+async fn login(State(node): Shared, body: Bytes) -> Response {
+    let f = form(&body);
+    let next = f.get("next").map_or("/home", String::as_str).to_owned();
+    let user = f.get("username").and_then(|u| node.db().user(u).ok().flatten());
+    let ok = match (&user, f.get("password")) {
+        (Some(u), Some(p)) => u.password.as_deref().is_some_and(|h| check_password(h, p)),
+        _ => false,
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::login(&node, &next, Some("Wrong username or password.")),
+        );
+    };
+    let (Ok(t), Ok(csrf)) = (token(), token()) else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into());
+    };
+    if let Err(e) = node.db().create_session(&t, user.id, &csrf) {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    let mut r = see_other(&next);
+    let secure = if node.config().insecure { "" } else { "; Secure" };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    )) {
+        r.headers_mut().insert(SET_COOKIE, v);
+    }
+    r
+}
+
+/// The session's user, if the form's CSRF token matches.
+fn authorised(node: &Node, headers: &HeaderMap, f: &HashMap<String, String>) -> Option<super::db::User> {
+    let (user, csrf) = viewer(node, headers)?;
+    same_token(&csrf, f.get("csrf")?).then_some(user)
+}
+
+async fn logout(State(node): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    let f = form(&body);
+    if authorised(&node, &headers, &f).is_some()
+        && let Some(t) = session_token(&headers)
+    {
+        let _ = node.db().delete_session(&t);
+    }
+    let mut r = see_other("/");
+    r.headers_mut().insert(
+        SET_COOKIE,
+        HeaderValue::from_static("ostatus_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+    );
+    r
+}
+
+async fn authorize_follow(
+    State(node): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let v = viewer(&node, &headers);
+    let acct = q.get("acct").cloned().unwrap_or_default();
+    let acct = acct.strip_prefix("acct:").unwrap_or(&acct).to_owned();
+    match &v {
+        Some((_, csrf)) => html(StatusCode::OK, pages::authorize_follow(&node, &acct, csrf, &v)),
+        None => {
+            let next = format!(
+                "/authorize_follow?acct={}",
+                percent_encoding::utf8_percent_encode(&acct, percent_encoding::NON_ALPHANUMERIC)
+            );
+            html(StatusCode::OK, pages::login(&node, &next, None))
+        }
+    }
+}
+
+async fn remote_follow_form(State(node): Shared, Path(name): Path<String>) -> Response {
+    match node.user(&name) {
+        Ok(u) => html(StatusCode::OK, pages::remote_follow(&node, &u, None)),
+        Err(e) => error_page(&node, &None, &e),
+    }
+}
+
+/// The visitor's server's subscribe template, filled with this user.
+async fn remote_follow(State(node): Shared, Path(name): Path<String>, body: Bytes) -> Response {
+    let user = match node.user(&name) {
+        Ok(u) => u,
+        Err(e) => return error_page(&node, &None, &e),
+    };
+    let f = form(&body);
+    let visitor = f
+        .get("acct")
+        .map(String::as_str)
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches('@');
+    let fail = |m: String| {
+        html(
+            StatusCode::BAD_REQUEST,
+            pages::remote_follow(&node, &user, Some(&m)),
+        )
+    };
+    let resource = match Resource::parse_lenient(visitor) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("{visitor:?}: {e}")),
+    };
+    let found = match node.webfinger.resolve(&resource).await {
+        Ok(f) => f,
+        Err(e) => return fail(format!("{visitor}: {e}")),
+    };
+    let Some(template) = found
+        .descriptor
+        .link(&Rel::OStatusSubscribe)
+        .and_then(|l| l.template.clone())
+    else {
+        return fail(format!("{visitor}'s server has no remote-follow page"));
+    };
+    let me = match ostatus_webfinger::Acct::parse(&node.user_acct(&user.username)) {
+        Ok(a) => a,
+        Err(e) => return fail(e.to_string()),
+    };
+    match ostatus_webfinger::expand_subscribe_template(&template, &me) {
+        Ok(to) => (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response(),
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// The forms' actions.
+async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = form(&body);
+    let Some(user) = authorised(&node, &headers, &f) else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "log in first (or the form's CSRF token is stale)".into(),
+        );
+    };
+    let back = f.get("back").map_or("/home", String::as_str).to_owned();
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default().to_owned();
+    let done = match action.as_str() {
+        "post" => {
+            let parent = f.get("in_reply_to").filter(|p| !p.is_empty()).cloned();
+            node.post(&user, &field("text"), parent.as_deref())
+                .await
+                .map(drop)
+        }
+        "follow" => node.follow(&user, &field("acct")).await.map(drop),
+        "unfollow" => node.unfollow(&user, &field("acct")).await.map(drop),
+        "favourite" => node.favourite(&user, &field("status"), true).await,
+        "unfavourite" => node.favourite(&user, &field("status"), false).await,
+        "share" => node.share(&user, &field("status")).await.map(drop),
+        "delete" => node.delete(&user, &field("status")).await,
+        other => Err(NodeError::NotFound(format!("action {other}"))),
+    };
+    match done {
+        Ok(()) => see_other(&back),
+        Err(e) => {
+            let v = viewer(&node, &headers);
+            error_page(&node, &v, &e)
+        }
+    }
+}
+
+/// A user's Salmon endpoint: 202 for a verified slap that was applied,
+/// 4xx with the reason otherwise (INTEROP §1: never 2xx unverified).
+async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY + 1).await else {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "salmon: body too large".into());
+    };
+    if node.db().user(&name).ok().flatten().is_none() {
+        return text(StatusCode::NOT_FOUND, format!("no user {name}"));
+    }
+    let endpoint = Endpoint::with_config(node.keys(), EndpointConfig::default());
+    let req = http::Request::from_parts(parts, bytes);
+    match endpoint.receive(&req).await {
+        Ok(slap) => match node.on_slap(&name, slap).await {
+            Ok(()) => text(StatusCode::ACCEPTED, "accepted".into()),
+            Err(e) => text(status_of(&e), e.to_string()),
+        },
+        Err(e) => text(e.status(), e.to_string()),
+    }
+}

@@ -1,0 +1,131 @@
+//! Two reference nodes in one process, federating over loopback HTTP
+//! exactly as they would across the internet (WebFinger, feeds, WebSub,
+//! Salmon): every action of issue 9, with the stored state checked on
+//! both nodes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use ostatus_server::demo::{LocalNode, story, wait_for};
+use ostatus_server::node::db::Kind;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("ostatus-two-nodes-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_federate_every_action() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info")
+        .with_test_writer()
+        .try_init();
+    let a = LocalNode::start(&dir("a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let s = story(&an, &bn, |step| eprintln!("step: {step}")).await.unwrap();
+    let alice_uri = an.user_uri("alice");
+    let bob_uri = bn.user_uri("bob");
+
+    // Follow, then unfollow: gone on bob's side, and alice's node no longer
+    // follows bob.
+    assert!(!bn.db().follows(&alice_uri, &bob_uri).unwrap());
+    assert!(!an.db().follows(&alice_uri, &bob_uri).unwrap());
+
+    // bob's post reached alice's node through the hub, with bob as author.
+    let post_on_a = an.db().status(&s.bob_post.uri).unwrap().unwrap();
+    assert_eq!(post_on_a.author_uri, bob_uri);
+    assert!(post_on_a.content.contains("Hello from bob"));
+    assert_eq!(post_on_a.local_user, None);
+
+    // alice's reply reached bob's node by Salmon: threaded under bob's post,
+    // in its conversation, mentioning bob.
+    let reply_on_b = bn.db().status(&s.alice_reply.uri).unwrap().unwrap();
+    assert_eq!(reply_on_b.author_uri, alice_uri);
+    assert_eq!(reply_on_b.in_reply_to.as_deref(), Some(s.bob_post.uri.as_str()));
+    assert_eq!(reply_on_b.conversation, s.bob_post.conversation);
+    assert_eq!(
+        bn.db().mentions(&s.alice_reply.uri).unwrap(),
+        vec![bob_uri.clone()]
+    );
+    assert!(
+        bn.db()
+            .conversation(s.bob_post.conversation.as_deref().unwrap())
+            .unwrap()
+            .iter()
+            .any(|st| st.uri == s.alice_reply.uri)
+    );
+
+    // bob's favourite is recorded on both nodes.
+    assert_eq!(
+        an.db().favourites(&s.alice_reply.uri).unwrap(),
+        vec![bob_uri.clone()]
+    );
+    assert_eq!(
+        bn.db().favourites(&s.alice_reply.uri).unwrap(),
+        vec![bob_uri.clone()]
+    );
+
+    // bob's share arrived on alice's node as a share of her reply.
+    let share_on_a = an.db().status(&s.bob_share.uri).unwrap().unwrap();
+    assert_eq!(share_on_a.kind, Kind::Share);
+    assert_eq!(share_on_a.shared_uri.as_deref(), Some(s.alice_reply.uri.as_str()));
+    assert_eq!(share_on_a.author_uri, bob_uri);
+
+    // Unfavourite travels too.
+    bn.favourite(&s.bob, &s.alice_reply.uri, false).await.unwrap();
+    wait_for("the unfavourite", WAIT, || async {
+        Ok(an.db().favourites(&s.alice_reply.uri)?.is_empty())
+    })
+    .await
+    .unwrap();
+
+    // Delete: alice deletes her reply; bob's node (mentioned) deletes it.
+    an.delete(&s.alice, &s.alice_reply.uri).await.unwrap();
+    wait_for("the delete", WAIT, || async {
+        Ok(bn.db().status(&s.alice_reply.uri)?.is_some_and(|st| st.deleted))
+    })
+    .await
+    .unwrap();
+    // Someone else's status cannot be deleted.
+    assert!(an.delete(&s.alice, &s.bob_post.uri).await.is_err());
+
+    // Follow again, and bob's delete of his post reaches alice through the hub.
+    an.follow(&s.alice, &bn.user_acct("bob")).await.unwrap();
+    wait_for("the second follow", WAIT, || async {
+        Ok(bn.db().follows(&alice_uri, &bob_uri)?)
+    })
+    .await
+    .unwrap();
+    bn.hub_idle().await;
+    bn.delete(&s.bob, &s.bob_post.uri).await.unwrap();
+    wait_for("bob's delete on alice's node", WAIT, || async {
+        Ok(an.db().status(&s.bob_post.uri)?.is_some_and(|st| st.deleted))
+    })
+    .await
+    .unwrap();
+
+    // Domain blocks: bob's node blocks alice's; her slaps are refused.
+    bn.db().set_domain_block("127.0.0.1", true).unwrap();
+    let refused = an
+        .post(&s.alice, &format!("@{} still there?", bn.user_acct("bob")), None)
+        .await;
+    assert!(refused.is_ok(), "posting works; the slap is refused: {refused:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let last = refused.unwrap();
+    assert!(
+        bn.db().status(&last.uri).unwrap().is_none(),
+        "a blocked domain's slap is not applied"
+    );
+
+    a.stop().await;
+    b.stop().await;
+}
