@@ -396,7 +396,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     async fn publish_now(&self, topic: &Url, fat: Option<(Option<HeaderValue>, Vec<u8>)>) {
         let (content_type, body) = match fat {
             Some(x) => x,
-            None => match self.fetch(&topic).await {
+            None => match self.fetch(topic).await {
                 Ok(Some(f)) => {
                     let mut topics = lock(&self.topics);
                     let t = topics.entry(topic.to_string()).or_default();
@@ -418,7 +418,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             .map(str::to_owned);
         // The last content seen is kept in the store, so that a restarted
         // hub still delivers only what changed.
-        let previous = match self.store.last_content(&topic).await {
+        let previous = match self.store.last_content(topic).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(topic = %topic, error = %e, "reading the topic's last content failed");
@@ -427,13 +427,13 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         };
         let Some(content) = self
             .filter
-            .filter(&topic, ct.as_deref(), previous.as_deref(), &body)
+            .filter(topic, ct.as_deref(), previous.as_deref(), &body)
         else {
             return;
         };
         match self
             .store
-            .enqueue(&topic, ct.as_deref(), content, unix(SystemTime::now()))
+            .enqueue(topic, ct.as_deref(), content, unix(SystemTime::now()))
             .await
         {
             Ok(n) => {
@@ -447,7 +447,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
         // Recorded after the jobs: a crash in between delivers the same
         // entries again next time rather than never.
-        if let Err(e) = self.store.set_last_content(&topic, body).await {
+        if let Err(e) = self.store.set_last_content(topic, body).await {
             tracing::error!(topic = %topic, error = %e, "recording the topic's content failed");
         }
     }

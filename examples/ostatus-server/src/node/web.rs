@@ -130,6 +130,13 @@ impl Lookup for Accounts {
                 .with_link(Link::new(Rel::SalmonMention).with_href(salmon))
                 .with_link(Link::new(Rel::MagicPublicKey).with_href(key.public_key().to_data_uri()))
                 .with_link(
+                    Link::new(Rel::from("http://portablecontacts.net/spec/1.0")).with_href(format!(
+                        "{}poco/{}",
+                        node.config().base_url,
+                        user.username
+                    )),
+                )
+                .with_link(
                     Link::new(Rel::OStatusSubscribe)
                         .with_template(format!("{}authorize_follow?acct={{uri}}", node.config().base_url)),
                 ),

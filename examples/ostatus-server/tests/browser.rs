@@ -1,0 +1,264 @@
+//! The node's pages in a real headless browser (Debian's chromium, driven
+//! through chromedriver's WebDriver API): bob's profile and the thread on
+//! his node, alice logging in through the form, her home timeline, and a
+//! status posted from the browser's form.
+//!
+//! `.ci/run` installs chromium and chromium-driver; without chromedriver
+//! on the PATH the test says it was skipped.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ostatus_server::demo::{LocalNode, story};
+use serde_json::{Value, json};
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    profile: std::path::PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Driver {
+    async fn start() -> Option<Self> {
+        let found = Command::new("chromedriver").arg("--version").output();
+        if found.is_err() {
+            eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+            return None;
+        }
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let start = Instant::now();
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("ostatus-chromium-{}", std::process::id()));
+        let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("chromium");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_owned();
+        Some(Self {
+            child,
+            base,
+            session,
+            http,
+            profile,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let req = self.http.request(method.clone(), url);
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"].get("error").is_none(), "{path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
+    }
+
+    async fn text(&self) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                json!({"script": "return document.body.innerText", "args": []}),
+            )
+            .await;
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn title(&self) -> String {
+        self.call(reqwest::Method::GET, "/title", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits for a page whose title starts with `prefix` (a click on a
+    /// form's button may return before the next page has loaded).
+    async fn wait_title(&self, prefix: &str) {
+        let start = Instant::now();
+        while !self.title().await.starts_with(prefix) {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "no page titled {prefix}: {}",
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{e}/click"), json!({}))
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
+    let Some(browser) = Driver::start().await else {
+        return;
+    };
+    let root = std::env::temp_dir().join(format!("ostatus-browser-{}", std::process::id()));
+    let a = LocalNode::start(&root.join("a"), 1024).await.unwrap();
+    let b = LocalNode::start(&root.join("b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let s = story(&an, &bn, |_| {}).await.unwrap();
+    // alice follows bob again, so that her home timeline shows him.
+    an.follow(&s.alice, &bn.user_acct("bob")).await.unwrap();
+
+    // bob's profile on his node: his name, his post, his share of alice's reply.
+    browser.go(&bn.user_uri("bob")).await;
+    assert!(
+        browser.title().await.starts_with("Bob"),
+        "{}",
+        browser.title().await
+    );
+    let page = browser.text().await;
+    assert!(page.contains("Hello from bob! Anyone out there?"), "{page}");
+    assert!(page.contains("Bob (@bob@") && page.contains("shared"), "{page}");
+    assert!(page.contains("Hi bob, alice here!"), "the shared reply: {page}");
+
+    // The thread on bob's node: his post and alice's reply under it.
+    browser.go(&s.bob_post.uri).await;
+    let page = browser.text().await;
+    assert!(page.contains("Conversation"), "{page}");
+    let (post, reply) = (
+        page.find("Hello from bob!").expect("the post"),
+        page.find("Hi bob, alice here!").expect("the reply"),
+    );
+    assert!(post < reply, "oldest first: {page}");
+    assert!(page.contains("in reply to Bob"), "{page}");
+
+    // alice logs in through the form and sees her home timeline.
+    browser.go(&format!("{}login", a.url())).await;
+    browser.type_into("input[name=username]", "alice").await;
+    browser.type_into("input[name=password]", "alice").await;
+    browser.click("form[action='/login'] button").await;
+    browser.wait_title("Home").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Hello from bob! Anyone out there?"),
+        "bob's post: {page}"
+    );
+    assert!(page.contains("Hi bob, alice here!"), "her reply: {page}");
+    assert!(page.contains("★ 1"), "bob's favourite of her reply: {page}");
+
+    // ...and posts from the browser.
+    browser
+        .type_into("textarea[name=text]", "Posted from a real browser")
+        .await;
+    browser.click("form[action='/actions/post'] button").await;
+    let start = Instant::now();
+    while !browser.text().await.contains("Posted from a real browser") {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let alice_uri = an.user_uri("alice");
+    assert!(
+        an.db()
+            .statuses_by(&alice_uri, false, None, 10)
+            .unwrap()
+            .iter()
+            .any(|st| st.content.contains("Posted from a real browser"))
+    );
+    // It is on her profile page, for anyone.
+    browser.go(&alice_uri).await;
+    assert!(browser.text().await.contains("Posted from a real browser"));
+
+    drop(browser);
+    a.stop().await;
+    b.stop().await;
+    let _ = std::fs::remove_dir_all(&root);
+}

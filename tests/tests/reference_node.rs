@@ -1,0 +1,64 @@
+//! The whole suite against the reference node (`ostatus-server`): every
+//! check of every protocol it serves passes — WebFinger, host-meta/LRDD,
+//! the feed, Salmon, the embedded hub (websub.rocks 100–106) and Portable
+//! Contacts. Only the subscriber checks, which the checker does not have
+//! yet, are skipped.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use ostatus_conformance::{Checker, Outcome, Protocol, Target};
+use ostatus_server::demo::LocalNode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_passes_against_the_reference_node() {
+    let dir = std::env::temp_dir().join(format!("ostatus-conformance-node-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let node = LocalNode::start(&dir, 1024).await.unwrap();
+    let carol = node.node.create_user("carol", "Carol", None).await.unwrap();
+    node.node
+        .post(&carol, "Hello, conformance suite.", None)
+        .await
+        .unwrap();
+
+    let checker = Checker::new(true)
+        .unwrap()
+        .with_callback_listen("127.0.0.1:0".parse().unwrap())
+        .with_hub_wait(Duration::from_secs(10));
+    let target = Target::parse(&node.node.user_acct("carol"))
+        .unwrap()
+        .with_scheme("http");
+    let report = checker.run(&target, &Protocol::ALL, |_| {}).await;
+    let text = report.to_text();
+    assert_eq!(report.must_failures(), 0, "{text}");
+    for r in &report.results {
+        match &r.outcome {
+            Outcome::Pass => {}
+            Outcome::Skip(_) if r.protocol == Protocol::Subscriber => {}
+            other => panic!("{} {other:?}\n{text}", r.id),
+        }
+    }
+    for p in [
+        Protocol::Webfinger,
+        Protocol::Hostmeta,
+        Protocol::Feed,
+        Protocol::Salmon,
+        Protocol::Hub,
+        Protocol::Poco,
+    ] {
+        assert!(
+            report
+                .results
+                .iter()
+                .any(|r| r.protocol == p && r.outcome == Outcome::Pass),
+            "nothing of {p:?} was checked:\n{text}"
+        );
+    }
+    node.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
