@@ -42,9 +42,7 @@ pub fn callback_router<S: Store + 'static>(
 async fn handle<S: Store + 'static>(State(sh): State<Arc<Shared<S>>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, sh.max_body).await else {
-        let mut r = Response::new(Body::from("websub: body too large\n"));
-        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        return r;
+        return unreadable_body(&parts.headers, sh.max_body, "websub");
     };
     let req = http::Request::from_parts(parts, bytes);
     match sh.subscriber.handle(&req, SystemTime::now()).await {
@@ -60,4 +58,27 @@ async fn handle<S: Store + 'static>(State(sh): State<Arc<Shared<S>>>, req: Reque
             r
         }
     }
+}
+
+/// The answer to a body that could not be read: 413 when its
+/// `Content-Length` is over `limit` or it ran past it, 408 when it broke
+/// off or came too slowly (a server's body read timeout).
+pub fn unreadable_body(headers: &http::HeaderMap, limit: usize, who: &str) -> Response {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let (status, why) = match declared {
+        Some(n) if n <= limit => (
+            StatusCode::REQUEST_TIMEOUT,
+            "the body was not received in time".to_owned(),
+        ),
+        _ => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {limit} bytes (or was not received in time)"),
+        ),
+    };
+    let mut r = Response::new(Body::from(format!("{who}: {why}\n")));
+    *r.status_mut() = status;
+    r
 }

@@ -839,9 +839,7 @@ pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) ->
                 async move {
                     let (parts, body) = req.into_parts();
                     let Ok(bytes) = axum::body::to_bytes(body, 64 << 10).await else {
-                        let mut r = Response::new(Body::from("websub hub: body too large\n"));
-                        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                        return r;
+                        return crate::axum::unreadable_body(&parts.headers, 64 << 10, "websub hub");
                     };
                     hub.handle(&Request::from_parts(parts, bytes))
                         .await

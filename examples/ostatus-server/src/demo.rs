@@ -43,7 +43,8 @@ impl LocalNode {
         let node = Node::open(config)?;
         let app = node.router();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let forever = std::future::pending::<()>();
+            let _ = crate::serve::serve(listener, app, crate::serve::Limits::default(), forever).await;
         });
         node.start_background();
         Ok(Self { node, addr, server })

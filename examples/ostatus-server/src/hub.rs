@@ -178,8 +178,7 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
     tracing::info!(listen = %local, public_url = %a.public_url, db = %redact(&a.db), "hub running");
     // The line scripts and tests wait for.
     eprintln!("ostatus-server: hub listening on {local}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    crate::serve::serve(listener, app, crate::serve::Limits::default(), shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("draining deliveries in flight");

@@ -307,10 +307,14 @@ async fn serve(
         "ostatus-server: node {} listening on {local}",
         node.config().base_url
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(hub::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    ostatus_server::serve::serve(
+        listener,
+        app,
+        ostatus_server::serve::Limits::default(),
+        hub::shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     node.shutdown().await;
     Ok(())
 }

@@ -515,8 +515,8 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
 /// 4xx with the reason otherwise (INTEROP §1: never 2xx unverified).
 async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY + 1).await else {
-        return text(StatusCode::PAYLOAD_TOO_LARGE, "salmon: body too large".into());
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return ostatus_websub::axum::unreadable_body(&parts.headers, MAX_BODY, "salmon");
     };
     if node.db().user(&name).ok().flatten().is_none() {
         return text(StatusCode::NOT_FOUND, format!("no user {name}"));
