@@ -14,11 +14,22 @@ use crate::report::Report;
 use crate::{CheckResult, Level, Outcome, Protocol, REQUEST_TIMEOUT, Target};
 
 /// Runs checks against a server.
-#[derive(Debug)]
 pub struct Checker {
     client: Client,
     callback_listen: Option<std::net::SocketAddr>,
     hub_wait: std::time::Duration,
+    subscribe_hook: Option<crate::subscriber::SubscribeHook>,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("client", &self.client)
+            .field("callback_listen", &self.callback_listen)
+            .field("hub_wait", &self.hub_wait)
+            .field("subscribe_hook", &self.subscribe_hook.is_some())
+            .finish()
+    }
 }
 
 /// One exchange, for the report.
@@ -130,6 +141,7 @@ impl Checker {
             client: Client::new(cfg).map_err(|e| e.to_string())?,
             callback_listen: None,
             hub_wait: std::time::Duration::from_secs(15),
+            subscribe_hook: None,
         })
     }
 
@@ -148,6 +160,17 @@ impl Checker {
     #[must_use]
     pub fn with_hub_wait(mut self, wait: std::time::Duration) -> Self {
         self.hub_wait = wait;
+        self
+    }
+
+    /// How the subscriber checks ask the subscriber under test to
+    /// subscribe to each of their topics (see
+    /// [`subscribe_command`](crate::subscribe_command)). The checker serves
+    /// the topics and their hub on the `--callback-listen` address, on a
+    /// port of its own.
+    #[must_use]
+    pub fn with_subscribe_hook(mut self, hook: crate::subscriber::SubscribeHook) -> Self {
+        self.subscribe_hook = Some(hook);
         self
     }
 
@@ -210,14 +233,7 @@ impl Checker {
             self.hub(&mut ctx, descriptor.as_ref(), &base).await;
         }
         if wanted(Protocol::Subscriber) {
-            ctx.record(
-                Protocol::Subscriber,
-                "WS-SUB-09",
-                Level::Must,
-                "websub.rocks subscriber tests",
-                Outcome::Skip("not implemented in this version of the checker".into()),
-                None,
-            );
+            self.subscriber(&mut ctx).await;
         }
         if wanted(Protocol::Poco) {
             self.poco(&mut ctx, descriptor.as_ref(), &base).await;
@@ -301,6 +317,130 @@ impl Checker {
                 Err(why) => Outcome::Fail(why),
             };
             ctx.record(Protocol::Hub, id, Level::Must, title, outcome, None);
+        }
+    }
+
+    /// websub.rocks subscriber tests 100–104, 200–205 and 300–302.
+    async fn subscriber(&self, ctx: &mut Ctx<'_>) {
+        const TESTS: [(u32, &str, Level, &str); 14] = [
+            (
+                100,
+                "WS-SUB-01",
+                Level::Must,
+                "subscriber 100: discovery from HTTP Link headers",
+            ),
+            (
+                101,
+                "WS-SUB-01",
+                Level::Must,
+                "subscriber 101: discovery from HTML <link> tags",
+            ),
+            (
+                102,
+                "WS-SUB-01",
+                Level::Must,
+                "subscriber 102: discovery in an Atom feed served as text/xml",
+            ),
+            (
+                103,
+                "WS-SUB-01",
+                Level::Must,
+                "subscriber 103: discovery in an RSS feed served as text/xml",
+            ),
+            (
+                104,
+                "WS-SUB-01",
+                Level::Must,
+                "subscriber 104: Link headers take priority over the body",
+            ),
+            (
+                200,
+                "WS-SUB-04",
+                Level::Must,
+                "subscriber 200: hub.topic is the advertised rel=self",
+            ),
+            (
+                201,
+                "WS-SUB-04",
+                Level::Must,
+                "subscriber 201: a topic redirected with 302",
+            ),
+            (
+                202,
+                "WS-SUB-04",
+                Level::Must,
+                "subscriber 202: a topic redirected with 301",
+            ),
+            (
+                203,
+                "WS-SUB-08",
+                Level::Should,
+                "subscriber 203: a hub redirecting with 307",
+            ),
+            (
+                204,
+                "WS-SUB-08",
+                Level::Should,
+                "subscriber 204: a hub redirecting with 308",
+            ),
+            (
+                205,
+                "WS-SUB-09",
+                Level::Must,
+                "subscriber 205: a verification for a topic it did not ask for gets 404",
+            ),
+            (
+                300,
+                "WS-SUB-13",
+                Level::Must,
+                "subscriber 300: a delivery is acknowledged with 2xx",
+            ),
+            (
+                301,
+                "WS-SUB-16",
+                Level::Should,
+                "subscriber 301: a delivery with a wrong signature is refused",
+            ),
+            (
+                302,
+                "WS-SUB-17",
+                Level::Must,
+                "subscriber 302: an unsigned delivery to a subscription with a secret is refused",
+            ),
+        ];
+        let skip = |ctx: &mut Ctx<'_>, why: &str| {
+            for (_, id, level, title) in TESTS {
+                ctx.record(
+                    Protocol::Subscriber,
+                    id,
+                    level,
+                    title,
+                    Outcome::Skip(why.to_owned()),
+                    None,
+                );
+            }
+        };
+        let (Some(listen), Some(hook)) = (self.callback_listen, self.subscribe_hook.clone()) else {
+            skip(
+                ctx,
+                "needs --callback-listen ADDR and --subscribe-command CMD (how to make the subscriber subscribe)",
+            );
+            return;
+        };
+        let listen = std::net::SocketAddr::new(listen.ip(), 0);
+        let tests = match crate::subscriber::SubscriberTests::start(listen, hook, self.hub_wait).await {
+            Ok(t) => t,
+            Err(e) => {
+                skip(ctx, &e);
+                return;
+            }
+        };
+        for (n, id, level, title) in TESTS {
+            let outcome = match tests.run(n).await {
+                Ok(()) => Outcome::Pass,
+                Err(why) => Outcome::Fail(why),
+            };
+            ctx.record(Protocol::Subscriber, id, level, title, outcome, None);
         }
     }
 

@@ -11,11 +11,13 @@
 //!        ─► Report (text, JSON, self-contained HTML)
 //! ```
 //!
-//! Covered today: WebFinger, host-meta and LRDD, the Atom feed, the Salmon
-//! endpoint, Portable Contacts, and the WebSub hub (websub.rocks hub tests
+//! Covered: WebFinger, host-meta and LRDD, the Atom feed, the Salmon
+//! endpoint, Portable Contacts, the WebSub hub (websub.rocks hub tests
 //! 100–106, with the checker serving topics and callbacks on
-//! [`Checker::with_callback_listen`]). The subscriber checks are not
-//! written yet and are reported as skipped.
+//! [`Checker::with_callback_listen`]) and a WebSub subscriber (websub.rocks
+//! subscriber tests 100–104, 200–205 and 300–302, with the checker serving
+//! topics and a hub, and a [`SubscribeHook`] — such as
+//! [`subscribe_command`] — making the subscriber subscribe).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,11 +34,13 @@
 mod checks;
 mod hub;
 mod report;
+mod subscriber;
 
 use std::time::Duration;
 
 pub use checks::Checker;
 pub use report::Report;
+pub use subscriber::{HookGuard, SubscribeHook, subscribe_command};
 use url::Url;
 
 /// Requirement level of a check.

@@ -20,9 +20,16 @@ pub(crate) struct Args {
     /// must reach it over http); without it the hub checks are skipped.
     #[arg(long)]
     callback_listen: Option<std::net::SocketAddr>,
-    /// Seconds to wait for a hub's verification or delivery.
+    /// Seconds to wait for a hub's verification or delivery, or for a
+    /// subscriber's subscription request.
     #[arg(long, default_value_t = 15)]
     hub_wait: u64,
+    /// For the subscriber checks: a shell command that makes the subscriber
+    /// under test subscribe to `{topic}` (it may keep running; it is killed
+    /// when its test ends), e.g.
+    /// `ostatus --insecure websub subscribe {topic} --listen 127.0.0.1:0`.
+    #[arg(long, value_name = "CMD")]
+    subscribe_command: Option<String>,
 }
 
 /// Report formats.
@@ -57,6 +64,9 @@ pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError>
         .with_hub_wait(std::time::Duration::from_secs(args.hub_wait));
     if let Some(addr) = args.callback_listen {
         checker = checker.with_callback_listen(addr);
+    }
+    if let Some(cmd) = &args.subscribe_command {
+        checker = checker.with_subscribe_hook(ostatus_conformance::subscribe_command(cmd.clone()));
     }
     let report = checker.run(&target, &only, |r| eprintln!("{}", r.line())).await;
     let out = match args.format {

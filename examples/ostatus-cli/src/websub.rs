@@ -142,16 +142,20 @@ async fn subscribe(
         json!({ "event": "discovered", "hubs": d.hubs.iter().map(Url::as_str).collect::<Vec<_>>(), "self": topic.as_str() }),
     );
 
+    // Bound first, so that `--listen 127.0.0.1:0` names the port it got.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::Failed(format!("websub: cannot listen on {listen}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(format!("websub: {e}")))?;
     let base = url(callback_base
-        .map_or_else(|| format!("http://{listen}/websub"), str::to_owned)
+        .map_or_else(|| format!("http://{bound}/websub"), str::to_owned)
         .as_str())?;
     let path = base.path().trim_end_matches('/').to_owned();
     let subscriber = Arc::new(Subscriber::new(MemoryStore::default(), base));
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let app = ostatus_websub::axum::callback_router(&path, subscriber.clone(), tx, 16 << 20);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| CliError::Failed(format!("websub: cannot listen on {listen}: {e}")))?;
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let secret = match secret {
