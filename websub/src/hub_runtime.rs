@@ -122,7 +122,16 @@ struct Metrics {
     delivery_deferred: AtomicU64,
     verification_retried: AtomicU64,
     latency_micros_sum: AtomicU64,
+    /// Delivery attempts by duration: one count per bucket of
+    /// [`LATENCY_BOUNDS_MICROS`] (the first bound at or above the time), the
+    /// last for longer ones.
+    latency_buckets: [AtomicU64; LATENCY_BOUNDS_MICROS.len() + 1],
 }
+
+/// Upper bounds of the delivery latency histogram's buckets, in µs.
+const LATENCY_BOUNDS_MICROS: [u64; 11] = [
+    5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+];
 
 /// The deliveries to one callback host: in flight ones hold a permit, and
 /// `queued` counts them together with those waiting for one.
@@ -577,6 +586,13 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         self.metrics
             .latency_micros_sum
             .fetch_add(micros, Ordering::Relaxed);
+        let bucket = LATENCY_BOUNDS_MICROS
+            .iter()
+            .position(|&b| micros <= b)
+            .unwrap_or(LATENCY_BOUNDS_MICROS.len());
+        if let Some(b) = self.metrics.latency_buckets.get(bucket) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
         let done = match outcome {
             Ok(s) if delivery_succeeded(s) => {
                 self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
@@ -735,7 +751,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         let depth = self.store.queue_depth().await.unwrap_or(0);
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed).to_string();
         let seconds = format!("{:.6}", m.latency_micros_sum.load(Ordering::Relaxed) as f64 / 1e6);
-        let metrics: [(&str, &str, &str, String); 13] = [
+        let metrics: [(&str, &str, &str, String); 12] = [
             (
                 "websub_hub_subscriptions",
                 "gauge",
@@ -808,12 +824,6 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 "Verifications of intent asked again after a temporary failure.",
                 n(&m.verification_retried),
             ),
-            (
-                "websub_hub_delivery_seconds_sum",
-                "counter",
-                "Time spent in delivery attempts.",
-                seconds,
-            ),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in metrics {
@@ -821,6 +831,19 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
         }
+        let name = "websub_hub_delivery_seconds";
+        out.push_str(&format!(
+            "# HELP {name} Duration of delivery attempts.\n# TYPE {name} histogram\n"
+        ));
+        let mut cumulative = 0u64;
+        for (i, count) in m.latency_buckets.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            let le = LATENCY_BOUNDS_MICROS
+                .get(i)
+                .map_or_else(|| "+Inf".to_owned(), |b| format!("{}", *b as f64 / 1e6));
+            out.push_str(&format!("{name}_bucket{{le=\"{le}\"}} {cumulative}\n"));
+        }
+        out.push_str(&format!("{name}_sum {seconds}\n{name}_count {cumulative}\n"));
         out
     }
 }

@@ -438,6 +438,13 @@ async fn failed_deliveries_are_retried_and_410_removes_the_subscription() {
     assert!(m.contains("websub_hub_deliveries_failed_total 2"), "{m}");
     assert!(m.contains("websub_hub_deliveries_ok_total 1"), "{m}");
     assert!(m.contains("websub_hub_queue_depth 0"), "{m}");
+    // Three attempts in the latency histogram, cumulative up to +Inf.
+    assert!(m.contains("# TYPE websub_hub_delivery_seconds histogram"), "{m}");
+    assert!(
+        m.contains("websub_hub_delivery_seconds_bucket{le=\"+Inf\"} 3\n"),
+        "{m}"
+    );
+    assert!(m.contains("websub_hub_delivery_seconds_count 3\n"), "{m}");
 
     h.rocks
         .lock()
