@@ -129,3 +129,75 @@ async fn two_nodes_federate_every_action() {
     a.stop().await;
     b.stop().await;
 }
+
+/// SECURITY.md's replay policy: a verified slap is applied once per
+/// (signer, entry id), and only if its entry is dated within 7 days back
+/// and 1 hour ahead; a replay is answered 202 and ignored, a stale or
+/// future-dated slap gets 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salmon_replays_and_stale_slaps_are_not_applied() {
+    use ostatus_activitystreams::{Entry, Meta, Person};
+    use ostatus_salmon::{Envelope, PrivateKey};
+
+    let a = LocalNode::start(&dir("replay-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("replay-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    bn.create_user("bob", "Bob", None).await.unwrap();
+    let (alice_uri, bob_uri) = (an.user_uri("alice"), bn.user_uri("bob"));
+    let person = |uri: &str, acct: &str| {
+        let (user, host) = acct.split_once('@').unwrap();
+        Person::account(uri, user, host, None, Some(uri))
+    };
+    let key = PrivateKey::from_pem(&alice.private_key).unwrap();
+    let follow = |id: &str, when: &str| {
+        let e = Entry::follow(
+            &Meta::new(id, when),
+            person(&alice_uri, &an.user_acct("alice")),
+            &person(&bob_uri, &bn.user_acct("bob")),
+        );
+        Envelope::sign(e.to_xml().as_bytes(), "application/atom+xml", &key)
+            .unwrap()
+            .to_xml()
+    };
+    let http = reqwest::Client::new();
+    let salmon = format!("{}api/salmon/bob", b.url());
+    let slap = |body: String| {
+        let (http, salmon) = (http.clone(), salmon.clone());
+        async move {
+            let r = http
+                .post(salmon)
+                .header("content-type", "application/magic-envelope+xml")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    // Applied once...
+    let envelope = follow(
+        &format!("{alice_uri}#follows/1"),
+        &ostatus_server::node::now_rfc3339(),
+    );
+    assert_eq!(slap(envelope.clone()).await.0, 202);
+    assert!(bn.db().follows(&alice_uri, &bob_uri).unwrap());
+    // ...and, after alice's unfollow, a captured copy replayed is ignored.
+    bn.db().unfollow(&alice_uri, &bob_uri).unwrap();
+    assert_eq!(slap(envelope).await.0, 202);
+    assert!(
+        !bn.db().follows(&alice_uri, &bob_uri).unwrap(),
+        "a replay was applied"
+    );
+
+    // Outside the window: 400, with the reason.
+    for when in ["2020-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
+        let (status, why) = slap(follow(&format!("{alice_uri}#follows/{when}"), when)).await;
+        assert_eq!(status, 400, "{when}: {why}");
+        assert!(why.contains("outside the accepted window"), "{why}");
+    }
+    assert!(!bn.db().follows(&alice_uri, &bob_uri).unwrap());
+    a.stop().await;
+    b.stop().await;
+}

@@ -199,6 +199,12 @@ CREATE TABLE IF NOT EXISTS favourites (
     PRIMARY KEY (account_uri, status_uri)
 );
 CREATE TABLE IF NOT EXISTS domain_blocks (domain TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS seen_slaps (
+    entry_id TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (entry_id, signer)
+);
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id),
@@ -851,6 +857,29 @@ impl Db {
             }
         }
         Ok(false)
+    }
+
+    /// Records a verified slap's entry; `false` if that signer's entry was
+    /// seen before (a replay). Entries older than `forget_before` are
+    /// forgotten: slaps that old are refused anyway.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn first_sighting(
+        &self,
+        entry_id: &str,
+        signer: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<bool, DbError> {
+        let c = self.c();
+        c.execute("DELETE FROM seen_slaps WHERE at < ?1", [forget_before])?;
+        let n = c.execute(
+            "INSERT OR IGNORE INTO seen_slaps (entry_id, signer, at) VALUES (?1, ?2, ?3)",
+            params![entry_id, signer, now],
+        )?;
+        Ok(n > 0)
     }
 
     /// Starts a session.

@@ -26,6 +26,12 @@ pub struct Wire {
     pub summary: String,
 }
 
+/// How old a slap's entry may be (7 days).
+const SLAP_WINDOW: i64 = 7 * 86_400;
+
+/// How far ahead of this node's clock a slap's entry may be dated (1 hour).
+const SLAP_FUTURE: i64 = 3600;
+
 /// Accounts are resolved again after this long.
 const ACCOUNT_TTL: i64 = 86_400;
 
@@ -34,6 +40,17 @@ pub(crate) const PAGE: usize = 20;
 
 fn remote(e: impl std::fmt::Display) -> NodeError {
     NodeError::Remote(e.to_string())
+}
+
+/// A fresh id for an activity that is not a status (a follow, a
+/// favourite): unique, so that peers which drop replayed entry ids (as
+/// this node does) never mistake two of them for one.
+fn activity_id(account_uri: &str, kind: &str) -> Result<String, NodeError> {
+    let token = super::auth::token()?;
+    Ok(format!(
+        "{account_uri}#{kind}/{}",
+        token.get(..16).unwrap_or(&token)
+    ))
 }
 
 /// Escapes text for HTML.
@@ -608,7 +625,7 @@ impl Node {
             }
         };
         self.db.follow(&me, &account.uri, Some(&sub_id))?;
-        let meta = Meta::new(format!("{me}#follows/{}", now_secs()), now_rfc3339());
+        let meta = Meta::new(activity_id(&me, "follows")?, now_rfc3339());
         let entry = Entry::follow(
             &meta,
             self.person(&self.local_account(user)),
@@ -657,7 +674,7 @@ impl Node {
                 Err(e) => tracing::warn!(error = %e, "unsubscribing failed"),
             }
         }
-        let meta = Meta::new(format!("{me}#unfollows/{}", now_secs()), now_rfc3339());
+        let meta = Meta::new(activity_id(&me, "unfollows")?, now_rfc3339());
         let entry = Entry::unfollow(
             &meta,
             self.person(&self.local_account(user)),
@@ -687,10 +704,7 @@ impl Node {
             return Ok(());
         }
         if let Some(author) = self.db.account(&status.author_uri)? {
-            let meta = Meta::new(
-                format!("{me}#favourites/{}/{}", now_secs(), status.id),
-                now_rfc3339(),
-            );
+            let meta = Meta::new(activity_id(&me, "favourites")?, now_rfc3339());
             let target = self.entry(&status)?;
             let me_person = self.person(&self.local_account(user));
             let entry = if on {
@@ -949,6 +963,46 @@ impl Node {
             && self.db.domain_blocked(&host)?
         {
             return Err(NodeError::Blocked(host));
+        }
+        // Replays (SECURITY.md): a slap's entry must be dated within the
+        // window, and each (signer, entry id, verb, time) is applied once.
+        let now = now_secs();
+        let dated = entry
+            .updated
+            .as_deref()
+            .or(entry.published.as_deref())
+            .and_then(super::parse_rfc3339)
+            .ok_or_else(|| NodeError::Invalid("the entry has no valid atom:updated".into()))?;
+        if dated < now - SLAP_WINDOW || dated > now + SLAP_FUTURE {
+            return Err(NodeError::Invalid(format!(
+                "the entry is dated {}, outside the accepted window (7 days back, 1 hour ahead)",
+                super::rfc3339(dated)
+            )));
+        }
+        let id = entry
+            .id
+            .clone()
+            .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        // An entry is an (id, updated) pair: Mastodon's delete reuses the
+        // status's id with a later time, and that is not a replay.
+        let when = entry
+            .updated
+            .as_deref()
+            .or(entry.published.as_deref())
+            .unwrap_or_default();
+        let seen_key = format!("{id} {} {when}", entry.verb().iri());
+        if !self
+            .db
+            .first_sighting(&seen_key, &author.uri, now, now - SLAP_WINDOW - SLAP_FUTURE)?
+        {
+            self.report(
+                "←",
+                format!(
+                    "Salmon to {username} from {}: a replay of {id}, ignored",
+                    author.acct
+                ),
+            );
+            return Ok(());
         }
         self.report(
             "←",

@@ -126,7 +126,7 @@ pub(crate) fn now_secs() -> i64 {
 /// The current time as RFC 3339 (UTC, milliseconds: a status deleted in
 /// the second it was posted still gets a later `updated`, which is what
 /// the hub's feed diff looks at).
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let now = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -154,6 +154,56 @@ pub(crate) fn rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Parses an RFC 3339 time (`2026-11-25T06:43:50.536Z`, `…+01:00`) into
+/// seconds since the epoch.
+pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes().all(|b| b.is_ascii_digit()).then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let sep_ok = s.get(4..5) == Some("-")
+        && s.get(7..8) == Some("-")
+        && matches!(s.get(10..11), Some("T" | "t" | " "))
+        && s.get(13..14) == Some(":")
+        && s.get(16..17) == Some(":");
+    if !sep_ok || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        rest = frac.get(digits..)?;
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(0..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            if rest.len() != 6 || rest.get(3..4) != Some(":") {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
 impl Node {
@@ -369,10 +419,24 @@ impl NodeConfig {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::rfc3339;
+    use super::{parse_rfc3339, rfc3339};
 
     #[test]
     fn rfc3339_dates() {
+        for t in [0, 951_782_400, 1_795_651_199, -86_400, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(parse_rfc3339("2026-11-25T06:43:50.536Z"), Some(1_795_589_030));
+        assert_eq!(parse_rfc3339("2026-11-25T07:43:50+01:00"), Some(1_795_589_030));
+        for bad in [
+            "",
+            "2026-11-25",
+            "2026-13-25T00:00:00Z",
+            "2026-11-25T00:00:00",
+            "2026-11-25T00:00:00+1:00",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_651_199), "2026-11-25T23:59:59Z");
