@@ -32,6 +32,20 @@ impl LocalNode {
     ///
     /// When it cannot bind or open its data.
     pub async fn start(dir: &Path, key_bits: usize) -> Result<Self, NodeError> {
+        Self::start_with(dir, key_bits, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with `configure` adjusting the node's
+    /// settings (an external hub, say) before it opens.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot bind or open its data.
+    pub async fn start_with(
+        dir: &Path,
+        key_bits: usize,
+        configure: impl FnOnce(&mut NodeConfig),
+    ) -> Result<Self, NodeError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| NodeError::Invalid(format!("bind: {e}")))?;
@@ -40,6 +54,7 @@ impl LocalNode {
             .map_err(|e| NodeError::Invalid(e.to_string()))?;
         let mut config = NodeConfig::new(&addr.to_string(), dir.to_path_buf(), true)?;
         config.key_bits = key_bits;
+        configure(&mut config);
         let node = Node::open(config)?;
         let app = node.router();
         let server = tokio::spawn(async move {

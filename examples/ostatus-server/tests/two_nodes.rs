@@ -201,3 +201,74 @@ async fn salmon_replays_and_stale_slaps_are_not_applied() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Feed paging (20 per page, `next` with `max_id`), the remote-follow form
+/// (a visitor is sent to their own server's subscribe page), and a node
+/// that uses an external hub: its feed names that hub, its posts ping it,
+/// and a follower on another node gets them through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_remote_follow_and_an_external_hub() {
+    use ostatus_activitystreams::Feed;
+
+    let a = LocalNode::start(&dir("paging-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("paging-b"), 1024).await.unwrap();
+    let hub = url::Url::parse(&format!("{}api/push", a.url())).unwrap();
+    let c = LocalNode::start_with(&dir("paging-c"), 1024, |cfg| cfg.external_hub = Some(hub.clone()))
+        .await
+        .unwrap();
+    let (an, bn, cn) = (a.node.clone(), b.node.clone(), c.node.clone());
+    let erin = an.create_user("erin", "Erin", None).await.unwrap();
+    for i in 0..25 {
+        an.post(&erin, &format!("post number {i}"), None).await.unwrap();
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let feed_url = format!("{}.atom", an.user_uri("erin"));
+    let first = Feed::parse(&http.get(&feed_url).send().await.unwrap().bytes().await.unwrap()).unwrap();
+    assert_eq!(first.entries.len(), 20);
+    assert_eq!(first.hubs().next(), Some(format!("{}api/push", a.url()).as_str()));
+    let next = first.next_page().expect("a next page").to_owned();
+    assert!(next.starts_with(&format!("{feed_url}?max_id=")), "{next}");
+    let second = Feed::parse(&http.get(&next).send().await.unwrap().bytes().await.unwrap()).unwrap();
+    assert_eq!(second.entries.len(), 5);
+    assert!(second.next_page().is_none());
+    let content = |f: &Feed, i: usize| f.entries[i].content.as_ref().unwrap().value.clone();
+    assert!(content(&first, 0).contains("post number 24"));
+    assert!(content(&second, 4).contains("post number 0"));
+
+    // Remote follow: a visitor from node B asks to follow erin; B's
+    // subscribe template is where the form sends them.
+    bn.create_user("fred", "Fred", Some("fred")).await.unwrap();
+    let r = http
+        .post(format!("{}/remote_follow", an.user_uri("erin")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("acct={}", bn.user_acct("fred")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let erin_acct = an.user_acct("erin").replace('@', "%40").replace(':', "%3A");
+    assert_eq!(to, format!("{}authorize_follow?acct={erin_acct}", b.url()));
+    let page = http.get(&to).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Log in"), "not logged in on B yet: {page}");
+
+    // The external hub: C's feed names A's hub; fred on B follows gina on C
+    // and gets her post through A's hub.
+    let gina = cn.create_user("gina", "Gina", None).await.unwrap();
+    let fred = bn.user("fred").unwrap();
+    let account = bn.follow(&fred, &cn.user_acct("gina")).await.unwrap();
+    assert_eq!(account.hub_url.as_deref(), Some(hub.as_str()));
+    an.hub_idle().await;
+    let post = cn.post(&gina, "through someone else's hub", None).await.unwrap();
+    wait_for("gina's post on B through A's hub", WAIT, || async {
+        Ok(bn.db().status(&post.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    for n in [a, b, c] {
+        n.stop().await;
+    }
+}

@@ -1,0 +1,146 @@
+//! The binary's node subcommands, as an operator runs them: `serve` on a
+//! data directory, then `user create`, `post`, `favourite`, `share`,
+//! `delete` and `block-domain` in their own processes against it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ostatus-server"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn serve_and_act_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("ostatus-cli-node-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_str().unwrap().to_owned();
+    // A free port, named in --domain as well.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let domain = format!("127.0.0.1:{port}");
+    let mut server = bin()
+        .args([
+            "serve",
+            "--listen",
+            &domain,
+            "--domain",
+            &domain,
+            "--data",
+            &data,
+            "--insecure",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("serve exited").unwrap();
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+
+    let acct = ok(bin()
+        .args(["user", "create", "hana", "--password", "pw", "--data", &data])
+        .output()
+        .unwrap());
+    assert_eq!(acct, format!("hana@{domain}"));
+    let bad = bin()
+        .args(["user", "create", "Not A Name", "--data", &data])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("a-z"), "{bad:?}");
+
+    let uri = ok(bin()
+        .args([
+            "post",
+            "hello from the command line",
+            "--as",
+            "hana",
+            "--data",
+            &data,
+        ])
+        .output()
+        .unwrap());
+    assert_eq!(uri, format!("http://{domain}/users/hana/updates/1"));
+    let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(feed.contains("hello from the command line"), "{feed}");
+
+    ok(bin()
+        .args(["favourite", &uri, "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    let share = ok(bin()
+        .args(["share", &uri, "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    assert_eq!(share, format!("http://{domain}/users/hana/updates/2"));
+    ok(bin()
+        .args(["delete", &uri, "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    ok(bin()
+        .args(["block-domain", "spam.example", "--data", &data])
+        .output()
+        .unwrap());
+    let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains("http://activitystrea.ms/schema/1.0/delete"),
+        "{feed}"
+    );
+    assert!(
+        feed.contains("http://activitystrea.ms/schema/1.0/share"),
+        "{feed}"
+    );
+
+    // An action for a user that does not exist fails with a reason.
+    let nobody = bin()
+        .args(["post", "x", "--as", "nobody", "--data", &data])
+        .output()
+        .unwrap();
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("nobody"));
+
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(server.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
