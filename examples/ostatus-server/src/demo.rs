@@ -184,20 +184,21 @@ pub async fn story(a: &Arc<Node>, b: &Arc<Node>, mut step: impl FnMut(&str)) -> 
     })
 }
 
-/// The `demo` subcommand: prints each step and what crossed the wire, then
-/// the pages to look at; with `keep_running`, serves until Ctrl-C.
+/// The `demo` subcommand: prints each step and what crossed the wire (with
+/// `payloads`, the Atom of every slap and delivery too), then the pages to
+/// look at; with `keep_running`, serves until Ctrl-C.
 ///
 /// # Errors
 ///
 /// When a node cannot start or a step fails.
-pub async fn run(keep_running: bool) -> Result<(), NodeError> {
+pub async fn run(keep_running: bool, payloads: bool) -> Result<(), NodeError> {
     let root = std::env::temp_dir().join(format!("ostatus-demo-{}", std::process::id()));
-    let result = run_in(&root, keep_running).await;
+    let result = run_in(&root, keep_running, payloads).await;
     let _ = std::fs::remove_dir_all(&root);
     result
 }
 
-async fn run_in(root: &Path, keep_running: bool) -> Result<(), NodeError> {
+async fn run_in(root: &Path, keep_running: bool, payloads: bool) -> Result<(), NodeError> {
     let a = LocalNode::start(&root.join("first"), 2048).await?;
     let b = LocalNode::start(&root.join("second"), 2048).await?;
     println!(
@@ -211,6 +212,11 @@ async fn run_in(root: &Path, keep_running: bool) -> Result<(), NodeError> {
     let printer = tokio::spawn(async move {
         while let Some(w) = rx.recv().await {
             println!("    {} [{}] {}", w.direction, w.node, w.summary);
+            if let (true, Some(p)) = (payloads, &w.payload) {
+                for line in p.lines() {
+                    println!("        | {line}");
+                }
+            }
         }
     });
     let mut n = 0;

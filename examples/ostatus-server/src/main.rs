@@ -1,7 +1,7 @@
 //! `ostatus-server`: the ostatus-rs reference server.
 //!
 //! ```text
-//! ostatus-server demo [--keep-running]              two nodes federating on loopback
+//! ostatus-server demo [--keep-running] [--payloads]  two nodes federating on loopback
 //! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL]
 //! ostatus-server user create NAME --password P --data DIR
 //! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete ... --as NAME --data DIR
@@ -70,6 +70,9 @@ enum Command {
         /// Leave the nodes running afterwards, for a browser.
         #[arg(long)]
         keep_running: bool,
+        /// Print the Atom of every Salmon slap and hub delivery too.
+        #[arg(long)]
+        payloads: bool,
     },
     /// Run an OStatus node.
     Serve {
@@ -216,7 +219,12 @@ fn err(e: NodeError) -> String {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Demo { keep_running } => ostatus_server::demo::run(keep_running).await.map_err(err),
+        Command::Demo {
+            keep_running,
+            payloads,
+        } => ostatus_server::demo::run(keep_running, payloads)
+            .await
+            .map_err(err),
         Command::Serve {
             listen,
             domain,

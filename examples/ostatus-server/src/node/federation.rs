@@ -24,6 +24,9 @@ pub struct Wire {
     pub node: String,
     /// What happened, in one line.
     pub summary: String,
+    /// The payload that crossed, for the ones worth reading (the Atom entry
+    /// inside a Salmon envelope, the Atom delivered by a hub).
+    pub payload: Option<String>,
 }
 
 /// How old a slap's entry may be (7 days).
@@ -182,6 +185,10 @@ impl KeyResolver for NodeKeys {
 
 impl Node {
     fn report(&self, direction: &'static str, summary: String) {
+        self.report_with(direction, summary, None);
+    }
+
+    fn report_with(&self, direction: &'static str, summary: String, payload: Option<String>) {
         tracing::info!(target: "ostatus_server::wire", node = %self.config.domain, "{direction} {summary}");
         let tx = self
             .wire
@@ -193,6 +200,7 @@ impl Node {
                 direction,
                 node: self.config.domain.clone(),
                 summary,
+                payload,
             });
         }
     }
@@ -476,10 +484,19 @@ impl Node {
         let key = PrivateKey::from_pem(&user.private_key).map_err(remote)?;
         let env = Envelope::sign(entry.to_xml().as_bytes(), ostatus_salmon::ATOM, &key).map_err(remote)?;
         let req = slap_request(endpoint, &env).map_err(remote)?;
+        self.report_with(
+            "→",
+            format!(
+                "Salmon {what} to {} at {endpoint} (signed by {})",
+                to.acct,
+                self.user_acct(&user.username)
+            ),
+            Some(entry.to_xml()),
+        );
         let got = self.http.send(req).await.map_err(remote)?;
         self.report(
             "→",
-            format!("Salmon {what} to {} at {endpoint}: {}", to.acct, got.status),
+            format!("Salmon {what} to {}: answered {}", to.acct, got.status),
         );
         if !ostatus_salmon::delivered(got.status) {
             return Err(NodeError::Remote(format!("{endpoint} answered {}", got.status)));
@@ -1039,12 +1056,13 @@ impl Node {
                         return;
                     }
                 };
-                self.report(
+                self.report_with(
                     "←",
                     format!(
                         "hub delivery of {topic}: {} entries, signature verified",
                         feed.entries.len()
                     ),
+                    Some(String::from_utf8_lossy(&body).into_owned()),
                 );
                 for e in &feed.entries {
                     let by = e.actor().and_then(Person::identifier);
