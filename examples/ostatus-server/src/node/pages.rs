@@ -88,7 +88,7 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
         (Kind::Share, Some(inner)) => {
             let (name, acct, link) = who(node, &s.author_uri);
             let header = format!(
-                "<div class=\"shared\">🔁 <a href=\"{}\">{}</a> (@{}) shared</div>",
+                "<div class=\"shared\"><a href=\"{}\">{}</a> (@{}) shared</div>",
                 escape(&link),
                 escape(&name),
                 escape(&acct)
