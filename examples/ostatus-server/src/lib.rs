@@ -2,6 +2,26 @@
 //! the OStatus [`node`], the two-node [`demo`] and the standalone WebSub
 //! [`hub`].
 //!
+//! ```
+//! use ostatus_server::demo::LocalNode;
+//!
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! // A node on a loopback port (plain http allowed), its data in a temporary directory.
+//! let dir = std::env::temp_dir().join(format!("ostatus-doc-{}", std::process::id()));
+//! let local = LocalNode::start(&dir, 1024).await?;
+//! let alice = local.node.create_user("alice", "Alice", Some("secret")).await?;
+//! let status = local.node.post(&alice, "Hello, fediverse", None).await?;
+//!
+//! // Her feed, as peers fetch it: the post, and the hub to subscribe at.
+//! let feed = local.node.feed("alice", None)?;
+//! assert_eq!(feed.entries[0].id.as_deref(), Some(status.uri.as_str()));
+//! assert!(feed.hubs().next().is_some_and(|h| h.ends_with("/api/push")));
+//! local.stop().await;
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
 //! Dependencies beyond the workspace's: `rusqlite` (bundled SQLite) for the
 //! node's one database file; `hyper`, `hyper-util` and `tower-http` (all
 //! already under axum and reqwest) to serve with header and body read
