@@ -322,9 +322,8 @@ impl<'i> Stream<'i> {
         // elements whose attributes the model never reads, unless they may
         // set xml:base.
         let raw = e.attributes_raw();
-        if raw.trim().is_empty()
-            || (!raw.contains("base") && attributes_unused(&ns, e.local_name().into_inner()))
-        {
+        let unused = attributes_unused(&ns, e.local_name().into_inner());
+        if raw.trim().is_empty() || (!raw.contains("base") && unused) {
             return Ok(Ev::Start(Tag {
                 e,
                 ns,
@@ -350,10 +349,16 @@ impl<'i> Stream<'i> {
                 Some("xml") => Some(XML_NS.to_owned()),
                 Some(p) => match self.lookup(Some(p)) {
                     Some(ns) => ns.to_option(),
-                    None => PREFIXES
-                        .iter()
-                        .find(|(pp, _)| *pp == p)
-                        .map(|(_, n)| (*n).to_owned()),
+                    None => match PREFIXES.iter().find(|(pp, _)| *pp == p) {
+                        Some((_, n)) => Some((*n).to_owned()),
+                        // Not namespace-well-formed; dropping the prefix
+                        // would change what the attribute means.
+                        None => {
+                            return Err(AtomError::Xml(format!(
+                                "undeclared namespace prefix {p:?} on attribute {key}"
+                            )));
+                        }
+                    },
                 },
             };
             let value = a
@@ -368,6 +373,10 @@ impl<'i> Stream<'i> {
                 if !empty && let Some(b) = &base {
                     self.bases.push((self.depth, b.clone()));
                 }
+                continue;
+            }
+            if unused {
+                // As the fast path above: the model never reads them.
                 continue;
             }
             attrs.push(Attr {

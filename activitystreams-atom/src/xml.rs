@@ -144,7 +144,7 @@ impl Element {
     pub fn inner_xml(&self) -> String {
         let mut out = String::new();
         for c in &self.children {
-            write_node(&mut out, c, &mut Vec::new(), false);
+            write_node(&mut out, c, &mut Vec::new(), false, self.base.as_ref());
         }
         out
     }
@@ -153,7 +153,13 @@ impl Element {
     /// where needed, known ones their fixed prefixes (declared by the document root).
     pub fn to_xml(&self) -> String {
         let mut out = String::new();
-        write_node(&mut out, &Node::Element(self.clone()), &mut Vec::new(), true);
+        write_node(
+            &mut out,
+            &Node::Element(self.clone()),
+            &mut Vec::new(),
+            true,
+            None,
+        );
         out
     }
 }
@@ -170,8 +176,16 @@ fn collect_text(e: &Element, s: &mut String) {
 /// Writes a node. `scope` maps the foreign namespaces declared by ancestors
 /// to their generated prefixes (known namespaces are declared on the
 /// document root with their fixed prefixes). `default_atom` tells whether
-/// the default namespace in scope is Atom's (as in a document) or none.
-fn write_node(out: &mut String, n: &Node, scope: &mut Vec<(String, String)>, default_atom: bool) {
+/// the default namespace in scope is Atom's (as in a document) or none;
+/// `parent_base` is the base URI in scope, and an element whose own differs
+/// gets an `xml:base` (found by the atom fuzz target: it was lost).
+fn write_node(
+    out: &mut String,
+    n: &Node,
+    scope: &mut Vec<(String, String)>,
+    default_atom: bool,
+    parent_base: Option<&url::Url>,
+) {
     match n {
         Node::Text(t) => out.push_str(&escape_text(t)),
         Node::Element(e) => {
@@ -202,6 +216,11 @@ fn write_node(out: &mut String, n: &Node, scope: &mut Vec<(String, String)>, def
                 },
             };
             let mut attrs = String::new();
+            if let Some(b) = &e.base
+                && Some(b) != parent_base
+            {
+                let _ = write!(attrs, " xml:base=\"{}\"", escape_attr(b.as_str()));
+            }
             for a in &e.attrs {
                 let an = match a.ns.as_deref() {
                     None => a.local.clone(),
@@ -216,7 +235,7 @@ fn write_node(out: &mut String, n: &Node, scope: &mut Vec<(String, String)>, def
             } else {
                 out.push('>');
                 for c in &e.children {
-                    write_node(out, c, scope, child_default_atom);
+                    write_node(out, c, scope, child_default_atom, e.base.as_ref());
                 }
                 let _ = write!(out, "</{name}>");
             }
