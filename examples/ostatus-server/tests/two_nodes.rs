@@ -272,3 +272,42 @@ async fn paging_remote_follow_and_an_external_hub() {
         n.stop().await;
     }
 }
+
+/// WebSub leases are renewed before they end: with the clock a week on,
+/// alice's node renews its subscription to bob's feed at the same
+/// callback, bob's hub replaces it, and bob's posts still arrive, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_are_renewed_at_the_same_callback() {
+    let a = LocalNode::start(&dir("renew-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("renew-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    an.follow(&alice, &bn.user_acct("bob")).await.unwrap();
+    bn.hub_idle().await;
+    let now = std::time::SystemTime::now();
+    assert_eq!(an.renew_subscriptions(now).await, 0, "nothing is due yet");
+    let week = now + Duration::from_secs(7 * 86_400);
+    assert_eq!(an.renew_subscriptions(week).await, 1);
+    bn.hub_idle().await;
+    // Replaced, not added: bob's hub still has one subscription.
+    let metrics = reqwest::get(format!("{}metrics", b.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\nwebsub_hub_subscriptions 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("\nwebsub_hub_verifications_total 2\n"),
+        "{metrics}"
+    );
+    let post = bn.post(&bob, "after the renewal", None).await.unwrap();
+    wait_for("the post after the renewal", WAIT, || async {
+        Ok(an.db().status(&post.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    a.stop().await;
+    b.stop().await;
+}

@@ -184,7 +184,7 @@ impl KeyResolver for NodeKeys {
 }
 
 impl Node {
-    fn report(&self, direction: &'static str, summary: String) {
+    pub(crate) fn report(&self, direction: &'static str, summary: String) {
         self.report_with(direction, summary, None);
     }
 

@@ -310,7 +310,61 @@ impl Node {
                     node.on_websub_event(ev).await;
                 }
             });
+            // Leases are renewed a day before they end.
+            let node = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    let Some(node) = node.upgrade() else { break };
+                    node.renew_subscriptions(SystemTime::now()).await;
+                }
+            });
         }
+    }
+
+    /// Renews the WebSub subscriptions whose lease ends within a day of
+    /// `now` (the background task does so every hour); returns how many
+    /// renewal requests the hubs accepted. A renewal reuses the
+    /// subscription's callback, so the hub replaces the subscription rather
+    /// than adding one (WS-HUB-03), and nothing is delivered twice.
+    pub async fn renew_subscriptions(&self, now: SystemTime) -> usize {
+        use ostatus_websub::Store;
+        let due = match self
+            .subscriber
+            .due_for_renewal(now, Duration::from_secs(86_400))
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "listing subscriptions to renew failed");
+                return 0;
+            }
+        };
+        let mut renewed = 0;
+        for mut sub in due {
+            // Ask for a week again, whatever the hub granted last time.
+            sub.requested_lease = Some(7 * 86_400);
+            if let Err(e) = self.subscriber.store().put(sub.clone()).await {
+                tracing::error!(error = %e, "storing a renewal failed");
+                continue;
+            }
+            let sent = match self.subscriber.request(&sub, ostatus_websub::Mode::Subscribe) {
+                Ok(req) => self.http.post(req).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "building a renewal failed");
+                    continue;
+                }
+            };
+            match sent {
+                Ok(f) if f.status.is_success() => {
+                    renewed += 1;
+                    self.report("→", format!("WebSub renewal of {} at {}", sub.topic, sub.hub));
+                }
+                Ok(f) => tracing::warn!(topic = %sub.topic, status = %f.status, "the hub refused a renewal"),
+                Err(e) => tracing::warn!(topic = %sub.topic, error = %e, "a renewal failed"),
+            }
+        }
+        renewed
     }
 
     /// Waits until the embedded hub has nothing left to deliver (tests and
