@@ -311,3 +311,49 @@ async fn leases_are_renewed_at_the_same_callback() {
     a.stop().await;
     b.stop().await;
 }
+
+/// SAL-RCV-11: slaps are counted per signer host, verified or not, and
+/// those over the limit get 429 with Retry-After before any key lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salmon_slaps_are_rate_limited_per_signer_host() {
+    use ostatus_activitystreams::{Entry, Meta, Person};
+    use ostatus_salmon::{Envelope, PrivateKey};
+
+    let a = LocalNode::start(&dir("rate-a"), 1024).await.unwrap();
+    let b = LocalNode::start_with(&dir("rate-b"), 1024, |c| c.slaps_per_minute = 3)
+        .await
+        .unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    bn.create_user("bob", "Bob", None).await.unwrap();
+    let alice_uri = an.user_uri("alice");
+    let me = Person::account(&alice_uri, "alice", "a", None, None);
+    let key = PrivateKey::from_pem(&alice.private_key).unwrap();
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let meta = Meta::new(
+            format!("{alice_uri}#notes/{i}"),
+            ostatus_server::node::now_rfc3339(),
+        );
+        let e = Entry::note(&meta, me.clone(), "hello");
+        let r = http
+            .post(format!("{}api/salmon/bob", b.url()))
+            .header("content-type", "application/magic-envelope+xml")
+            .body(
+                Envelope::sign(e.to_xml().as_bytes(), "application/atom+xml", &key)
+                    .unwrap()
+                    .to_xml(),
+            )
+            .send()
+            .await
+            .unwrap();
+        statuses.push((r.status().as_u16(), r.headers().get("retry-after").is_some()));
+    }
+    assert_eq!(
+        statuses,
+        [(202, false), (202, false), (202, false), (429, true), (429, true)]
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -49,6 +49,11 @@ pub struct NodeConfig {
     pub external_hub: Option<Url>,
     /// RSA key size for new users (default 2048).
     pub key_bits: usize,
+    /// Salmon slaps accepted from one signer host per minute, verified or
+    /// not (default 300); more get 429 (SAL-RCV-11). Each slap may cost a
+    /// WebFinger lookup at the host it names, so this also bounds how hard
+    /// forged slaps can make the node hit a third party.
+    pub slaps_per_minute: u32,
 }
 
 impl NodeConfig {
@@ -69,6 +74,7 @@ impl NodeConfig {
             insecure,
             external_hub: None,
             key_bits: 2048,
+            slaps_per_minute: 300,
         })
     }
 }
@@ -108,6 +114,8 @@ pub struct Node {
     wire: Mutex<Option<mpsc::UnboundedSender<Wire>>>,
     events: Mutex<Option<mpsc::UnboundedReceiver<ostatus_websub::Event>>>,
     events_tx: mpsc::UnboundedSender<ostatus_websub::Event>,
+    /// Slaps per signer host in the current minute: (minute, count).
+    slap_counts: Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -270,6 +278,7 @@ impl Node {
             wire: Mutex::new(None),
             events: Mutex::new(Some(events)),
             events_tx,
+            slap_counts: Mutex::default(),
         }))
     }
 
@@ -434,6 +443,25 @@ impl Node {
         self.db
             .user(username)?
             .ok_or_else(|| NodeError::NotFound(format!("user {username}")))
+    }
+
+    /// Counts a slap from `host`; `false` once the host is over its limit
+    /// for this minute.
+    pub(crate) fn slap_allowed(&self, host: &str) -> bool {
+        let minute = now_secs() / 60;
+        let mut counts = self
+            .slap_counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counts.len() > 10_000 {
+            counts.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = counts.entry(host.to_ascii_lowercase()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 <= self.config.slaps_per_minute
     }
 
     /// `BASE/path`.

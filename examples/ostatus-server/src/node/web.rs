@@ -521,6 +521,30 @@ async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> 
     if node.db().user(&name).ok().flatten().is_none() {
         return text(StatusCode::NOT_FOUND, format!("no user {name}"));
     }
+    // Rate limit by the host of the signer the payload names (SAL-RCV-11),
+    // before any key lookup.
+    let ct = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let signer_host = ostatus_salmon::Envelope::parse(&bytes, ct)
+        .ok()
+        .and_then(|env| env.payload().ok())
+        .and_then(|p| ostatus_activitystreams::Entry::parse(&p).ok())
+        .and_then(|e| e.actor().and_then(ostatus_activitystreams::Person::identifier))
+        .and_then(|uri| url::Url::parse(&uri).ok())
+        .and_then(|u| u.host_str().map(str::to_owned));
+    if let Some(host) = &signer_host
+        && !node.slap_allowed(host)
+    {
+        let mut r = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("salmon: too many slaps from {host}; try again in a minute"),
+        );
+        r.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return r;
+    }
     let endpoint = Endpoint::with_config(node.keys(), EndpointConfig::default());
     let req = http::Request::from_parts(parts, bytes);
     match endpoint.receive(&req).await {
