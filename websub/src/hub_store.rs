@@ -233,6 +233,13 @@ impl HubStore for MemoryHubStore {
         Ok(())
     }
 
+    async fn finish_many(&self, ids: &[u64]) -> Result<(), StoreError> {
+        // One pass over the queue, not one per id.
+        let ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        self.lock().jobs.retain(|j| !ids.contains(&j.job.id));
+        Ok(())
+    }
+
     async fn retry(&self, id: u64, attempts: u32, next_at: u64) -> Result<(), StoreError> {
         if let Some(j) = self.lock().jobs.iter_mut().find(|j| j.job.id == id) {
             j.job.attempts = attempts;
