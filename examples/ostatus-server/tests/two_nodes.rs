@@ -314,6 +314,8 @@ async fn leases_are_renewed_at_the_same_callback() {
 
 /// SAL-RCV-11: slaps are counted per signer host, verified or not, and
 /// those over the limit get 429 with Retry-After before any key lookup.
+/// A post that neither mentions the user nor answers a local status is
+/// refused (400), as Mastodon ignores it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn salmon_slaps_are_rate_limited_per_signer_host() {
     use ostatus_activitystreams::{Entry, Meta, Person};
@@ -336,7 +338,13 @@ async fn salmon_slaps_are_rate_limited_per_signer_host() {
             format!("{alice_uri}#notes/{i}"),
             ostatus_server::node::now_rfc3339(),
         );
+        // The first mentions nobody here: unsolicited, refused, counted.
         let e = Entry::note(&meta, me.clone(), "hello");
+        let e = if i == 0 {
+            e
+        } else {
+            e.with_mention(&bn.user_uri("bob"))
+        };
         let r = http
             .post(format!("{}api/salmon/bob", b.url()))
             .header("content-type", "application/magic-envelope+xml")
@@ -352,8 +360,11 @@ async fn salmon_slaps_are_rate_limited_per_signer_host() {
     }
     assert_eq!(
         statuses,
-        [(202, false), (202, false), (202, false), (429, true), (429, true)]
+        [(400, false), (202, false), (202, false), (429, true), (429, true)]
     );
+    // The two mentions are stored; the unsolicited post is not.
+    let alice_on_b = bn.db().statuses_by(&alice_uri, false, None, 10).unwrap();
+    assert_eq!(alice_on_b.len(), 2);
     a.stop().await;
     b.stop().await;
 }

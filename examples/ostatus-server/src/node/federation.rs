@@ -981,6 +981,25 @@ impl Node {
         {
             return Err(NodeError::Blocked(host));
         }
+        // A post arrives by Salmon only when it concerns this user (as
+        // Mastodon's ProcessInteractionService): a mention, or a reply to
+        // one of the node's statuses. Anything else is unsolicited.
+        if is_post(&entry) {
+            let me = self.user_uri(username);
+            let mentioned = entry.mentions().iter().any(|m| m.href == me);
+            let local_parent = entry.in_reply_to.iter().any(|r| {
+                self.db
+                    .status(&r.ref_)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|p| p.local_user.is_some())
+            });
+            if !mentioned && !local_parent {
+                return Err(NodeError::Invalid(format!(
+                    "a post that neither mentions {username} nor answers a status here"
+                )));
+            }
+        }
         // Replays (SECURITY.md): a slap's entry must be dated within the
         // window, and each (signer, entry id, verb, time) is applied once.
         let now = now_secs();
@@ -1049,6 +1068,13 @@ impl Node {
                     Ok(Some(a)) => a,
                     _ => return,
                 };
+                let blocked = Url::parse(&account.uri)
+                    .ok()
+                    .and_then(|u| u.host_str().map(|h| self.db.domain_blocked(h)));
+                if matches!(blocked, Some(Ok(true) | Err(_))) {
+                    tracing::info!(topic = %topic, "a delivery from a blocked domain, ignored");
+                    return;
+                }
                 let feed = match Feed::parse(&body) {
                     Ok(f) => f,
                     Err(e) => {
