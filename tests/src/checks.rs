@@ -17,8 +17,16 @@ use crate::{CheckResult, Level, Outcome, Protocol, REQUEST_TIMEOUT, Target};
 pub struct Checker {
     client: Client,
     callback_listen: Option<std::net::SocketAddr>,
+    callback_base: Option<Url>,
     hub_wait: std::time::Duration,
     subscribe_hook: Option<crate::subscriber::SubscribeHook>,
+}
+
+/// What the checker serves on `--callback-listen` for the hub and
+/// subscriber checks, or why it cannot.
+struct Served {
+    hub: Result<crate::hub::HubTests, String>,
+    subscriber: Result<crate::subscriber::SubscriberTests, String>,
 }
 
 impl std::fmt::Debug for Checker {
@@ -26,6 +34,7 @@ impl std::fmt::Debug for Checker {
         f.debug_struct("Checker")
             .field("client", &self.client)
             .field("callback_listen", &self.callback_listen)
+            .field("callback_base", &self.callback_base)
             .field("hub_wait", &self.hub_wait)
             .field("subscribe_hook", &self.subscribe_hook.is_some())
             .finish()
@@ -140,6 +149,7 @@ impl Checker {
         Ok(Self {
             client: Client::new(cfg).map_err(|e| e.to_string())?,
             callback_listen: None,
+            callback_base: None,
             hub_wait: std::time::Duration::from_secs(15),
             subscribe_hook: None,
         })
@@ -152,6 +162,16 @@ impl Checker {
     #[must_use]
     pub fn with_callback_listen(mut self, addr: std::net::SocketAddr) -> Self {
         self.callback_listen = Some(addr);
+        self
+    }
+
+    /// The public URL (scheme, host and port; the routes are served at its
+    /// root) at which the peers reach the `--callback-listen` address, when
+    /// it is not `http://ADDR` (a checker behind a reverse proxy or a
+    /// tunnel, say).
+    #[must_use]
+    pub fn with_callback_base(mut self, base: Url) -> Self {
+        self.callback_base = Some(base);
         self
     }
 
@@ -229,11 +249,21 @@ impl Checker {
         if wanted(Protocol::Salmon) {
             self.salmon(&mut ctx, descriptor.as_ref()).await;
         }
+        let served = self
+            .serve_callbacks(wanted(Protocol::Hub) || wanted(Protocol::Subscriber))
+            .await;
         if wanted(Protocol::Hub) {
-            self.hub(&mut ctx, descriptor.as_ref(), &base).await;
+            self.hub(
+                &mut ctx,
+                descriptor.as_ref(),
+                &base,
+                served.as_ref().map(|s| &s.hub),
+            )
+            .await;
         }
         if wanted(Protocol::Subscriber) {
-            self.subscriber(&mut ctx).await;
+            self.subscriber(&mut ctx, served.as_ref().map(|s| &s.subscriber))
+                .await;
         }
         if wanted(Protocol::Poco) {
             self.poco(&mut ctx, descriptor.as_ref(), &base).await;
@@ -241,9 +271,58 @@ impl Checker {
         report
     }
 
+    /// Serves the hub and subscriber checks' topics, callbacks and hub on
+    /// one listener at `--callback-listen`.
+    async fn serve_callbacks(&self, needed: bool) -> Option<Served> {
+        let listen = self.callback_listen.filter(|_| needed)?;
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                let why = format!("cannot listen on {listen}: {e}");
+                return Some(Served {
+                    hub: Err(why.clone()),
+                    subscriber: Err(why),
+                });
+            }
+        };
+        let base = match (&self.callback_base, listener.local_addr()) {
+            (Some(b), _) => b.as_str().trim_end_matches('/').to_owned(),
+            (None, Ok(local)) => format!("http://{local}"),
+            (None, Err(e)) => {
+                return Some(Served {
+                    hub: Err(e.to_string()),
+                    subscriber: Err(e.to_string()),
+                });
+            }
+        };
+        let mut app = axum::Router::new();
+        let hub = crate::hub::HubTests::new(&base, self.hub_wait).map(|(t, r)| {
+            app = std::mem::take(&mut app).merge(r);
+            t
+        });
+        let subscriber = match self.subscribe_hook.clone() {
+            Some(hook) => {
+                let (t, r) = crate::subscriber::SubscriberTests::new(&base, hook, self.hub_wait);
+                app = app.merge(r);
+                Ok(t)
+            }
+            None => Err("needs --subscribe-command CMD (how to make the subscriber subscribe)".to_owned()),
+        };
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Some(Served { hub, subscriber })
+    }
+
     /// websub.rocks hub tests 100–106 against the account feed's hub, or
     /// the target URL itself when there is no account.
-    async fn hub(&self, ctx: &mut Ctx<'_>, descriptor: Option<&Descriptor>, base: &str) {
+    async fn hub(
+        &self,
+        ctx: &mut Ctx<'_>,
+        descriptor: Option<&Descriptor>,
+        base: &str,
+        served: Option<&Result<crate::hub::HubTests, String>>,
+    ) {
         const TESTS: [(u32, &str, &str); 7] = [
             (
                 100,
@@ -281,12 +360,19 @@ impl Checker {
                 );
             }
         };
-        let Some(listen) = self.callback_listen else {
-            skip(
-                ctx,
-                "needs --callback-listen ADDR (the checker serves topics and callbacks)".into(),
-            );
-            return;
+        let tests = match served {
+            None => {
+                skip(
+                    ctx,
+                    "needs --callback-listen ADDR (the checker serves topics and callbacks)".into(),
+                );
+                return;
+            }
+            Some(Err(e)) => {
+                skip(ctx, e.clone());
+                return;
+            }
+            Some(Ok(t)) => t,
         };
         let hub = match descriptor {
             Some(d) => match d.href(&Rel::UpdatesFrom) {
@@ -304,13 +390,7 @@ impl Checker {
             skip(ctx, "the account's feed names no hub".into());
             return;
         };
-        let tests = match crate::hub::HubTests::start(listen, &hub, self.hub_wait).await {
-            Ok(t) => t,
-            Err(e) => {
-                skip(ctx, e);
-                return;
-            }
-        };
+        tests.set_hub(&hub);
         for (n, id, title) in TESTS {
             let outcome = match tests.run(n).await {
                 Ok(()) => Outcome::Pass,
@@ -321,7 +401,11 @@ impl Checker {
     }
 
     /// websub.rocks subscriber tests 100–104, 200–205 and 300–302.
-    async fn subscriber(&self, ctx: &mut Ctx<'_>) {
+    async fn subscriber(
+        &self,
+        ctx: &mut Ctx<'_>,
+        served: Option<&Result<crate::subscriber::SubscriberTests, String>>,
+    ) {
         const TESTS: [(u32, &str, Level, &str); 14] = [
             (
                 100,
@@ -420,20 +504,19 @@ impl Checker {
                 );
             }
         };
-        let (Some(listen), Some(hook)) = (self.callback_listen, self.subscribe_hook.clone()) else {
-            skip(
-                ctx,
-                "needs --callback-listen ADDR and --subscribe-command CMD (how to make the subscriber subscribe)",
-            );
-            return;
-        };
-        let listen = std::net::SocketAddr::new(listen.ip(), 0);
-        let tests = match crate::subscriber::SubscriberTests::start(listen, hook, self.hub_wait).await {
-            Ok(t) => t,
-            Err(e) => {
-                skip(ctx, &e);
+        let tests = match served {
+            None => {
+                skip(
+                    ctx,
+                    "needs --callback-listen ADDR and --subscribe-command CMD (how to make the subscriber subscribe)",
+                );
                 return;
             }
+            Some(Err(e)) => {
+                skip(ctx, e);
+                return;
+            }
+            Some(Ok(t)) => t,
         };
         for (n, id, level, title) in TESTS {
             let outcome = match tests.run(n).await {

@@ -3,7 +3,6 @@
 //! and checks what websub.rocks checks (../shared/WEBSUB-ROCKS.md §2).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -128,30 +127,29 @@ fn q(s: &str) -> String {
 }
 
 impl HubTests {
-    /// Serves topics and callbacks on `listen` for the hub at `hub`.
-    pub(crate) async fn start(listen: SocketAddr, hub: &str, wait: Duration) -> Result<Self, String> {
-        let l = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let local = l.local_addr().map_err(|e| e.to_string())?;
+    /// The hub tests' routes (topics and callbacks under `base`, the URL
+    /// at which the hub reaches the checker); name the hub with
+    /// [`set_hub`](Self::set_hub) before running them.
+    pub(crate) fn new(base: &str, wait: Duration) -> Result<(Self, Router), String> {
         let world: Shared = Arc::new(Mutex::new(World {
-            base: format!("http://{local}"),
-            hub: hub.to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
             ..World::default()
         }));
         let app = Router::new()
             .route("/hub-topic/{n}", get(topic))
             .route("/hub-sub/{n}", get(verify).post(deliver))
             .with_state(world.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(l, app).await;
-        });
         let http = reqwest::Client::builder()
             .timeout(crate::REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Self { world, http, wait })
+        Ok((Self { world, http, wait }, app))
+    }
+
+    /// The hub under test.
+    pub(crate) fn set_hub(&self, hub: &str) {
+        lock(&self.world).hub = hub.to_owned();
     }
 
     fn topic(&self, n: u32) -> String {

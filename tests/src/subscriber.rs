@@ -8,7 +8,6 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -363,28 +362,18 @@ pub(crate) struct SubscriberTests {
 }
 
 impl SubscriberTests {
-    /// Serves the topics and the hub on `listen`.
-    pub(crate) async fn start(
-        listen: SocketAddr,
-        hook: SubscribeHook,
-        wait: Duration,
-    ) -> Result<Self, String> {
-        let l = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let local = l.local_addr().map_err(|e| e.to_string())?;
+    /// The subscriber tests' routes (topics and a hub under `base`, the URL
+    /// at which the subscriber reaches the checker).
+    pub(crate) fn new(base: &str, hook: SubscribeHook, wait: Duration) -> (Self, Router) {
         let world: Shared = Arc::new(Mutex::new(World {
-            base: format!("http://{local}"),
+            base: base.trim_end_matches('/').to_owned(),
             ..World::default()
         }));
         let app = Router::new()
             .route("/sub/{n}/{token}", get(topic))
             .route("/sub/{n}/{token}/hub", post(hub))
             .with_state(world.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(l, app).await;
-        });
-        Ok(Self { world, hook, wait })
+        (Self { world, hook, wait }, app)
     }
 
     async fn outcome(&self, key: &str) -> Option<Result<(), String>> {

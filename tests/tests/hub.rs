@@ -88,3 +88,66 @@ async fn hub_checks_are_skipped_without_a_callback_address() {
             .all(|r| matches!(&r.outcome, Outcome::Skip(w) if w.contains("--callback-listen")))
     );
 }
+
+#[tokio::test]
+async fn the_hub_reaches_the_checker_at_its_callback_base() {
+    // The checker listens on 127.0.0.1:PORT but tells the hub to use
+    // http://localhost:PORT, as a checker behind a proxy would.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hub", l.local_addr().unwrap());
+    let mut client = ClientConfig::default();
+    client.net = NetPolicy::dangerous_allow_http_and_private();
+    let hub = Hub::new(
+        HubConfig::new(Url::parse(&url).unwrap()),
+        DeliveryPolicy::default(),
+        MemoryHubStore::default(),
+        WholeContent,
+        client,
+    )
+    .unwrap();
+    hub.spawn_workers();
+    let app = router(hub.clone(), "/hub");
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let checker = Checker::new(true)
+        .unwrap()
+        .with_callback_listen(format!("127.0.0.1:{port}").parse().unwrap())
+        .with_callback_base(Url::parse(&format!("http://localhost:{port}/")).unwrap())
+        .with_hub_wait(Duration::from_secs(2));
+    let report = checker
+        .run(&Target::parse(&url).unwrap(), &[Protocol::Hub], |_| {})
+        .await;
+    assert_eq!(report.results.len(), 7, "{}", report.to_text());
+    assert!(
+        report.results.iter().all(|r| r.outcome == Outcome::Pass),
+        "{}",
+        report.to_text()
+    );
+    // The hub is told the base, not the listening address: a base where
+    // nothing listens makes every test fail.
+    let port2 = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let checker = Checker::new(true)
+        .unwrap()
+        .with_callback_listen(format!("127.0.0.1:{port2}").parse().unwrap())
+        .with_callback_base(Url::parse("http://127.0.0.1:9/").unwrap())
+        .with_hub_wait(Duration::from_millis(500));
+    let report = checker
+        .run(&Target::parse(&url).unwrap(), &[Protocol::Hub], |_| {})
+        .await;
+    assert!(
+        report
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Fail(_))),
+        "{}",
+        report.to_text()
+    );
+}

@@ -20,6 +20,11 @@ pub(crate) struct Args {
     /// must reach it over http); without it the hub checks are skipped.
     #[arg(long)]
     callback_listen: Option<std::net::SocketAddr>,
+    /// The public URL (scheme, host and port; no path) at which peers reach
+    /// --callback-listen, when it is not http://ADDR: a checker behind a
+    /// reverse proxy or a tunnel.
+    #[arg(long, value_name = "URL")]
+    callback_base: Option<url::Url>,
     /// Seconds to wait for a hub's verification or delivery, or for a
     /// subscriber's subscription request.
     #[arg(long, default_value_t = 15)]
@@ -64,6 +69,14 @@ pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError>
         .with_hub_wait(std::time::Duration::from_secs(args.hub_wait));
     if let Some(addr) = args.callback_listen {
         checker = checker.with_callback_listen(addr);
+    }
+    if let Some(base) = &args.callback_base {
+        if base.path() != "/" {
+            return Err(CliError::Usage(format!(
+                "check: --callback-base {base} must not have a path"
+            )));
+        }
+        checker = checker.with_callback_base(base.clone());
     }
     if let Some(cmd) = &args.subscribe_command {
         checker = checker.with_subscribe_hook(ostatus_conformance::subscribe_command(cmd.clone()));
