@@ -30,8 +30,9 @@ async fn check(hub_url: &str, wait: Duration) -> Report {
         .await
 }
 
-#[tokio::test]
-async fn every_hub_test_passes_against_the_projects_hub() {
+/// This project's hub on loopback (http and private addresses allowed);
+/// its URL.
+async fn start_hub() -> String {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hub", l.local_addr().unwrap());
     let mut client = ClientConfig::default();
@@ -47,6 +48,12 @@ async fn every_hub_test_passes_against_the_projects_hub() {
     hub.spawn_workers();
     let app = router(hub, "/hub");
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn every_hub_test_passes_against_the_projects_hub() {
+    let url = start_hub().await;
 
     let report = check(&url, Duration::from_secs(2)).await;
     assert_eq!(report.results.len(), 7, "{}", report.to_text());
@@ -98,21 +105,7 @@ async fn the_hub_reaches_the_checker_at_its_callback_base() {
         .local_addr()
         .unwrap()
         .port();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hub", l.local_addr().unwrap());
-    let mut client = ClientConfig::default();
-    client.net = NetPolicy::dangerous_allow_http_and_private();
-    let hub = Hub::new(
-        HubConfig::new(Url::parse(&url).unwrap()),
-        DeliveryPolicy::default(),
-        MemoryHubStore::default(),
-        WholeContent,
-        client,
-    )
-    .unwrap();
-    hub.spawn_workers();
-    let app = router(hub.clone(), "/hub");
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let url = start_hub().await;
     let checker = Checker::new(true)
         .unwrap()
         .with_callback_listen(format!("127.0.0.1:{port}").parse().unwrap())
