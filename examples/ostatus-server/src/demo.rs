@@ -46,9 +46,24 @@ impl LocalNode {
         key_bits: usize,
         configure: impl FnOnce(&mut NodeConfig),
     ) -> Result<Self, NodeError> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1:0", dir, key_bits, configure).await
+    }
+
+    /// Like [`start_with`](Self::start_with), listening on `addr` (to
+    /// bring a stopped node back at the same address, say).
+    ///
+    /// # Errors
+    ///
+    /// When it cannot bind or open its data.
+    pub async fn start_on(
+        addr: &str,
+        dir: &Path,
+        key_bits: usize,
+        configure: impl FnOnce(&mut NodeConfig),
+    ) -> Result<Self, NodeError> {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| NodeError::Invalid(format!("bind: {e}")))?;
+            .map_err(|e| NodeError::Invalid(format!("bind {addr}: {e}")))?;
         let addr = listener
             .local_addr()
             .map_err(|e| NodeError::Invalid(e.to_string()))?;

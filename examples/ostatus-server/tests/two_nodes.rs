@@ -368,3 +368,44 @@ async fn salmon_slaps_are_rate_limited_per_signer_host() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A slap to a node that is down is not lost: it waits in the outbox and
+/// is delivered when the node is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slaps_to_a_node_that_is_down_are_delivered_later() {
+    let a = LocalNode::start(&dir("outbox-a"), 1024).await.unwrap();
+    let b_dir = dir("outbox-b");
+    let b = LocalNode::start(&b_dir, 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    bn.create_user("bob", "Bob", None).await.unwrap();
+    let bob = bn.user_acct("bob");
+    // alice's node knows bob; then his node goes down.
+    let first = an
+        .post(&alice, &format!("@{bob} are you there?"), None)
+        .await
+        .unwrap();
+    assert!(bn.db().status(&first.uri).unwrap().is_some());
+    let addr = b.addr.to_string();
+    b.stop().await;
+    drop(bn);
+
+    let second = an
+        .post(&alice, &format!("@{bob} hello again"), None)
+        .await
+        .unwrap();
+    assert_eq!(an.db().outbox_len().unwrap(), 1, "queued, not lost");
+    // Nothing is due yet, and while bob's node is down a retry fails.
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(an.retry_outbox(later).await, 0);
+    assert_eq!(an.db().outbox_len().unwrap(), 1);
+
+    // Back at the same address, with the same data.
+    let b = LocalNode::start_on(&addr, &b_dir, 1024, |_| {}).await.unwrap();
+    let much_later = std::time::SystemTime::now() + Duration::from_secs(4 * 3600);
+    assert_eq!(an.retry_outbox(much_later).await, 1);
+    assert_eq!(an.db().outbox_len().unwrap(), 0);
+    assert!(b.node.db().status(&second.uri).unwrap().is_some());
+    a.stop().await;
+    b.stop().await;
+}

@@ -136,6 +136,21 @@ pub struct NewStatus {
     pub mentions: Vec<String>,
 }
 
+/// A Salmon slap waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedSlap {
+    /// Row id.
+    pub id: i64,
+    /// The Salmon endpoint.
+    pub endpoint: String,
+    /// The signed envelope (XML).
+    pub envelope: String,
+    /// What it is (for logs).
+    pub what: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
 /// The node's database.
 #[derive(Debug)]
 pub struct Db {
@@ -199,6 +214,14 @@ CREATE TABLE IF NOT EXISTS favourites (
     PRIMARY KEY (account_uri, status_uri)
 );
 CREATE TABLE IF NOT EXISTS domain_blocks (domain TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    envelope TEXT NOT NULL,
+    what TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS seen_slaps (
     entry_id TEXT NOT NULL,
     signer TEXT NOT NULL,
@@ -880,6 +903,76 @@ impl Db {
             params![entry_id, signer, now],
         )?;
         Ok(n > 0)
+    }
+
+    /// Queues a Salmon slap for another attempt at `next_at`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn queue_slap(
+        &self,
+        endpoint: &str,
+        envelope: &str,
+        what: &str,
+        next_at: i64,
+    ) -> Result<(), DbError> {
+        self.c().execute(
+            "INSERT INTO outbox (endpoint, envelope, what, attempts, next_at) VALUES (?1, ?2, ?3, 1, ?4)",
+            params![endpoint, envelope, what, next_at],
+        )?;
+        Ok(())
+    }
+
+    /// The queued slaps due at `now`, oldest first (at most 100).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn due_slaps(&self, now: i64) -> Result<Vec<QueuedSlap>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare(
+            "SELECT id, endpoint, envelope, what, attempts FROM outbox WHERE next_at <= ?1 ORDER BY next_at LIMIT 100",
+        )?;
+        let rows = st.query_map([now], |r| {
+            Ok(QueuedSlap {
+                id: r.get(0)?,
+                endpoint: r.get(1)?,
+                envelope: r.get(2)?,
+                what: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Reschedules a queued slap, or removes it (`next_at` `None`).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn reschedule_slap(&self, id: i64, attempts: u32, next_at: Option<i64>) -> Result<(), DbError> {
+        let c = self.c();
+        match next_at {
+            Some(at) => c.execute(
+                "UPDATE outbox SET attempts = ?2, next_at = ?3 WHERE id = ?1",
+                params![id, attempts, at],
+            )?,
+            None => c.execute("DELETE FROM outbox WHERE id = ?1", [id])?,
+        };
+        Ok(())
+    }
+
+    /// Slaps waiting for another attempt.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn outbox_len(&self) -> Result<usize, DbError> {
+        let n: i64 = self
+            .c()
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// Starts a session.

@@ -4,10 +4,11 @@
 //! pings, and applying what arrives (verified slaps, hub deliveries).
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use http::StatusCode;
 use ostatus_activitystreams::{Entry, Feed, InReplyTo, Link, Meta, ObjectType, Person, Text, TextType, Verb};
-use ostatus_salmon::{Envelope, KeyLookupError, KeyResolver, MagicPublicKey, PrivateKey, Slap, slap_request};
+use ostatus_salmon::{Envelope, KeyLookupError, KeyResolver, MagicPublicKey, PrivateKey, Slap};
 use ostatus_webfinger::{Rel, Resource};
 use ostatus_websub::{Event, SignatureStatus};
 use url::Url;
@@ -37,6 +38,23 @@ const SLAP_FUTURE: i64 = 3600;
 
 /// Accounts are resolved again after this long.
 const ACCOUNT_TTL: i64 = 86_400;
+
+/// Attempts at a Salmon slap, the first included.
+const OUTBOX_ATTEMPTS: u32 = 10;
+
+/// Seconds before attempt `n` (2 onwards) of a queued slap: 1 minute,
+/// doubling, at most 6 hours.
+fn outbox_delay(n: u32) -> i64 {
+    (60i64 << n.saturating_sub(1).min(9)).min(6 * 3600)
+}
+
+/// Why a slap did not get through.
+enum SendFailure {
+    /// Worth another attempt: the peer is down, slow, or answered 5xx/429.
+    Temporary(String),
+    /// Not worth one: 4xx, or a refused address.
+    Refused(String),
+}
 
 /// Statuses per feed page.
 pub(crate) const PAGE: usize = 20;
@@ -483,7 +501,6 @@ impl Node {
         };
         let key = PrivateKey::from_pem(&user.private_key).map_err(remote)?;
         let env = Envelope::sign(entry.to_xml().as_bytes(), ostatus_salmon::ATOM, &key).map_err(remote)?;
-        let req = slap_request(endpoint, &env).map_err(remote)?;
         self.report_with(
             "→",
             format!(
@@ -493,15 +510,91 @@ impl Node {
             ),
             Some(entry.to_xml()),
         );
-        let got = self.http.send(req).await.map_err(remote)?;
-        self.report(
-            "→",
-            format!("Salmon {what} to {}: answered {}", to.acct, got.status),
-        );
-        if !ostatus_salmon::delivered(got.status) {
-            return Err(NodeError::Remote(format!("{endpoint} answered {}", got.status)));
+        let envelope = env.to_xml();
+        match self.send_slap(endpoint, &envelope).await {
+            Ok(status) => {
+                self.report("→", format!("Salmon {what} to {}: answered {status}", to.acct));
+                Ok(())
+            }
+            Err(SendFailure::Temporary(why)) => {
+                // Not lost: the outbox tries again (a peer that is down
+                // today gets it when it is back).
+                self.db
+                    .queue_slap(endpoint, &envelope, what, now_secs() + outbox_delay(1))?;
+                self.report(
+                    "→",
+                    format!("Salmon {what} to {}: {why}; queued for another attempt", to.acct),
+                );
+                Ok(())
+            }
+            Err(SendFailure::Refused(why)) => {
+                self.report("→", format!("Salmon {what} to {}: {why}", to.acct));
+                Err(NodeError::Remote(format!("{endpoint}: {why}")))
+            }
         }
-        Ok(())
+    }
+
+    /// POSTs an envelope; the status if the peer took it.
+    async fn send_slap(&self, endpoint: &str, envelope: &str) -> Result<StatusCode, SendFailure> {
+        let req = http::Request::post(endpoint)
+            .header(http::header::CONTENT_TYPE, ostatus_salmon::MEDIA_TYPE_XML)
+            .body(envelope.as_bytes().to_vec())
+            .map_err(|e| SendFailure::Refused(e.to_string()))?;
+        match self.http.send(req).await {
+            Ok(f) if ostatus_salmon::delivered(f.status) => Ok(f.status),
+            Ok(f) if f.status.is_server_error() || f.status == StatusCode::TOO_MANY_REQUESTS => {
+                Err(SendFailure::Temporary(format!("answered {}", f.status)))
+            }
+            Ok(f) => Err(SendFailure::Refused(format!("answered {}", f.status))),
+            Err(ostatus_websub::client::ClientError::Blocked(b)) => Err(SendFailure::Refused(b.to_string())),
+            Err(e) => Err(SendFailure::Temporary(e.to_string())),
+        }
+    }
+
+    /// Tries the queued slaps due at `now` once more (the background task
+    /// does so every 30 s); returns how many were delivered. A slap is
+    /// given up after 10 attempts (about a day and a half) or a refusal.
+    pub async fn retry_outbox(&self, now: SystemTime) -> usize {
+        let now = i64::try_from(ostatus_websub::unix(now)).unwrap_or(i64::MAX);
+        let due = match self.db.due_slaps(now) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the outbox failed");
+                return 0;
+            }
+        };
+        let mut delivered = 0;
+        for super::db::QueuedSlap {
+            id,
+            endpoint,
+            envelope,
+            what,
+            attempts,
+        } in due
+        {
+            let next = match self.send_slap(&endpoint, &envelope).await {
+                Ok(status) => {
+                    delivered += 1;
+                    self.report(
+                        "→",
+                        format!("Salmon {what} to {endpoint}, again: answered {status}"),
+                    );
+                    None
+                }
+                Err(SendFailure::Temporary(why)) if attempts < OUTBOX_ATTEMPTS => {
+                    tracing::info!(endpoint, attempts, why, "a queued slap failed again");
+                    Some(now + outbox_delay(attempts + 1))
+                }
+                Err(SendFailure::Temporary(why) | SendFailure::Refused(why)) => {
+                    tracing::warn!(endpoint, attempts, why, "a queued slap was given up");
+                    None
+                }
+            };
+            if let Err(e) = self.db.reschedule_slap(id, attempts + 1, next) {
+                tracing::error!(error = %e, "updating the outbox failed");
+            }
+        }
+        delivered
     }
 
     // ----- Actions -----------------------------------------------------------

@@ -319,6 +319,15 @@ impl Node {
                     node.on_websub_event(ev).await;
                 }
             });
+            // Queued Salmon slaps are tried again.
+            let outbox = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    let Some(node) = outbox.upgrade() else { break };
+                    node.retry_outbox(SystemTime::now()).await;
+                }
+            });
             // Leases are renewed a day before they end.
             let node = Arc::downgrade(self);
             tokio::spawn(async move {
