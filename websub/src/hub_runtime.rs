@@ -495,7 +495,19 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 }
             };
             if jobs.is_empty() {
-                let _ = tokio::time::timeout(Duration::from_millis(500), self.work.notified()).await;
+                let idle = tokio::time::timeout(Duration::from_millis(500), self.work.notified());
+                match self.store.work_signal() {
+                    // Another process queued work (PostgreSQL NOTIFY).
+                    Some(other) => {
+                        tokio::select! {
+                            _ = idle => {}
+                            () = other.notified() => {}
+                        }
+                    }
+                    None => {
+                        let _ = idle.await;
+                    }
+                }
                 continue;
             }
             let claimed = jobs.len();

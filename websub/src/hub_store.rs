@@ -107,6 +107,12 @@ pub trait HubStore: Send + Sync + 'static {
         topic: &Url,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A signal raised when another process queues work, for stores shared
+    /// between processes; the delivery worker then claims at once instead
+    /// of at its next poll. `None` (the default): polling only.
+    fn work_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// Locks `m`, going on with the data of a thread that panicked while
@@ -683,6 +689,50 @@ mod postgres {
         ids.iter().map(|&i| int(i)).collect()
     }
 
+    /// The channel a queueing process notifies.
+    const WORK_CHANNEL: &str = "websub_hub_work";
+
+    /// Keeps a connection of its own that `LISTEN`s on [`WORK_CHANNEL`]
+    /// and raises the returned signal on each notification, reconnecting
+    /// after a failure. Ends when the store is gone.
+    fn listen(config: tokio_postgres::Config) -> Arc<tokio::sync::Notify> {
+        let signal = Arc::new(tokio::sync::Notify::new());
+        let weak = Arc::downgrade(&signal);
+        tokio::spawn(async move {
+            loop {
+                if weak.strong_count() == 0 {
+                    break;
+                }
+                if let Ok((client, mut conn)) = config.connect(NoTls).await {
+                    let raise = weak.clone();
+                    let driver = tokio::spawn(async move {
+                        while let Some(msg) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                            match msg {
+                                Ok(tokio_postgres::AsyncMessage::Notification(_)) => match raise.upgrade() {
+                                    Some(s) => s.notify_one(),
+                                    None => break,
+                                },
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    });
+                    if client
+                        .batch_execute(&format!("LISTEN {WORK_CHANNEL}"))
+                        .await
+                        .is_ok()
+                    {
+                        let _ = driver.await;
+                    } else {
+                        driver.abort();
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+        signal
+    }
+
     /// Serialises schema creation between processes starting at once.
     const SCHEMA_LOCK: i64 = 0x6f73_7461_7475_7301;
 
@@ -733,6 +783,8 @@ mod postgres {
     #[derive(Clone)]
     pub struct PostgresHubStore {
         pool: Pool,
+        /// Raised on `NOTIFY websub_hub_work` (see [`Self::listen`]).
+        work: Option<Arc<tokio::sync::Notify>>,
         /// Contents recently handed out, by id: the jobs of one publish
         /// share one content, which need not cross the wire per claim.
         contents: Arc<Mutex<HashMap<i64, Content>>>,
@@ -812,6 +864,7 @@ mod postgres {
             config: tokio_postgres::Config,
             max_connections: usize,
         ) -> Result<Self, StoreError> {
+            let config_for_listen = config.clone();
             let manager = Manager::from_config(
                 config,
                 NoTls,
@@ -823,10 +876,15 @@ mod postgres {
                 .max_size(max_connections.max(1))
                 .build()
                 .map_err(err)?;
-            Self::from_pool(pool).await
+            let mut store = Self::from_pool(pool).await?;
+            store.work = Some(listen(config_for_listen));
+            Ok(store)
         }
 
         /// Uses an existing pool, creating the tables if they are missing.
+        /// A store made this way does not `LISTEN` for other processes'
+        /// work (it has no connection settings of its own): its workers
+        /// find it at their next poll (0.5 s) rather than at once.
         ///
         /// # Errors
         ///
@@ -843,6 +901,7 @@ mod postgres {
             drop(c);
             Ok(Self {
                 pool,
+                work: None,
                 contents: Arc::default(),
             })
         }
@@ -979,6 +1038,11 @@ mod postgres {
                 .map_err(err)?;
             if n == 0 {
                 tx.execute("DELETE FROM websub_hub_contents WHERE id = $1", &[&content])
+                    .await
+                    .map_err(err)?;
+            } else {
+                // Wakes the other processes' workers when this commits.
+                tx.batch_execute(&format!("NOTIFY {WORK_CHANNEL}"))
                     .await
                     .map_err(err)?;
             }
@@ -1151,6 +1215,10 @@ mod postgres {
             .map_err(err)?
             .map(|r| r.try_get(0).map_err(err))
             .transpose()
+        }
+
+        fn work_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+            self.work.clone()
         }
 
         async fn set_last_content(&self, topic: &Url, body: Vec<u8>) -> Result<(), StoreError> {

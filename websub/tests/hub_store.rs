@@ -191,6 +191,40 @@ mod postgres {
         assert_eq!(s.claim(32, 10, 30).await.unwrap().len(), 1);
     }
 
+    /// Queueing in one process wakes the other's worker at once
+    /// (`NOTIFY websub_hub_work`), instead of at its next poll.
+    #[tokio::test]
+    async fn work_queued_by_one_process_wakes_the_other() {
+        let Some(url) = database() else { return };
+        let schema = fresh_schema("notify");
+        let a = PostgresHubStore::connect_in_schema(&url, &schema, 2)
+            .await
+            .unwrap();
+        let b = PostgresHubStore::connect_in_schema(&url, &schema, 2)
+            .await
+            .unwrap();
+        let signal = b.work_signal().expect("a store with its own settings listens");
+        a.upsert(sub("https://t.example/", "https://c.example/", u64::MAX / 2))
+            .await
+            .unwrap();
+        // The listener connects in the background; queue until it hears.
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            loop {
+                a.enqueue(&u("https://t.example/"), None, b"x".to_vec(), 1)
+                    .await
+                    .unwrap();
+                if tokio::time::timeout(std::time::Duration::from_millis(500), signal.notified())
+                    .await
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(heard.is_ok(), "no notification reached the other store");
+    }
+
     #[tokio::test]
     async fn schema_names_must_be_plain() {
         let Some(url) = database() else { return };
