@@ -231,7 +231,8 @@ CREATE TABLE IF NOT EXISTS seen_slaps (
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id),
-    csrf TEXT NOT NULL
+    csrf TEXT NOT NULL,
+    expires_at INTEGER NOT NULL DEFAULT 0
 );
 ";
 
@@ -299,6 +300,14 @@ impl Db {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        // Data made before sessions expired: add the column (their
+        // sessions, at 0, are over).
+        let has_expiry = conn
+            .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'expires_at'")?
+            .exists([])?;
+        if !has_expiry {
+            conn.execute_batch("ALTER TABLE sessions ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0")?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -975,30 +984,40 @@ impl Db {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Starts a session.
+    /// Starts a session that lasts until `expires_at` (seconds since the
+    /// epoch), forgetting the ones that are over.
     ///
     /// # Errors
     ///
     /// On a database failure.
-    pub fn create_session(&self, token: &str, user_id: i64, csrf: &str) -> Result<(), DbError> {
-        self.c().execute(
-            "INSERT INTO sessions (token, user_id, csrf) VALUES (?1, ?2, ?3)",
-            params![token, user_id, csrf],
+    pub fn create_session(
+        &self,
+        token: &str,
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        let c = self.c();
+        c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
+        c.execute(
+            "INSERT INTO sessions (token, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token, user_id, csrf, expires_at],
         )?;
         Ok(())
     }
 
-    /// The user and CSRF token of a session.
+    /// The user and CSRF token of a session that is not over at `now`.
     ///
     /// # Errors
     ///
     /// On a database failure.
-    pub fn session(&self, token: &str) -> Result<Option<(User, String)>, DbError> {
+    pub fn session(&self, token: &str, now: i64) -> Result<Option<(User, String)>, DbError> {
         let found: Option<(i64, String)> = self
             .c()
             .query_row(
-                "SELECT user_id, csrf FROM sessions WHERE token = ?1",
-                [token],
+                "SELECT user_id, csrf FROM sessions WHERE token = ?1 AND expires_at > ?2",
+                params![token, now],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -1017,5 +1036,26 @@ impl Db {
         self.c()
             .execute("DELETE FROM sessions WHERE token = ?1", [token])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::Db;
+
+    #[test]
+    fn sessions_end() {
+        let dir = std::env::temp_dir().join(format!("ostatus-db-sessions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open(&dir.join("node.db")).unwrap();
+        let u = db.create_user("ann", "Ann", None, "key").unwrap().unwrap();
+        db.create_session("t1", u.id, "c1", 100, 200).unwrap();
+        assert_eq!(db.session("t1", 150).unwrap().unwrap().1, "c1");
+        assert!(db.session("t1", 200).unwrap().is_none(), "over at its end");
+        // Starting another session forgets the ones that are over.
+        db.create_session("t2", u.id, "c2", 300, 400).unwrap();
+        assert!(db.session("t1", 0).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -21,6 +21,9 @@ use super::auth::{COOKIE as SESSION_COOKIE, check_password, same_token, token};
 use super::pages::{self, Viewer};
 use super::{Node, NodeError};
 
+/// How long a login lasts (30 days).
+const SESSION_SECS: i64 = 30 * 86_400;
+
 /// Largest form or Salmon body read (512 KiB).
 const MAX_BODY: usize = 512 * 1024;
 
@@ -91,7 +94,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 
 fn viewer(node: &Node, headers: &HeaderMap) -> Viewer {
     let t = session_token(headers)?;
-    node.db().session(&t).ok().flatten()
+    node.db().session(&t, super::now_secs()).ok().flatten()
 }
 
 /// WebFinger lookups for local users, by `acct:` or profile URL.
@@ -371,13 +374,17 @@ async fn login(State(node): Shared, body: Bytes) -> Response {
     let (Ok(t), Ok(csrf)) = (token(), token()) else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into());
     };
-    if let Err(e) = node.db().create_session(&t, user.id, &csrf) {
+    let now = super::now_secs();
+    if let Err(e) = node
+        .db()
+        .create_session(&t, user.id, &csrf, now, now + SESSION_SECS)
+    {
         return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
     let mut r = see_other(&next);
     let secure = if node.config().insecure { "" } else { "; Secure" };
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        "{SESSION_COOKIE}={t}; Path=/; Max-Age={SESSION_SECS}; HttpOnly; SameSite=Lax{secure}"
     )) {
         r.headers_mut().insert(SET_COOKIE, v);
     }
