@@ -4,6 +4,10 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
+# With FUZZ_RUNS=N, each target instead runs N inputs from a fixed seed
+# (FUZZ_SEED, default 1): on a fresh corpus the run is the same every time,
+# which is what CI needs. Exploratory runs use SECONDS.
+#
 # Crashes land in fuzz/artifacts/TARGET/; reproduce one with
 #   cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-…
 set -euo pipefail
@@ -44,9 +48,15 @@ seed() {
 status=0
 for t in "${targets[@]}"; do
     seed "$t"
-    echo "==> fuzz $t for ${secs}s"
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        limit=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+        echo "==> fuzz $t for $FUZZ_RUNS runs from seed ${FUZZ_SEED:-1}"
+    else
+        limit=(-max_total_time="$secs")
+        echo "==> fuzz $t for ${secs}s"
+    fi
     start=$(date +%s)
-    if ! cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 >"log-$t.txt" 2>&1; then
+    if ! cargo +nightly fuzz run "$t" "corpus/$t" -- "${limit[@]}" -rss_limit_mb=2048 -max_len=65536 >"log-$t.txt" 2>&1; then
         echo "!!! $t failed; see fuzz/log-$t.txt and fuzz/artifacts/$t/"
         tail -30 "log-$t.txt"
         status=1
