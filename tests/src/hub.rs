@@ -141,6 +141,10 @@ impl HubTests {
             .with_state(world.clone());
         let http = reqwest::Client::builder()
             .timeout(crate::REQUEST_TIMEOUT)
+            // The tests sit idle for the hub wait between requests; servers
+            // close idle connections (after 5 to 10 s is common), and a POST
+            // on a connection closing under it fails.
+            .pool_idle_timeout(crate::IDLE_CONNECTION)
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| e.to_string())?;

@@ -205,3 +205,8 @@ impl Target {
 
 /// Time limit of each request the checker makes.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the checker's own HTTP clients keep an idle connection for
+/// reuse: less than the keep-alive of common servers (5 s and up), so that
+/// no request goes out on a connection the server is closing.
+pub(crate) const IDLE_CONNECTION: Duration = Duration::from_secs(4);

@@ -157,6 +157,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
+            // Servers close idle connections, often after 5 s; idle ones
+            // are dropped before that rather than reused as they close.
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .connect_timeout(config.connect_timeout)
             .user_agent(config.user_agent.clone())
             .https_only(!config.net.allows_http())

@@ -196,6 +196,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
+            // Servers close idle connections, often after 5 s; reusing one
+            // as it closes fails a POST, so idle ones are dropped first.
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .user_agent(concat!("ostatus-websub/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(GuardedResolver {
                 net: config.net,
