@@ -114,8 +114,8 @@ pub struct Node {
     wire: Mutex<Option<mpsc::UnboundedSender<Wire>>>,
     events: Mutex<Option<mpsc::UnboundedReceiver<ostatus_websub::Event>>>,
     events_tx: mpsc::UnboundedSender<ostatus_websub::Event>,
-    /// Slaps per signer host in the current minute: (minute, count).
-    slap_counts: Mutex<std::collections::HashMap<String, (i64, u32)>>,
+    /// A token bucket per signer host: (tokens left, when last refilled).
+    slap_counts: Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -454,23 +454,33 @@ impl Node {
             .ok_or_else(|| NodeError::NotFound(format!("user {username}")))
     }
 
-    /// Counts a slap from `host`; `false` once the host is over its limit
-    /// for this minute.
+    /// Takes a token for a slap from `host`; `false` when the host has
+    /// used up its allowance (a burst of `slaps_per_minute`, refilled at
+    /// that rate).
     pub(crate) fn slap_allowed(&self, host: &str) -> bool {
-        let minute = now_secs() / 60;
-        let mut counts = self
+        // A token bucket: `slaps_per_minute` at once, refilled at that
+        // rate, so a burst is judged the same whenever it comes.
+        let rate = f64::from(self.config.slaps_per_minute.max(1));
+        let now = std::time::Instant::now();
+        let mut buckets = self
             .slap_counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if counts.len() > 10_000 {
-            counts.retain(|_, (m, _)| *m == minute);
+        if buckets.len() > 10_000 {
+            // Forget the hosts whose bucket is full again.
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate / 60.0 < rate
+            });
         }
-        let entry = counts.entry(host.to_ascii_lowercase()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let (tokens, at) = buckets.entry(host.to_ascii_lowercase()).or_insert((rate, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate / 60.0).min(rate);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
-        entry.1 = entry.1.saturating_add(1);
-        entry.1 <= self.config.slaps_per_minute
     }
 
     /// `BASE/path`.
