@@ -89,6 +89,8 @@ impl LocalNode {
     pub async fn stop(self) {
         self.node.shutdown().await;
         self.server.abort();
+        // Once this returns the listener is closed, and its address free.
+        let _ = self.server.await;
     }
 }
 
