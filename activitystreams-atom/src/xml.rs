@@ -268,7 +268,7 @@ pub fn escape_text(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            c if !crate::stream::xml_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -287,7 +287,7 @@ pub fn escape_attr(s: &str) -> String {
             '\r' => out.push_str("&#13;"),
             '\n' => out.push_str("&#10;"),
             '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c if !crate::stream::xml_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -599,3 +599,26 @@ fn undeclared_attribute_prefixes_are_refused_and_ignored_attributes_stay_ignored
     let f = Feed::parse(doc.as_bytes()).unwrap();
     assert_eq!(Feed::parse(f.to_xml().as_bytes()).unwrap(), f);
 }
+
+#[test]
+fn characters_xml_does_not_allow_are_refused_however_written() {
+    // `&#1;` was read and then written back as U+FFFD; U+FFFF was read and
+    // written back raw, which no XML parser accepts.
+    for doc in [
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a&#1;b</title></feed>",
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a&#xFFFF;b</title></feed>",
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a\u{FFFF}b</title></feed>",
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><link rel=\"a&#1;\" href=\"x\"/></feed>",
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><link rel=\"a&#xFFFE;\" href=\"x\"/></feed>",
+    ] {
+        assert!(Feed::parse(doc.as_bytes()).is_err(), "{doc}");
+    }
+    // What this crate writes never carries them: a title set in code is
+    // written with U+FFFD in their place.
+    let f = Feed {
+        title: Some("a\u{FFFF}b\u{1}".into()),
+        ..Feed::default()
+    };
+    let again = Feed::parse(f.to_xml().as_bytes()).unwrap();
+    assert_eq!(again.title.as_deref(), Some("a\u{FFFD}b\u{FFFD}"));
+}

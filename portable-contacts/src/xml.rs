@@ -44,12 +44,26 @@ fn xml_err(e: impl std::fmt::Display) -> PocoError {
     PocoError::Xml(e.to_string())
 }
 
+/// Whether XML 1.0 can carry `c` (its Char production).
+fn xml_char(c: char) -> bool {
+    !(((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
+}
+
+fn not_xml_char(c: char) -> PocoError {
+    PocoError::Xml(format!("U+{:04X} is a character XML does not allow", c as u32))
+}
+
 /// Parses a document into its root element. DTDs, entities other than the
 /// predefined five, and nesting beyond 32 levels are refused. Undeclared
 /// prefixes are tolerated (the element keeps its prefix, no namespace).
 pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| PocoError::Xml(format!("not UTF-8: {e}")))?;
+    // Characters XML 1.0 does not allow (quick-xml does not check): read,
+    // they could not be written back.
+    if let Some(c) = text.chars().find(|&c| !xml_char(c)) {
+        return Err(not_xml_char(c));
+    }
     let mut reader = NsReader::from_str(text);
     let mut stack: Vec<Node> = Vec::new();
     loop {
@@ -93,6 +107,7 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
             }
             Event::GeneralRef(r) => {
                 let s = match r.resolve_char_ref().map_err(xml_err)? {
+                    Some(c) if !xml_char(c) => return Err(not_xml_char(c)),
                     Some(c) => c.to_string(),
                     None => match r.into_inner().as_ref() {
                         "lt" => "<".into(),
@@ -214,7 +229,7 @@ pub(crate) fn write_element(out: &mut String, name: &str, value: &Value, depth: 
 /// Text content: CDATA for values with line breaks (as Appendix A writes
 /// addresses), escaped text otherwise.
 fn text_content(s: &str) -> String {
-    if s.contains('\n') && !s.contains("]]>") && !s.contains('\r') {
+    if s.contains('\n') && !s.contains("]]>") && !s.contains('\r') && s.chars().all(xml_char) {
         return format!("<![CDATA[{s}]]>");
     }
     let mut out = String::with_capacity(s.len());
@@ -224,7 +239,7 @@ fn text_content(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            c if !xml_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

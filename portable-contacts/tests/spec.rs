@@ -284,6 +284,12 @@ fn malformed_documents() {
         b"<!DOCTYPE r [<!ENTITY x 'y'>]><response/>",
         b"<response>&x;</response>",
         b"<feed/>",
+        // Characters XML does not allow, raw or as references: read, they
+        // could not be written back (`&#1;` came back as U+FFFD).
+        b"<response><entry><displayName>a&#1;b</displayName></entry></response>",
+        b"<response><entry><displayName>a&#xFFFF;b</displayName></entry></response>",
+        "<response><entry><displayName>a\u{FFFF}b</displayName></entry></response>".as_bytes(),
+        b"<response><entry><displayName>a\x01b</displayName></entry></response>",
     ] {
         assert!(
             Response::from_xml(input).is_err(),

@@ -570,18 +570,17 @@ fn finish(
         return Err(EnvelopeError::Missing("data type is missing".into()));
     }
     // Every envelope must survive being written as XML, which cannot carry
-    // C0 control characters other than tab, line feed and carriage return.
+    // C0 control characters other than tab, line feed and carriage return,
+    // nor U+FFFE and U+FFFF.
     let forbidden = {
         let mut fields = [&data_type, &encoding, &alg].into_iter().chain(
             sigs.iter()
                 .flat_map(|s| std::iter::once(&s.value).chain(s.key_id.as_ref())),
         );
-        fields.any(|f| has_xml_forbidden_control(f.as_bytes()))
+        fields.any(|f| has_xml_forbidden(f))
     };
     if forbidden {
-        return Err(EnvelopeError::Xml(
-            "a control character XML does not allow".into(),
-        ));
+        return Err(EnvelopeError::Xml("a character XML does not allow".into()));
     }
     Ok(Envelope {
         data,
@@ -594,10 +593,12 @@ fn finish(
 
 /// Whether `bytes` holds a C0 control character other than tab, line feed
 /// and carriage return: XML 1.0 cannot carry those, even as references.
-fn has_xml_forbidden_control(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .any(|&b| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
+/// Whether `s` holds a character XML 1.0 does not allow: a C0 control
+/// other than tab, line feed and carriage return, U+FFFE or U+FFFF.
+fn has_xml_forbidden(s: &str) -> bool {
+    s.chars().any(|c| {
+        ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    })
 }
 
 /// Escapes text and (double-quoted) attribute values alike: besides the

@@ -406,6 +406,10 @@ fn malformed_envelopes_are_clear_errors() {
         (b"a.b.c", |e| matches!(e, EnvelopeError::Compact(3))),
         (b"   ", |e| matches!(e, EnvelopeError::UnknownFormat)),
         (b"\xff\xfe<", |e| matches!(e, EnvelopeError::UnknownFormat)),
+        // U+FFFF, raw or as a reference: XML cannot carry it, so it could
+        // not be written back as a valid envelope.
+        (b"<me:env xmlns:me=\"http://salmon-protocol.org/ns/magic-env\"><me:data type=\"a&#xFFFF;\">QQ</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig>QQ</me:sig></me:env>", |e| matches!(e, EnvelopeError::Xml(_))),
+        (b"<me:env xmlns:me=\"http://salmon-protocol.org/ns/magic-env\"><me:data type=\"a\xef\xbf\xbf\">QQ</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig>QQ</me:sig></me:env>", |e| matches!(e, EnvelopeError::Xml(_))),
     ];
     for (input, check) in cases {
         let err = Envelope::parse(input, None).unwrap_err();
