@@ -31,7 +31,8 @@ pub trait SlapReceiver: Send + Sync {
 
 /// A router serving a Salmon endpoint at `path` (which may hold axum path
 /// parameters, e.g. `/salmon/{user}`, that the application ignores here).
-/// The body is read up to the endpoint's size limit (413 beyond it).
+/// The body is read up to the endpoint's size limit (413 beyond it) and
+/// within its `body_timeout` (408 after it).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -59,9 +60,18 @@ async fn handle<A: KeyResolver + SlapReceiver + 'static>(
 ) -> Response {
     let (parts, body) = req.into_parts();
     let limit = endpoint.config().max_body;
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return to_axum(response(&Err(SlapError::TooLarge(limit)))),
+    let timeout = endpoint.config().body_timeout;
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return to_axum(response(&Err(SlapError::TooLarge(limit)))),
+        Err(_) => {
+            let mut r = Response::new(Body::from(format!(
+                "salmon: the body was not received within {} s\n",
+                timeout.as_secs_f64()
+            )));
+            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            return r;
+        }
     };
     let req = http::Request::from_parts(parts, bytes);
     let result = endpoint.receive(&req).await;

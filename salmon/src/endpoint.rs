@@ -110,6 +110,9 @@ pub struct EndpointConfig {
     pub max_body: usize,
     /// Legacy tolerances (default: none).
     pub verify: VerifyOptions,
+    /// How long the axum router waits for a whole body before answering
+    /// 408 (default 30 s), whatever server runs it.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for EndpointConfig {
@@ -117,6 +120,7 @@ impl Default for EndpointConfig {
         Self {
             max_body: 512 * 1024,
             verify: VerifyOptions::default(),
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

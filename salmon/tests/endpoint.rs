@@ -296,3 +296,33 @@ async fn axum_router() {
     assert_eq!(ep.resolver().accepted.lock().unwrap().as_slice(), [ALICE]);
     let _ = SlapError::Method;
 }
+
+/// Hardening (slow clients): the router gives up on a body that stops
+/// coming after the endpoint's `body_timeout`, with 408, whatever server runs
+/// it, and nothing reaches the application. Time is paused, so the default
+/// 30 s pass at once.
+#[tokio::test(start_paused = true)]
+async fn axum_router_times_out_stalled_bodies() {
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+    let ep = Arc::new(Endpoint::new(keys()));
+    assert_eq!(ep.config().body_timeout, std::time::Duration::from_secs(30));
+    let app = ostatus_salmon::axum::router("/salmon/{user}", ep.clone());
+    let head = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"<?xml"))]);
+    let req = http::Request::post("/salmon/alice")
+        .header("content-type", "application/magic-envelope+xml")
+        .header("content-length", "5000")
+        .body(axum::body::Body::from_stream(
+            head.chain(futures_util::stream::pending()),
+        ))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    // Without its own timeout the router would wait forever.
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(60), app.oneshot(req))
+        .await
+        .expect("the router must give up by itself")
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(30));
+    assert!(ep.resolver().accepted.lock().unwrap().is_empty());
+}

@@ -1,7 +1,7 @@
 //! A ready axum router for subscriber callbacks (feature `axum`).
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
@@ -20,9 +20,38 @@ struct Shared<S> {
     max_body: usize,
 }
 
+/// How long the routers of this crate wait for a whole request body: one
+/// that has not arrived 30 s after its handler started reading it is
+/// answered 408, whatever server runs the router (plain `axum::serve` has
+/// no body read timeout of its own).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads a request body: at most `limit` bytes within
+/// [`BODY_READ_TIMEOUT`]; otherwise the 408 or 413 to answer.
+pub(crate) async fn read_body(
+    headers: &http::HeaderMap,
+    body: Body,
+    limit: usize,
+    who: &str,
+) -> Result<axum::body::Bytes, Response> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(unreadable_body(headers, limit, who)),
+        Err(_) => {
+            let mut r = Response::new(Body::from(format!(
+                "{who}: the body was not received within {} s\n",
+                BODY_READ_TIMEOUT.as_secs()
+            )));
+            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            Err(r)
+        }
+    }
+}
+
 /// A router serving `{path}/{id}` callbacks for `subscriber`; each event
 /// (verification, denial, delivery) goes to `events`. Delivery bodies are
-/// capped at `max_body` bytes (413 beyond).
+/// capped at `max_body` bytes (413 beyond) and must arrive within
+/// [`BODY_READ_TIMEOUT`] (408 after).
 pub fn callback_router<S: Store + 'static>(
     path: &str,
     subscriber: Arc<Subscriber<S>>,
@@ -41,8 +70,9 @@ pub fn callback_router<S: Store + 'static>(
 
 async fn handle<S: Store + 'static>(State(sh): State<Arc<Shared<S>>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, sh.max_body).await else {
-        return unreadable_body(&parts.headers, sh.max_body, "websub");
+    let bytes = match read_body(&parts.headers, body, sh.max_body, "websub").await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let req = http::Request::from_parts(parts, bytes);
     match sh.subscriber.handle(&req, SystemTime::now()).await {

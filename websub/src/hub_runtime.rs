@@ -861,7 +861,8 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
 }
 
 /// An axum router: the hub at `path` (POST), its metrics at `/metrics`.
-/// Request bodies are capped at 64 KiB (413 beyond).
+/// Request bodies are capped at 64 KiB (413 beyond) and must arrive within
+/// [`crate::axum::BODY_READ_TIMEOUT`] (408 after).
 pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) -> axum::Router {
     use axum::body::Body;
     use axum::routing::{any, get};
@@ -873,9 +874,11 @@ pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) ->
                 let hub = h.clone();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let Ok(bytes) = axum::body::to_bytes(body, 64 << 10).await else {
-                        return crate::axum::unreadable_body(&parts.headers, 64 << 10, "websub hub");
-                    };
+                    let bytes =
+                        match crate::axum::read_body(&parts.headers, body, 64 << 10, "websub hub").await {
+                            Ok(b) => b,
+                            Err(r) => return r,
+                        };
                     hub.handle(&Request::from_parts(parts, bytes))
                         .await
                         .map(Body::from)

@@ -387,3 +387,40 @@ async fn callback_router_refuses_oversized_deliveries() {
     assert_eq!(small.status(), http::StatusCode::GONE);
     assert!(rx.try_recv().is_err());
 }
+
+/// A request body that sends `head`, then never ends nor sends more.
+#[cfg(feature = "axum")]
+fn stalled_body(head: &'static [u8]) -> axum::body::Body {
+    use futures_util::StreamExt;
+    let head = futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(head))]);
+    axum::body::Body::from_stream(head.chain(futures_util::stream::pending()))
+}
+
+/// Hardening (slow clients): the callback router itself gives up on a body
+/// that stops coming, with 408, even when served by a server without a body
+/// read timeout. Time is paused, so the 30 s pass at once.
+#[cfg(feature = "axum")]
+#[tokio::test(start_paused = true)]
+async fn callback_router_times_out_stalled_bodies() {
+    use tower::ServiceExt;
+    let subscriber = std::sync::Arc::new(Subscriber::new(
+        MemoryStore::default(),
+        Url::parse("https://sub.example/cb").unwrap(),
+    ));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = ostatus_websub::axum::callback_router("/cb", subscriber, tx, 1024);
+    let req = http::Request::post("/cb/unknown-id")
+        .header("content-type", "application/atom+xml")
+        .header("content-length", "100")
+        .body(stalled_body(b"<feed"))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    // Without its own timeout the router would wait forever.
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(60), app.oneshot(req))
+        .await
+        .expect("the router must give up by itself")
+        .unwrap();
+    assert_eq!(resp.status(), http::StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(30));
+    assert!(rx.try_recv().is_err());
+}

@@ -639,3 +639,44 @@ async fn deliveries_to_one_host_are_limited() {
             .contains("websub_hub_deliveries_deferred_total 0\n")
     );
 }
+
+/// Hardening (slow clients): the hub router answers 408 to a request body
+/// that stops coming, whatever server runs it (time is paused, so the 30 s
+/// pass at once), and the hub records nothing.
+#[tokio::test(start_paused = true)]
+async fn stalled_request_bodies_get_408() {
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+    let cfg = HubConfig::new(Url::parse("https://hub.example/hub").unwrap());
+    let store = MemoryHubStore::default();
+    let hub = Hub::new(
+        cfg,
+        DeliveryPolicy::default(),
+        store,
+        WholeContent,
+        ClientConfig::default(),
+    )
+    .unwrap();
+    let head = futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(
+        b"hub.mode=subscribe&hub.topic=",
+    ))]);
+    let req = axum::http::Request::post("/hub")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", "200")
+        .body(axum::body::Body::from_stream(
+            head.chain(futures_util::stream::pending()),
+        ))
+        .unwrap();
+    // Without its own timeout the router would wait forever.
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        router(hub.clone(), "/hub").oneshot(req),
+    )
+    .await
+    .expect("the router must give up by itself")
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 10).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("not received within 30 s"));
+    assert!(hub.metrics_text().await.contains("websub_hub_subscriptions 0"));
+}
