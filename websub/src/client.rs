@@ -2,7 +2,7 @@
 //! (feature `client`: reqwest + rustls), with the SSRF guard checked on
 //! every redirect hop and every DNS answer, a body cap and time limits.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +31,13 @@ pub struct ClientConfig {
     pub net: NetPolicy,
     /// Fixed name-to-address mappings (tests), checked by the policy like DNS answers.
     pub dns_overrides: Vec<(String, SocketAddr)>,
+    /// Hosts the operator trusts explicitly: requests to them may use plain
+    /// `http` and reach private addresses (an internal hub, publisher or
+    /// subscriber), whatever `net` says. Exact host names or IP addresses
+    /// (`hub.internal`, `10.0.0.5`, `::1`; no ports, no wildcards), compared
+    /// without case. Every other host, including where a trusted host
+    /// redirects to, stays under `net`. Empty by default.
+    pub trusted_hosts: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -41,6 +48,7 @@ impl Default for ClientConfig {
             max_redirects: 5,
             net: NetPolicy::default(),
             dns_overrides: Vec::new(),
+            trusted_hosts: Vec::new(),
         }
     }
 }
@@ -118,9 +126,21 @@ fn request_url(uri: &http::Uri) -> Result<Url, ClientError> {
     Url::parse(&uri.to_string()).map_err(|e| ClientError::Transport(e.to_string()))
 }
 
+/// Whether `host` (a URL's host: a name, an IPv4 address or a bracketed
+/// IPv6 address) is one of `trusted`.
+fn is_trusted(trusted: &[String], host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    trusted.iter().any(|t| {
+        let t = t.trim().trim_start_matches('[').trim_end_matches(']');
+        t.eq_ignore_ascii_case(host)
+            || matches!((t.parse::<IpAddr>(), host.parse::<IpAddr>()), (Ok(a), Ok(b)) if a == b)
+    })
+}
+
 struct GuardedResolver {
     net: NetPolicy,
     overrides: Arc<Vec<(String, SocketAddr)>>,
+    trusted: Arc<Vec<String>>,
 }
 
 impl Resolve for GuardedResolver {
@@ -128,6 +148,7 @@ impl Resolve for GuardedResolver {
         let net = self.net;
         let overrides = Arc::clone(&self.overrides);
         let host = name.as_str().to_owned();
+        let trusted = is_trusted(&self.trusted, &host);
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = match overrides.iter().find(|(n, _)| n.eq_ignore_ascii_case(&host)) {
                 Some((_, a)) => vec![*a],
@@ -136,7 +157,7 @@ impl Resolve for GuardedResolver {
             let mut refused = None;
             let ok: Vec<SocketAddr> = addrs
                 .into_iter()
-                .filter(|a| net.check_ip(a.ip()).map_err(|e| refused = Some(e)).is_ok())
+                .filter(|a| trusted || net.check_ip(a.ip()).map_err(|e| refused = Some(e)).is_ok())
                 .collect();
             if ok.is_empty() {
                 let e: Box<dyn std::error::Error + Send + Sync> = match refused {
@@ -203,11 +224,34 @@ impl Client {
             .dns_resolver(Arc::new(GuardedResolver {
                 net: config.net,
                 overrides: Arc::new(config.dns_overrides.clone()),
+                trusted: Arc::new(config.trusted_hosts.clone()),
             }))
             .no_proxy()
             .build()
             .map_err(|e| map_err(&e))?;
         Ok(Self { http, config })
+    }
+
+    /// Whether the policy lets this client request `url`, judged by the URL
+    /// alone (scheme, IP-literal host, `localhost`; [trusted
+    /// hosts](ClientConfig::trusted_hosts) may use `http` and private
+    /// addresses). Names are judged again by their DNS answers when
+    /// connecting.
+    ///
+    /// # Errors
+    ///
+    /// [`Blocked`].
+    pub fn check_url(&self, url: &Url) -> Result<(), Blocked> {
+        match url.host_str() {
+            Some(h) if is_trusted(&self.config.trusted_hosts, h) => {
+                if matches!(url.scheme(), "http" | "https") {
+                    Ok(())
+                } else {
+                    Err(Blocked::NotHttps(url.to_string()))
+                }
+            }
+            _ => self.config.net.check_url(url),
+        }
     }
 
     /// Performs one request under the policy (no redirects followed).
@@ -218,7 +262,7 @@ impl Client {
         headers: &HeaderMap,
         body: Option<Vec<u8>>,
     ) -> Result<Fetched, ClientError> {
-        self.config.net.check_url(url)?;
+        self.check_url(url)?;
         let mut b = self.http.request(method, url.clone()).headers(headers.clone());
         if let Some(body) = body {
             b = b.body(body);

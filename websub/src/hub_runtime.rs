@@ -250,10 +250,18 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
         match parse_request(req) {
             Ok(HubRequest::Subscribe(i) | HubRequest::Unsubscribe(i)) => {
+                // A callback the hub may never call is refused now, with the
+                // reason, rather than accepted and then silently dropped.
+                if let Err(e) = self.client.check_url(&i.callback) {
+                    return crate::hub::HubError::Refused(format!("hub.callback: {e}")).to_response();
+                }
                 self.spawn(move |hub| async move { hub.verify(i).await });
                 accepted()
             }
             Ok(HubRequest::Publish(topics)) => {
+                if let Some(e) = topics.iter().find_map(|t| self.client.check_url(t).err()) {
+                    return crate::hub::HubError::Refused(format!("hub.topic: {e}")).to_response();
+                }
                 for t in topics {
                     self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
                     self.spawn(move |hub| async move { hub.publish(t, None).await });
@@ -322,7 +330,8 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 Ok(f) => f.status.is_server_error() || f.status == StatusCode::TOO_MANY_REQUESTS,
                 Err(e) => {
                     tracing::info!(callback = %intent.callback, error = %e, "verification request failed");
-                    true
+                    // The SSRF guard's answer will not change.
+                    !matches!(e, ClientError::Blocked(_))
                 }
             };
             if !temporary || attempt >= self.policy.verify_attempts || self.stopping.load(Ordering::Acquire) {

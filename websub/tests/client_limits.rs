@@ -97,3 +97,123 @@ async fn hostile_servers_end_in_clear_errors() {
         Err(ClientError::Blocked(_))
     ));
 }
+
+/// SSRF (issue #11 item 3, SECURITY.md "Outbound requests"): under the
+/// default policy, a name that resolves to a private address and every
+/// redirect to a private address are refused before any connection, and
+/// only hosts the operator trusts by name (`trusted_hosts`) are let through
+/// over plain http to loopback. The first hop is a trusted loopback server
+/// because no public server exists in a test.
+#[tokio::test]
+async fn private_addresses_are_refused_by_name_literal_and_redirect() {
+    use ostatus_websub::Blocked;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let hits = Arc::new(AtomicUsize::new(0));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let port = addr.port();
+    let redirect = |to: String| get(move || async move { Redirect::temporary(&to) });
+    let h = hits.clone();
+    let app = Router::new()
+        .route(
+            "/fine",
+            get(move || async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                "fine"
+            }),
+        )
+        .route(
+            "/to-metadata",
+            redirect("http://169.254.169.254/latest/meta-data/".into()),
+        )
+        .route("/to-ten", redirect("https://10.0.0.1/".into()))
+        .route("/to-v6-loopback", redirect(format!("http://[::1]:{port}/fine")))
+        .route(
+            "/to-other-loopback",
+            redirect(format!("http://127.0.0.2:{port}/fine")),
+        )
+        .route("/to-localhost", redirect(format!("http://localhost:{port}/fine")))
+        .route("/to-name", redirect(format!("https://evil.test:{port}/fine")));
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let mut cfg = ClientConfig::default();
+    cfg.trusted_hosts = vec!["127.0.0.1".into(), "Internal.TEST".into()];
+    // evil.test and internal.test both resolve to the loopback server.
+    cfg.dns_overrides = vec![("evil.test".into(), addr), ("internal.test".into(), addr)];
+    let c = Client::new(cfg).unwrap();
+    let url = |s: String| Url::parse(&s).unwrap();
+
+    // Trusted by address and by name: plain http to loopback is allowed.
+    assert_eq!(
+        c.get(&url(format!("http://127.0.0.1:{port}/fine")))
+            .await
+            .unwrap()
+            .body,
+        b"fine"
+    );
+    assert_eq!(
+        c.get(&url(format!("http://internal.test:{port}/fine")))
+            .await
+            .unwrap()
+            .body,
+        b"fine"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    // A public-looking name that resolves to loopback, and literals.
+    for target in [
+        format!("https://evil.test:{port}/fine"),
+        format!("https://[::1]:{port}/fine"),
+        format!("https://127.0.0.2:{port}/fine"),
+        format!("https://localhost:{port}/fine"),
+        "https://169.254.169.254/latest/meta-data/".to_owned(),
+        "https://10.1.2.3/".to_owned(),
+        "https://[::ffff:10.0.0.1]/".to_owned(),
+    ] {
+        let got = c.get(&url(target.clone())).await;
+        assert!(
+            matches!(got, Err(ClientError::Blocked(Blocked::PrivateAddress(_)))),
+            "{target}: {got:?}"
+        );
+    }
+    // Every redirect out of the trusted host to a private address.
+    for path in [
+        "to-metadata",
+        "to-ten",
+        "to-v6-loopback",
+        "to-other-loopback",
+        "to-localhost",
+        "to-name",
+    ] {
+        let got = c.get(&url(format!("http://127.0.0.1:{port}/{path}"))).await;
+        assert!(
+            matches!(
+                got,
+                Err(ClientError::Blocked(
+                    Blocked::PrivateAddress(_) | Blocked::NotHttps(_)
+                ))
+            ),
+            "{path}: {got:?}"
+        );
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "no refused request reached the server"
+    );
+
+    // Without the trust, the same loopback server is refused.
+    let strict = Client::new(ClientConfig::default()).unwrap();
+    let got = strict.get(&url(format!("http://127.0.0.1:{port}/fine"))).await;
+    assert!(
+        matches!(got, Err(ClientError::Blocked(Blocked::NotHttps(_)))),
+        "{got:?}"
+    );
+    assert!(
+        strict
+            .check_url(&url(format!("http://internal.test:{port}/")))
+            .is_err()
+    );
+}

@@ -144,9 +144,24 @@ async fn harness_on<S: HubStore>(
     policy: DeliveryPolicy,
     config: impl FnOnce(&mut HubConfig),
 ) -> Harness<S> {
+    harness_with(store, policy, config, |c, _| {
+        c.net = NetPolicy::dangerous_allow_http_and_private();
+    })
+    .await
+}
+
+/// As [`harness_on`], with the hub's client settings chosen by `client`,
+/// which is given the address of the topic and callback server.
+async fn harness_with<S: HubStore>(
+    store: S,
+    policy: DeliveryPolicy,
+    config: impl FnOnce(&mut HubConfig),
+    client: impl FnOnce(&mut ClientConfig, std::net::SocketAddr),
+) -> Harness<S> {
     let rocks: Shared = Arc::default();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", l.local_addr().unwrap());
+    let rocks_addr = l.local_addr().unwrap();
+    let base = format!("http://{rocks_addr}");
     rocks.lock().unwrap().base = base.clone();
     let app = Router::new()
         .route("/topic/{n}", get(topic))
@@ -158,10 +173,10 @@ async fn harness_on<S: HubStore>(
     let hub_url = format!("http://{}/hub", hl.local_addr().unwrap());
     let mut cfg = HubConfig::new(Url::parse(&hub_url).unwrap());
     config(&mut cfg);
-    let mut client = ClientConfig::default();
-    client.net = NetPolicy::dangerous_allow_http_and_private();
-    client.timeout = Duration::from_secs(5);
-    let hub = Hub::new(cfg, policy, store, WholeContent, client).unwrap();
+    let mut client_config = ClientConfig::default();
+    client_config.timeout = Duration::from_secs(5);
+    client(&mut client_config, rocks_addr);
+    let hub = Hub::new(cfg, policy, store, WholeContent, client_config).unwrap();
     hub.spawn_workers();
     let app = router(hub.clone(), "/hub");
     tokio::spawn(async move { axum::serve(hl, app).await.unwrap() });
@@ -679,4 +694,80 @@ async fn stalled_request_bodies_get_408() {
     let body = axum::body::to_bytes(resp.into_body(), 1 << 10).await.unwrap();
     assert!(String::from_utf8_lossy(&body).contains("not received within 30 s"));
     assert!(hub.metrics_text().await.contains("websub_hub_subscriptions 0"));
+}
+
+/// SSRF at the hub (issue #11 item 3): with the default policy, a callback
+/// or topic at a private address is refused at once with 403 and the
+/// reason; a callback whose name resolves to a private address is accepted
+/// (the name could be public) but never called, and not retried; only the
+/// host the operator trusts (`trusted_hosts`, here the loopback test server)
+/// is reached over plain http.
+#[tokio::test]
+async fn private_callbacks_and_topics_are_refused_unless_trusted() {
+    let h = harness_with(
+        MemoryHubStore::default(),
+        DeliveryPolicy::default(),
+        |_| {},
+        |c, addr| {
+            c.trusted_hosts = vec!["127.0.0.1".into()];
+            c.dns_overrides = vec![("evil.test".into(), addr)];
+        },
+    )
+    .await;
+    let port = h.base.rsplit(':').next().unwrap().to_owned();
+    let topic = q(&h.topic(100));
+    for callback in [
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "https://10.0.0.1/cb".to_owned(),
+        "https://[::1]/cb".to_owned(),
+        format!("https://localhost:{port}/sub/100"),
+        format!("http://evil.test:{port}/sub/100"),
+    ] {
+        let r = h
+            .http
+            .post(&h.hub_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "hub.mode=subscribe&hub.topic={topic}&hub.callback={}",
+                q(&callback)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{callback}");
+        let why = r.text().await.unwrap();
+        assert!(why.contains("hub.callback: refusing"), "{callback}: {why}");
+    }
+    // A name is judged by its DNS answer when the hub connects.
+    let evil = format!("https://evil.test:{port}/sub/100?keep=me");
+    let status = h
+        .post(format!(
+            "hub.mode=subscribe&hub.topic={topic}&hub.callback={}",
+            q(&evil)
+        ))
+        .await;
+    assert_eq!(status, 202);
+    let metrics = h.hub.metrics_text().await;
+    assert!(
+        metrics.contains("websub_hub_verifications_failed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("websub_hub_verification_retries_total 0"),
+        "{metrics}"
+    );
+    assert!(h.verifications(100).is_empty(), "the callback was never called");
+    // A publish of a private topic is refused too.
+    let status = h
+        .post(format!(
+            "hub.mode=publish&hub.topic={}",
+            q("https://10.0.0.1/feed")
+        ))
+        .await;
+    assert_eq!(status, 403);
+    // The trusted host works as before.
+    assert_eq!(h.subscribe(100, "").await, 202);
+    assert_eq!(h.verifications(100), [ok("subscribe")]);
+    assert_eq!(h.publish(100).await, 202);
+    assert_eq!(h.deliveries(100).len(), 1);
 }

@@ -55,6 +55,12 @@ pub struct HubArgs {
     /// callbacks (local testing only).
     #[arg(long)]
     insecure: bool,
+    /// A host trusted explicitly (an internal publisher or subscriber): the
+    /// hub may reach it over plain http and at a private address, without
+    /// `--insecure`. An exact host name or IP address; repeatable. Where it
+    /// redirects to stays under the default policy.
+    #[arg(long, value_name = "HOST")]
+    trust_host: Vec<String>,
     /// Shortest lease granted, in seconds.
     #[arg(long, default_value_t = 3600)]
     lease_min: u64,
@@ -133,6 +139,7 @@ pub async fn run_hub(a: HubArgs) -> Result<(), String> {
     if a.insecure {
         client.net = NetPolicy::dangerous_allow_http_and_private();
     }
+    client.trusted_hosts = a.trust_host.clone();
     if a.db == "memory" {
         serve(
             Hub::new(config, policy, MemoryHubStore::default(), AtomDiff, client)

@@ -1,7 +1,9 @@
 //! The standalone hub as a process: killed (SIGKILL) in the middle of a
 //! fan-out and restarted on the same SQLite file, every subscriber still
 //! gets the update (at least once); SIGTERM drains and exits 0. Also the
-//! Atom diff: a second publish delivers only the new entry.
+//! Atom diff: a second publish delivers only the new entry. And the SSRF
+//! guard of the hub process: without `--insecure` only `--trust-host` hosts
+//! are reached over plain http and at private addresses.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,7 +16,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{post, q, start_hub, start_world, subscribe_all, until};
+use common::{metric, post, q, start_hub, start_hub_with, start_world, subscribe_all, until};
 
 const SUBSCRIBERS: u32 = 16;
 
@@ -88,4 +90,43 @@ async fn killed_mid_fan_out_the_hub_delivers_everything_after_restart() {
     let status = hub.child.wait().unwrap();
     assert!(status.success(), "{status}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue #11 item 3 through the binary: the default hub refuses loopback
+/// callbacks and topics with 403; `--trust-host 127.0.0.1` lets exactly that
+/// host through, and private addresses elsewhere stay refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_insecure_only_trusted_hosts_are_reached() {
+    let (world, base) = start_world(Duration::ZERO).await;
+    let topic = format!("{base}/feed");
+    let subscribe = |callback: &str| {
+        format!(
+            "hub.mode=subscribe&hub.topic={}&hub.callback={}",
+            q(&topic),
+            q(callback)
+        )
+    };
+
+    let mut strict = start_hub_with("memory", &[]);
+    assert_eq!(post(&strict.url, subscribe(&format!("{base}/cb/0"))).await, 403);
+    let publish = format!("hub.mode=publish&hub.topic={}", q(&topic));
+    assert_eq!(post(&strict.url, publish.clone()).await, 403);
+    strict.child.kill().unwrap();
+    strict.child.wait().unwrap();
+
+    let mut hub = start_hub_with("memory", &["--trust-host", "127.0.0.1"]);
+    for private in [
+        "https://10.0.0.1/cb",
+        "http://169.254.169.254/",
+        "https://[::1]/cb",
+    ] {
+        assert_eq!(post(&hub.url, subscribe(private)).await, 403, "{private}");
+    }
+    subscribe_all(&hub.url, &base, 2).await;
+    until("verifications", || world.lock().unwrap().verified == 2).await;
+    assert_eq!(post(&hub.url, publish).await, 202);
+    until("deliveries", || world.lock().unwrap().deliveries.len() == 2).await;
+    assert_eq!(metric(&hub, "websub_hub_verifications_failed_total").await, 0);
+    hub.child.kill().unwrap();
+    hub.child.wait().unwrap();
 }

@@ -74,6 +74,13 @@ pub struct HubProcess {
 /// Starts `ostatus-server hub` on `db` (a `--db` value) with `--concurrency 2`
 /// and `extra` arguments.
 pub fn start_hub(db: &str, extra: &[&str]) -> HubProcess {
+    let mut args = vec!["--insecure"];
+    args.extend_from_slice(extra);
+    start_hub_with(db, &args)
+}
+
+/// As [`start_hub`], without `--insecure` unless `extra` has it.
+pub fn start_hub_with(db: &str, extra: &[&str]) -> HubProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
         .args([
             "hub",
@@ -81,7 +88,6 @@ pub fn start_hub(db: &str, extra: &[&str]) -> HubProcess {
             "127.0.0.1:0",
             "--public-url",
             "http://hub.test/hub",
-            "--insecure",
         ])
         .args(["--concurrency", "2", "--db", db])
         .args(extra)
