@@ -159,9 +159,16 @@ pub(crate) struct Stream<'i> {
 /// a non-empty prefix and local part around it (found by the atom fuzz
 /// target: `medi::width` read as local name `:width` did not round-trip).
 fn is_qname(name: &str) -> bool {
-    match name.split_once(':') {
+    // Bytes rather than `split_once(':')`: names are short, and this runs
+    // for every tag and attribute.
+    let b = name.as_bytes();
+    match b.iter().position(|&c| c == b':') {
         None => true,
-        Some((prefix, local)) => !prefix.is_empty() && !local.is_empty() && !local.contains(':'),
+        Some(i) => {
+            i > 0
+                && b.get(i + 1..)
+                    .is_some_and(|local| !local.is_empty() && !local.contains(&b':'))
+        }
     }
 }
 
@@ -393,15 +400,16 @@ impl<'i> Stream<'i> {
             };
             let value = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(xml_err)?
-                .into_owned();
+                .map_err(xml_err)?;
             // Raw characters were checked with the whole document; only a
-            // character reference can bring in another.
-            if a.value.contains('&')
-                && let Some(c) = value.chars().find(|&c| !xml_char(c))
+            // character reference, which makes the value an owned one, can
+            // bring in another.
+            if let Cow::Owned(v) = &value
+                && let Some(c) = v.chars().find(|&c| !xml_char(c))
             {
                 return Err(not_xml_char(c));
             }
+            let value = value.into_owned();
             if ans.as_deref() == Some(XML_NS) && local.as_ref() == "base" {
                 base = match &base {
                     Some(b) => b.join(&value).ok(),
