@@ -157,19 +157,39 @@ pub(crate) struct Stream<'i> {
 
 /// Whether `name` is a QName of Namespaces in XML: at most one colon, with
 /// a non-empty prefix and local part around it (found by the atom fuzz
-/// target: `medi::width` read as local name `:width` did not round-trip).
+/// target: `medi::width` read as local name `:width` did not round-trip),
+/// each an NCName of XML 1.0 (quick-xml does not check name characters:
+/// the fuzz target found `<poco:pr((/">`, which was kept and then written
+/// back as a tag no parser reads the same way).
 fn is_qname(name: &str) -> bool {
-    // Bytes rather than `split_once(':')`: names are short, and this runs
-    // for every tag and attribute.
-    let b = name.as_bytes();
-    match b.iter().position(|&c| c == b':') {
-        None => true,
-        Some(i) => {
-            i > 0
-                && b.get(i + 1..)
-                    .is_some_and(|local| !local.is_empty() && !local.contains(&b':'))
-        }
+    match name.split_once(':') {
+        None => is_ncname(name),
+        Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
     }
+}
+
+/// Whether `s` is an NCName: an XML 1.0 (fifth edition) Name without colons.
+fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    name_start_char(first) && chars.all(|c| name_start_char(c) || name_char_only(c))
+}
+
+/// NameStartChar, less the colon.
+fn name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// The NameChars that may not start a name.
+fn name_char_only(c: char) -> bool {
+    matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 fn xml_err(e: impl std::fmt::Display) -> AtomError {
