@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::contact::Contact;
 use crate::error::PocoError;
-use crate::xml::{Node, POCO_NS, children_to_json, parse_tree};
+use crate::xml::{
+    Node, POCO_NS, children_to_json, escape_text as escape, is_field_name, parse_tree, writable,
+};
 
 /// Reads the `poco:` fields of an author element. Children in other
 /// namespaces (atom:name, atom:uri, links) are ignored. An undeclared
@@ -61,12 +63,14 @@ pub(crate) fn contact_from_poco_children(n: &Node) -> Result<Contact, PocoError>
 /// line; addresses are written as `poco:address`, the OStatus spelling. The
 /// `poco` prefix must be declared by the enclosing document
 /// (`xmlns:poco="http://portablecontacts.net/spec/1.0"`, [`POCO_NS`]).
+/// Fields whose names are not ASCII XML names (which JSON can carry) are
+/// left out.
 pub fn write_author_fields(c: &Contact, indent: &str) -> String {
     let mut out = String::new();
     let v = c.to_json_value();
     let Value::Object(m) = v else { return out };
     // OStatus peers read these; `id` stays out (the author has atom:uri).
-    for (k, v) in &m {
+    for (k, v) in m.iter().filter(|(k, v)| is_field_name(k) && writable(v)) {
         match k.as_str() {
             "id" => {}
             // OStatus peers read `poco:address`.
@@ -80,7 +84,7 @@ pub fn write_author_fields(c: &Contact, indent: &str) -> String {
 fn write_poco(out: &mut String, indent: &str, name: &str, v: &Value) {
     match v {
         Value::Array(items) => {
-            for i in items {
+            for i in items.iter().filter(|i| writable(i)) {
                 write_poco(out, indent, name, i);
             }
         }
@@ -100,7 +104,7 @@ fn write_poco(out: &mut String, indent: &str, name: &str, v: &Value) {
 }
 
 fn write_inline(out: &mut String, m: &Map<String, Value>) {
-    for (k, v) in m {
+    for (k, v) in m.iter().filter(|(k, v)| is_field_name(k) && writable(v)) {
         match v {
             Value::Object(inner) => {
                 let _ = write!(out, "<poco:{k}>");
@@ -123,13 +127,6 @@ fn write_inline(out: &mut String, m: &Map<String, Value>) {
             }
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\r', "&#13;")
 }
 
 /// The namespace declaration to put on the enclosing element.

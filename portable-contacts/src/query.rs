@@ -556,7 +556,8 @@ impl Response {
         serde_json::to_string_pretty(&self.to_json_value()).unwrap_or_default()
     }
 
-    /// The response as XML (`<response>`, one space per level, as Appendix A).
+    /// The response as XML (`<response>`, one space per level, as Appendix
+    /// A). Fields whose names are not ASCII XML names are left out.
     pub fn to_xml(&self) -> String {
         let mut out = String::new();
         write_element(&mut out, "response", &self.to_json_value(), 0);

@@ -191,7 +191,8 @@ impl Contact {
     }
 
     /// The contact as an XML `<entry>` element (no declaration), indented
-    /// one space per level as in the spec's Appendix A.
+    /// one space per level as in the spec's Appendix A. Fields whose names
+    /// are not ASCII XML names (which JSON can carry) are left out.
     pub fn to_xml(&self) -> String {
         let mut out = String::new();
         write_element(&mut out, "entry", &self.to_json_value(), 0);
@@ -199,18 +200,43 @@ impl Contact {
     }
 }
 
-/// Writes `value` as element(s) named `name` at `depth` (indentation in spaces).
+/// Whether a field name can be an element name: PoCo and OpenSocial names
+/// are ASCII (`displayName`, `ims`), so an ASCII XML name is required
+/// (a letter or `_`, then letters, digits, `_`, `-` or `.`). A field with
+/// any other name, which JSON can carry, is left out of the XML forms:
+/// written, it would make a document no XML parser reads.
+pub(crate) fn is_field_name(k: &str) -> bool {
+    let mut b = k.bytes();
+    b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+}
+
+/// Whether `v` writes anything in XML: not null, and not an object or
+/// array with nothing writable in it (an empty element would read back as
+/// an empty string, not an empty object).
+pub(crate) fn writable(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(m) => m.iter().any(|(k, v)| is_field_name(k) && writable(v)),
+        Value::Array(items) => items.iter().any(writable),
+        _ => true,
+    }
+}
+
+/// Writes `value` as element(s) named `name` at `depth` (indentation in
+/// spaces); object fields whose names are not [field names](is_field_name),
+/// and fields with nothing [writable](writable), are left out.
 pub(crate) fn write_element(out: &mut String, name: &str, value: &Value, depth: usize) {
     let pad = " ".repeat(depth);
     match value {
         Value::Array(items) => {
-            for i in items {
+            for i in items.iter().filter(|i| writable(i)) {
                 write_element(out, name, i, depth);
             }
         }
         Value::Object(m) => {
             let _ = writeln!(out, "{pad}<{name}>");
-            for (k, v) in m {
+            for (k, v) in m.iter().filter(|(k, v)| is_field_name(k) && writable(v)) {
                 write_element(out, k, v, depth + 1);
             }
             let _ = writeln!(out, "{pad}</{name}>");
@@ -232,6 +258,11 @@ fn text_content(s: &str) -> String {
     if s.contains('\n') && !s.contains("]]>") && !s.contains('\r') && s.chars().all(xml_char) {
         return format!("<![CDATA[{s}]]>");
     }
+    escape_text(s)
+}
+
+/// Escapes text content; characters XML does not allow become U+FFFD.
+pub(crate) fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

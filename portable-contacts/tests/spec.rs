@@ -344,3 +344,57 @@ fn atom_binding_reads_real_authors() {
     );
     assert_eq!(atom::read_author(wrapped.as_bytes()).unwrap(), c);
 }
+
+#[test]
+fn fields_whose_names_xml_cannot_carry_stay_out_of_xml() {
+    // A peer's JSON may hold any key; the XML forms (the response format
+    // and the Atom binding) can only carry keys that are XML names. Such
+    // fields used to be written as they were, making documents no XML
+    // parser reads (found after the atom fuzz target's name finding).
+    let json = br#"{"id":"1","displayName":"Ann","drinker":"no","a b<c":"v","x\"y":"w","1st":"z",
+        "organizations":[{"name":"Org","bad key":"q"}]}"#;
+    let c = Contact::from_json(json).unwrap();
+    assert!(
+        c.extra.iter().any(|(k, _)| k == "a b<c"),
+        "JSON keeps every field"
+    );
+    let xml = c.to_xml();
+    let again = Contact::from_xml(xml.as_bytes()).unwrap();
+    assert_eq!(again.display_name.as_deref(), Some("Ann"));
+    assert_eq!(
+        again.extra.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["drinker"],
+        "{xml}"
+    );
+    assert_eq!(again.organizations[0].name.as_deref(), Some("Org"));
+    let r = Response::from_json(format!(r#"{{"entry":{}}}"#, c.to_json()).as_bytes()).unwrap();
+    assert!(Response::from_xml(r.to_xml().as_bytes()).is_ok());
+    let fields = atom::write_author_fields(&c, "  ");
+    let wrapped = format!(
+        "<author xmlns=\"http://www.w3.org/2005/Atom\" {}>\n{fields}</author>",
+        atom::xmlns_poco()
+    );
+    let from_atom = atom::read_author(wrapped.as_bytes()).unwrap();
+    assert_eq!(from_atom.display_name.as_deref(), Some("Ann"));
+    assert!(
+        !fields.contains("a b<c") && !fields.contains("bad key") && !fields.contains("1st"),
+        "{fields}"
+    );
+
+    // Found by the poco_json fuzz target once it checked the XML: an empty
+    // object (or one left empty) was written as an empty element, which
+    // reads back as a string; and control characters were written raw.
+    let json = br#"{"entry":[{"id":"123","name":{},"drinker":[{"useri$":"2706"}],"note":"a\u0001b"}]}"#;
+    let r = Response::from_json(json).unwrap();
+    let again = Response::from_xml(r.to_xml().as_bytes()).unwrap();
+    assert_eq!(again.contacts()[0].note.as_deref(), Some("a\u{FFFD}b"));
+    let wrapped = format!(
+        "<author xmlns=\"http://www.w3.org/2005/Atom\" {}>{}</author>",
+        atom::xmlns_poco(),
+        atom::write_author_fields(r.contacts()[0], "")
+    );
+    assert_eq!(
+        atom::read_author(wrapped.as_bytes()).unwrap().note.as_deref(),
+        Some("a\u{FFFD}b")
+    );
+}
