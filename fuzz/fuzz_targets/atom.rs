@@ -15,5 +15,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let _ = Entry::parse(data);
+    if let Ok(e) = Entry::parse(data) {
+        let again = Entry::parse(e.to_xml().as_bytes()).expect("re-read entry");
+        assert_eq!(again, e);
+    }
 });

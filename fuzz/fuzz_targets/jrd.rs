@@ -8,6 +8,7 @@ fuzz_target!(|data: &[u8]| {
         // What we write, we read back identically.
         let again = Descriptor::from_jrd(&d.to_jrd()).expect("re-read JRD");
         assert_eq!(again, d);
-        let _ = d.to_xrd();
+        // And as XRD: whatever JSON carried must come out as XML that reads.
+        Descriptor::from_xrd(d.to_xrd().as_bytes()).expect("JRD written as XRD reads");
     }
 });
