@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! ostatus-server demo [--keep-running] [--payloads]  two nodes federating on loopback
-//! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL]
+//! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL] [--trust-host HOST]...
 //! ostatus-server user create NAME --password P --data DIR
 //! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete ... --as NAME --data DIR
 //! ostatus-server block-domain HOST --data DIR
-//! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure]
+//! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure] [--trust-host HOST]...
 //! ```
 //!
 //! The actions run in their own process against the node's data and the
@@ -91,6 +91,12 @@ enum Command {
         /// Use this external WebSub hub instead of the embedded one.
         #[arg(long)]
         hub: Option<Url>,
+        /// A host reached over plain http and at a private address without
+        /// `--insecure` (an external hub on the internal network): an exact
+        /// host name or IP address; repeatable. For WebSub and Salmon
+        /// traffic; WebFinger lookups stay under the default policy.
+        #[arg(long, value_name = "HOST")]
+        trust_host: Vec<String>,
     },
     /// Manage local users.
     #[command(subcommand)]
@@ -201,9 +207,15 @@ fn open(data: &Data) -> Result<Arc<Node>, String> {
     let domain = setting("domain")?;
     let insecure = setting("insecure")? == "true";
     let hub = setting("hub")?;
+    // Absent in data directories from before --trust-host.
+    let trusted = db
+        .setting("trusted_hosts")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     drop(db);
     let mut config = NodeConfig::new(&domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
     config.external_hub = Some(Url::parse(&hub).map_err(|e| e.to_string())?);
+    config.trusted_hosts = trusted.split_whitespace().map(str::to_owned).collect();
     Node::open(config).map_err(|e| e.to_string())
 }
 
@@ -231,7 +243,8 @@ async fn run(command: Command) -> Result<(), String> {
             data,
             insecure,
             hub,
-        } => serve(listen, &domain, data, insecure, hub).await,
+            trust_host,
+        } => serve(listen, &domain, data, insecure, hub, trust_host).await,
         Command::User(UserCommand::Create {
             name,
             display_name,
@@ -296,13 +309,25 @@ async fn serve(
     data: Data,
     insecure: bool,
     hub: Option<Url>,
+    trust_host: Vec<String>,
 ) -> Result<(), String> {
     let mut config = NodeConfig::new(domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
     config.external_hub = hub;
+    if let Some(bad) = trust_host
+        .iter()
+        .find(|h| h.is_empty() || h.contains(char::is_whitespace))
+    {
+        return Err(format!("--trust-host {bad:?}: not a host name or address"));
+    }
+    config.trusted_hosts = trust_host;
     let node = Node::open(config).map_err(|e| e.to_string())?;
     let hub_url = node.url("api/push").map_err(err)?;
     let hub_url = node.config().external_hub.clone().unwrap_or(hub_url);
-    for (k, v) in [("insecure", insecure.to_string()), ("hub", hub_url.to_string())] {
+    for (k, v) in [
+        ("insecure", insecure.to_string()),
+        ("hub", hub_url.to_string()),
+        ("trusted_hosts", node.config().trusted_hosts.join(" ")),
+    ] {
         node.db().set_setting(k, &v).map_err(|e| e.to_string())?;
     }
     let listener = tokio::net::TcpListener::bind(listen)

@@ -409,3 +409,57 @@ async fn slaps_to_a_node_that_is_down_are_delivered_later() {
     a.stop().await;
     b.stop().await;
 }
+
+/// SSRF guard of the node (issue #11 item 3): a node that is not
+/// `insecure` refuses to ping an external hub at a loopback address over
+/// plain http, and reaches it once the operator trusts that host
+/// (`--trust-host`). A stub hub counts the pings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_hub_is_reached_only_when_trusted() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let pings = Arc::new(AtomicUsize::new(0));
+    let p = pings.clone();
+    let app = axum::Router::new().route(
+        "/hub",
+        axum::routing::post(move |body: String| async move {
+            if body.contains("hub.mode=publish") {
+                p.fetch_add(1, Ordering::SeqCst);
+            }
+            http::StatusCode::NO_CONTENT
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub = url::Url::parse(&format!("http://{}/hub", l.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let strict = LocalNode::start_with(&dir("trust-strict"), 1024, |c| {
+        c.insecure = false;
+        c.external_hub = Some(hub.clone());
+    })
+    .await
+    .unwrap();
+    let hana = strict.node.create_user("hana", "Hana", None).await.unwrap();
+    let err = strict.node.post(&hana, "into the void", None).await.unwrap_err();
+    assert!(err.to_string().contains("refusing non-https URL"), "{err}");
+    assert_eq!(pings.load(Ordering::SeqCst), 0);
+
+    let trusting = LocalNode::start_with(&dir("trust-ok"), 1024, |c| {
+        c.insecure = false;
+        c.external_hub = Some(hub.clone());
+        c.trusted_hosts = vec!["127.0.0.1".into()];
+    })
+    .await
+    .unwrap();
+    let ida = trusting.node.create_user("ida", "Ida", None).await.unwrap();
+    trusting
+        .node
+        .post(&ida, "to the internal hub", None)
+        .await
+        .unwrap();
+    assert_eq!(pings.load(Ordering::SeqCst), 1);
+    for n in [strict, trusting] {
+        n.stop().await;
+    }
+}

@@ -47,6 +47,12 @@ pub struct NodeConfig {
     pub insecure: bool,
     /// An external hub to advertise and ping instead of the embedded one.
     pub external_hub: Option<Url>,
+    /// Hosts reached over plain http and at private addresses although the
+    /// node is not `insecure` (an external hub on the internal network, say):
+    /// exact host names or IP addresses, for WebSub and Salmon traffic
+    /// (`ostatus_websub::client::ClientConfig::trusted_hosts`). WebFinger
+    /// lookups stay under the default policy.
+    pub trusted_hosts: Vec<String>,
     /// RSA key size for new users (default 2048).
     pub key_bits: usize,
     /// Salmon slaps accepted from one signer host per minute, verified or
@@ -73,6 +79,7 @@ impl NodeConfig {
             data_dir,
             insecure,
             external_hub: None,
+            trusted_hosts: Vec::new(),
             key_bits: 2048,
             slaps_per_minute: 300,
         })
@@ -251,6 +258,7 @@ impl Node {
             wf.net = ostatus_webfinger::NetPolicy::dangerous_allow_http_and_private();
             hc.net = ostatus_websub::NetPolicy::dangerous_allow_http_and_private();
         }
+        hc.trusted_hosts = config.trusted_hosts.clone();
         let remote = |e: &dyn std::fmt::Display| NodeError::Invalid(format!("HTTP client: {e}"));
         let webfinger = ostatus_webfinger::client::Client::new(wf).map_err(|e| remote(&e))?;
         let http = ostatus_websub::client::Client::new(hc.clone()).map_err(|e| remote(&e))?;
