@@ -226,8 +226,11 @@ async fn run_in(root: &Path, keep_running: bool, payloads: bool) -> Result<(), N
     let (tx, mut rx) = mpsc::unbounded_channel::<Wire>();
     a.node.set_wire(tx.clone());
     b.node.set_wire(tx);
-    let printer = tokio::spawn(async move {
-        while let Some(w) = rx.recv().await {
+    // What crossed the wire is printed under the step that caused it: the
+    // story waits for each step's effects before it starts the next, so
+    // everything sent so far is printed before the next heading.
+    let mut print_pending = move || {
+        while let Ok(w) = rx.try_recv() {
             println!("    {} [{}] {}", w.direction, w.node, w.summary);
             if let (true, Some(p)) = (payloads, &w.payload) {
                 for line in p.lines() {
@@ -235,15 +238,17 @@ async fn run_in(root: &Path, keep_running: bool, payloads: bool) -> Result<(), N
                 }
             }
         }
-    });
+    };
     let mut n = 0;
     let story = story(&a.node, &b.node, |title| {
+        print_pending();
         n += 1;
         println!("\n{n}. {title}");
     })
     .await;
-    // Let the last lines print.
+    // Answers still on their way back to the sender.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    print_pending();
     let story = story?;
     println!("\nPages (log in as alice/alice on the first node, bob/bob on the second):");
     println!("  alice's profile:   {}", a.node.user_uri("alice"));
@@ -260,7 +265,6 @@ async fn run_in(root: &Path, keep_running: bool, payloads: bool) -> Result<(), N
         println!("\nThe nodes keep running; Ctrl-C to stop.");
         let _ = tokio::signal::ctrl_c().await;
     }
-    printer.abort();
     a.stop().await;
     b.stop().await;
     Ok(())

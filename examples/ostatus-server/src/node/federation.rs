@@ -1178,8 +1178,13 @@ impl Node {
                 self.report_with(
                     "←",
                     format!(
-                        "hub delivery of {topic}: {} entries, signature verified",
-                        feed.entries.len()
+                        "hub delivery of {topic}: {} {}, signature verified",
+                        feed.entries.len(),
+                        if feed.entries.len() == 1 {
+                            "entry"
+                        } else {
+                            "entries"
+                        }
                     ),
                     Some(String::from_utf8_lossy(&body).into_owned()),
                 );
