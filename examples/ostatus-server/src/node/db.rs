@@ -319,6 +319,29 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The first row of `sql`, if any, mapped by `row`.
+    fn one<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, DbError> {
+        Ok(self.c().query_row(sql, p, row).optional()?)
+    }
+
+    /// Every row of `sql`, mapped by `row`.
+    fn many<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare(sql)?;
+        let rows = st.query_map(p, row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A setting.
     ///
     /// # Errors
@@ -378,14 +401,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn user(&self, username: &str) -> Result<Option<User>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-                [username],
-                user_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+            [username],
+            user_row,
+        )
     }
 
     /// A user by id.
@@ -394,14 +414,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn user_by_id(&self, id: i64) -> Result<Option<User>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                [id],
-                user_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            [id],
+            user_row,
+        )
     }
 
     /// Every user.
@@ -410,10 +427,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn users(&self) -> Result<Vec<User>, DbError> {
-        let c = self.c();
-        let mut st = c.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))?;
-        let rows = st.query_map([], user_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.many(
+            &format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"),
+            [],
+            user_row,
+        )
     }
 
     /// Stores (or refreshes) a remote account.
@@ -453,14 +471,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn account(&self, uri: &str) -> Result<Option<Account>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE uri = ?1"),
-                [uri],
-                account_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE uri = ?1"),
+            [uri],
+            account_row,
+        )
     }
 
     /// A remote account by `user@host`.
@@ -469,14 +484,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn account_by_acct(&self, acct: &str) -> Result<Option<Account>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE acct = ?1"),
-                [acct],
-                account_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE acct = ?1"),
+            [acct],
+            account_row,
+        )
     }
 
     /// The remote account whose feed is `feed_url`.
@@ -485,14 +497,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn account_by_feed(&self, feed_url: &str) -> Result<Option<Account>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE feed_url = ?1"),
-                [feed_url],
-                account_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE feed_url = ?1"),
+            [feed_url],
+            account_row,
+        )
     }
 
     /// Inserts a status with its mentions, or does nothing if its URI is
@@ -571,14 +580,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn status(&self, uri: &str) -> Result<Option<Status>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE uri = ?1"),
-                [uri],
-                status_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE uri = ?1"),
+            [uri],
+            status_row,
+        )
     }
 
     /// A local status by row id.
@@ -587,14 +593,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn status_by_id(&self, id: i64) -> Result<Option<Status>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE id = ?1"),
-                [id],
-                status_row,
-            )
-            .optional()?)
+        self.one(
+            &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE id = ?1"),
+            [id],
+            status_row,
+        )
     }
 
     /// Marks a status deleted if `author_uri` wrote it; whether it did.
@@ -617,24 +620,18 @@ impl Db {
     ///
     /// On a database failure.
     pub fn share_of(&self, author_uri: &str, shared_uri: &str) -> Result<Option<Status>, DbError> {
-        Ok(self
-            .c()
-            .query_row(
-                &format!(
-                    "SELECT {STATUS_COLUMNS} FROM statuses
-                     WHERE author_uri = ?1 AND shared_uri = ?2 AND kind = 'share' AND deleted = 0"
-                ),
-                [author_uri, shared_uri],
-                status_row,
-            )
-            .optional()?)
+        self.one(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses
+                 WHERE author_uri = ?1 AND shared_uri = ?2 AND kind = 'share' AND deleted = 0"
+            ),
+            [author_uri, shared_uri],
+            status_row,
+        )
     }
 
     fn statuses(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Status>, DbError> {
-        let c = self.c();
-        let mut st = c.prepare(sql)?;
-        let rows = st.query_map(p, status_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.many(sql, p, status_row)
     }
 
     /// An author's statuses, newest first, deleted ones included (for the
@@ -720,11 +717,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn mentions(&self, status_uri: &str) -> Result<Vec<String>, DbError> {
-        let c = self.c();
-        let mut st =
-            c.prepare("SELECT account_uri FROM mentions WHERE status_uri = ?1 ORDER BY account_uri")?;
-        let rows = st.query_map([status_uri], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.many(
+            "SELECT account_uri FROM mentions WHERE status_uri = ?1 ORDER BY account_uri",
+            [status_uri],
+            |r| r.get(0),
+        )
     }
 
     /// Records that `follower` follows `followee` (with the WebSub
@@ -769,13 +766,11 @@ impl Db {
     /// On a database failure.
     pub fn subscription_of(&self, follower: &str, followee: &str) -> Result<Option<String>, DbError> {
         Ok(self
-            .c()
-            .query_row(
+            .one(
                 "SELECT subscription FROM follows WHERE follower = ?1 AND followee = ?2",
                 [follower, followee],
                 |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()?
+            )?
             .flatten())
     }
 
@@ -786,13 +781,11 @@ impl Db {
     /// On a database failure.
     pub fn follows(&self, follower: &str, followee: &str) -> Result<bool, DbError> {
         Ok(self
-            .c()
-            .query_row(
+            .one(
                 "SELECT 1 FROM follows WHERE follower = ?1 AND followee = ?2",
                 [follower, followee],
                 |_| Ok(()),
-            )
-            .optional()?
+            )?
             .is_some())
     }
 
@@ -802,10 +795,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn following(&self, account: &str) -> Result<Vec<String>, DbError> {
-        let c = self.c();
-        let mut st = c.prepare("SELECT followee FROM follows WHERE follower = ?1 ORDER BY followee")?;
-        let rows = st.query_map([account], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.many(
+            "SELECT followee FROM follows WHERE follower = ?1 ORDER BY followee",
+            [account],
+            |r| r.get(0),
+        )
     }
 
     /// Who follows `account`.
@@ -814,10 +808,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn followers(&self, account: &str) -> Result<Vec<String>, DbError> {
-        let c = self.c();
-        let mut st = c.prepare("SELECT follower FROM follows WHERE followee = ?1 ORDER BY follower")?;
-        let rows = st.query_map([account], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.many(
+            "SELECT follower FROM follows WHERE followee = ?1 ORDER BY follower",
+            [account],
+            |r| r.get(0),
+        )
     }
 
     /// Records or removes a favourite; whether anything changed.
@@ -847,11 +842,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn favourites(&self, status: &str) -> Result<Vec<String>, DbError> {
-        let c = self.c();
-        let mut st =
-            c.prepare("SELECT account_uri FROM favourites WHERE status_uri = ?1 ORDER BY account_uri")?;
-        let rows = st.query_map([status], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.many(
+            "SELECT account_uri FROM favourites WHERE status_uri = ?1 ORDER BY account_uri",
+            [status],
+            |r| r.get(0),
+        )
     }
 
     /// Blocks (or unblocks) a domain.
@@ -879,16 +874,11 @@ impl Db {
     /// On a database failure.
     pub fn domain_blocked(&self, host: &str) -> Result<bool, DbError> {
         let host = host.to_ascii_lowercase();
-        let c = self.c();
-        let mut st = c.prepare("SELECT domain FROM domain_blocks")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        for d in rows {
-            let d = d?;
-            if host == d || host.ends_with(&format!(".{d}")) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let blocked = self.many("SELECT domain FROM domain_blocks", [], |r| r.get::<_, String>(0))?;
+        Ok(blocked.iter().any(|d| {
+            host.strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        }))
     }
 
     /// Records a verified slap's entry; `false` if that signer's entry was
@@ -939,20 +929,19 @@ impl Db {
     ///
     /// On a database failure.
     pub fn due_slaps(&self, now: i64) -> Result<Vec<QueuedSlap>, DbError> {
-        let c = self.c();
-        let mut st = c.prepare(
+        self.many(
             "SELECT id, endpoint, envelope, what, attempts FROM outbox WHERE next_at <= ?1 ORDER BY next_at LIMIT 100",
-        )?;
-        let rows = st.query_map([now], |r| {
-            Ok(QueuedSlap {
-                id: r.get(0)?,
-                endpoint: r.get(1)?,
-                envelope: r.get(2)?,
-                what: r.get(3)?,
-                attempts: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [now],
+            |r| {
+                Ok(QueuedSlap {
+                    id: r.get(0)?,
+                    endpoint: r.get(1)?,
+                    envelope: r.get(2)?,
+                    what: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            },
+        )
     }
 
     /// Reschedules a queued slap, or removes it (`next_at` `None`).
@@ -1013,14 +1002,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn session(&self, token: &str, now: i64) -> Result<Option<(User, String)>, DbError> {
-        let found: Option<(i64, String)> = self
-            .c()
-            .query_row(
-                "SELECT user_id, csrf FROM sessions WHERE token = ?1 AND expires_at > ?2",
-                params![token, now],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let found: Option<(i64, String)> = self.one(
+            "SELECT user_id, csrf FROM sessions WHERE token = ?1 AND expires_at > ?2",
+            params![token, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let Some((id, csrf)) = found else {
             return Ok(None);
         };
