@@ -910,6 +910,17 @@ mod postgres {
             self.pool.get().await.map_err(err)
         }
 
+        /// The rows of a table.
+        async fn count_rows(&self, table: &str) -> Result<usize, StoreError> {
+            let c = self.client().await?;
+            let n: i64 = c
+                .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(err)?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        }
+
         /// Releases every claim, so that held jobs are due again at once.
         /// Only for when no other hub process is running on this database
         /// (after a crash of the only one, say): otherwise a live worker's
@@ -1001,13 +1012,7 @@ mod postgres {
         }
 
         async fn count(&self) -> Result<usize, StoreError> {
-            let c = self.client().await?;
-            let n: i64 = c
-                .query_one("SELECT COUNT(*) FROM websub_hub_subscriptions", &[])
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(err)?;
-            Ok(usize::try_from(n).unwrap_or(0))
+            self.count_rows("websub_hub_subscriptions").await
         }
 
         async fn enqueue(
@@ -1196,13 +1201,7 @@ mod postgres {
         }
 
         async fn queue_depth(&self) -> Result<usize, StoreError> {
-            let c = self.client().await?;
-            let n: i64 = c
-                .query_one("SELECT COUNT(*) FROM websub_hub_jobs", &[])
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(err)?;
-            Ok(usize::try_from(n).unwrap_or(0))
+            self.count_rows("websub_hub_jobs").await
         }
 
         async fn last_content(&self, topic: &Url) -> Result<Option<Vec<u8>>, StoreError> {
