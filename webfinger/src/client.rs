@@ -10,16 +10,14 @@
 //! with a size cap and every request has a time limit.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use url::Url;
+use ostatus_core::fetch::{FetchConfig, Fetcher};
 
 use crate::acct::Resource;
 use crate::resolver::{FetchError, ResolveError, ResolveOptions, Resolved, Resolver, Step};
-use crate::ssrf::{Blocked, NetPolicy};
+use crate::ssrf::NetPolicy;
 
 /// Settings of a [`Client`].
 #[derive(Debug, Clone)]
@@ -33,13 +31,16 @@ pub struct ClientConfig {
     pub max_body: usize,
     /// Redirects followed per request (default 5).
     pub max_redirects: u8,
-    /// What may be fetched (default: https, public addresses).
+    /// What may be fetched (default: https, public addresses). Trusted
+    /// hosts of the policy may be reached over plain http.
     pub net: NetPolicy,
     /// The `User-Agent` header.
     pub user_agent: String,
     /// Fixed name-to-address mappings, checked by the policy like DNS answers
     /// (for tests that serve several host names on loopback).
     pub dns_overrides: Vec<(String, SocketAddr)>,
+    /// PEM bundles of extra root certificates (an internal CA).
+    pub extra_root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for ClientConfig {
@@ -52,6 +53,7 @@ impl Default for ClientConfig {
             net: NetPolicy::default(),
             user_agent: concat!("ostatus-webfinger/", env!("CARGO_PKG_VERSION")).to_owned(),
             dns_overrides: Vec::new(),
+            extra_root_certificates: Vec::new(),
         }
     }
 }
@@ -59,7 +61,7 @@ impl Default for ClientConfig {
 /// Why the client could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("webfinger: cannot build the HTTP client: {0}")]
-pub struct ClientBuildError(#[source] reqwest::Error);
+pub struct ClientBuildError(#[source] FetchError);
 
 /// A WebFinger client.
 ///
@@ -75,72 +77,8 @@ pub struct ClientBuildError(#[source] reqwest::Error);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    fetcher: Fetcher,
     config: ClientConfig,
-}
-
-/// The DNS resolver installed into reqwest: resolves, then drops every
-/// address the policy refuses; no address left is an error.
-struct GuardedResolver {
-    net: NetPolicy,
-    overrides: Arc<Vec<(String, SocketAddr)>>,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let net = self.net;
-        let overrides = Arc::clone(&self.overrides);
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = match overrides.iter().find(|(n, _)| n.eq_ignore_ascii_case(&host)) {
-                Some((_, a)) => vec![*a],
-                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
-            };
-            let mut refused = None;
-            let allowed: Vec<SocketAddr> = addrs
-                .into_iter()
-                .filter(|a| match net.check_ip(a.ip()) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        refused = Some(e);
-                        false
-                    }
-                })
-                .collect();
-            if allowed.is_empty() {
-                let err: Box<dyn std::error::Error + Send + Sync> = match refused {
-                    Some(e) => Box::new(e),
-                    None => format!("{host}: no addresses").into(),
-                };
-                return Err(err);
-            }
-            let it: Addrs = Box::new(allowed.into_iter());
-            Ok(it)
-        })
-    }
-}
-
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
-/// Finds a [`Blocked`] inside a reqwest error chain (from the DNS guard).
-fn blocked_in(e: &(dyn std::error::Error + 'static)) -> Option<Blocked> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        if let Some(b) = c.downcast_ref::<Blocked>() {
-            return Some(b.clone());
-        }
-        cur = c.source();
-    }
-    None
 }
 
 impl Client {
@@ -148,26 +86,20 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientBuildError`] when the TLS backend cannot be initialised.
+    /// [`ClientBuildError`] when the TLS backend cannot be initialised or a
+    /// root certificate cannot be read.
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
-        let resolver = GuardedResolver {
-            net: config.net,
-            overrides: Arc::new(config.dns_overrides.clone()),
-        };
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            // Servers close idle connections, often after 5 s; idle ones
-            // are dropped before that rather than reused as they close.
-            .pool_idle_timeout(std::time::Duration::from_secs(4))
-            .connect_timeout(config.connect_timeout)
-            .user_agent(config.user_agent.clone())
-            .https_only(!config.net.allows_http())
-            .dns_resolver(Arc::new(resolver))
-            .no_proxy()
-            .build()
-            .map_err(ClientBuildError)?;
-        Ok(Self { http, config })
+        let mut fc = FetchConfig::default();
+        fc.timeout = config.timeout;
+        fc.connect_timeout = config.connect_timeout;
+        fc.max_body = config.max_body;
+        fc.max_redirects = config.max_redirects;
+        fc.net = config.net.clone();
+        fc.user_agent = config.user_agent.clone();
+        fc.dns_overrides = config.dns_overrides.clone();
+        fc.extra_root_certificates = config.extra_root_certificates.clone();
+        let fetcher = Fetcher::new(fc).map_err(ClientBuildError)?;
+        Ok(Self { fetcher, config })
     }
 
     /// The configuration.
@@ -182,7 +114,7 @@ impl Client {
     /// [`ResolveError`] saying which step failed.
     pub async fn resolve(&self, resource: &Resource) -> Result<Resolved, ResolveError> {
         let opts = ResolveOptions {
-            net: self.config.net,
+            net: self.config.net.clone(),
             max_redirects: self.config.max_redirects,
             ..ResolveOptions::default()
         };
@@ -234,47 +166,6 @@ impl Client {
     ///
     /// [`FetchError`]: refused by the policy, too large, too slow, or failed.
     pub async fn send(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, FetchError> {
-        let (parts, body) = req.into_parts();
-        let url = Url::parse(&parts.uri.to_string()).map_err(|e| FetchError::Transport(e.to_string()))?;
-        self.config.net.check_url(&url)?;
-        let mut builder = self.http.request(parts.method, url);
-        for (name, value) in &parts.headers {
-            builder = builder.header(name, value);
-        }
-        if !body.is_empty() {
-            builder = builder.body(body);
-        }
-        let max = self.config.max_body;
-        let work = async {
-            let mut resp = builder.send().await.map_err(|e| map_reqwest(&e))?;
-            if resp.content_length().is_some_and(|l| l > max as u64) {
-                return Err(FetchError::TooLarge(max));
-            }
-            let mut out = http::Response::builder().status(resp.status());
-            for (name, value) in resp.headers() {
-                out = out.header(name, value);
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| map_reqwest(&e))? {
-                if body.len() + chunk.len() > max {
-                    return Err(FetchError::TooLarge(max));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            out.body(body).map_err(|e| FetchError::Transport(e.to_string()))
-        };
-        tokio::time::timeout(self.config.timeout, work)
-            .await
-            .map_err(|_| FetchError::Timeout)?
+        Ok(self.fetcher.send(req).await?.into_response())
     }
-}
-
-fn map_reqwest(e: &reqwest::Error) -> FetchError {
-    if let Some(b) = blocked_in(e) {
-        return FetchError::Blocked(b);
-    }
-    if e.is_timeout() {
-        return FetchError::Timeout;
-    }
-    FetchError::Transport(source_chain(e))
 }

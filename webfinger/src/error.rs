@@ -33,3 +33,15 @@ pub enum DocumentError {
     #[error("the body is neither a JRD (JSON) nor an XRD (XML) document")]
     UnknownFormat,
 }
+
+impl From<ostatus_core::xml::XmlError> for DocumentError {
+    fn from(e: ostatus_core::xml::XmlError) -> Self {
+        use ostatus_core::xml::XmlError;
+        match e {
+            XmlError::Dtd => DocumentError::Dtd,
+            XmlError::UnknownEntity(n) => DocumentError::UnknownEntity(n),
+            XmlError::TooDeep(n) => DocumentError::TooDeep(n),
+            other => DocumentError::Xml(other.to_string()),
+        }
+    }
+}

@@ -70,24 +70,9 @@ impl Default for ResolveOptions {
     }
 }
 
-/// Why one HTTP request could not be completed. The I/O layer reports these
-/// to [`Resolver::on_error`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// The request was refused before it was made (SSRF guard).
-    #[error(transparent)]
-    Blocked(#[from] Blocked),
-    /// The body was larger than the configured limit.
-    #[error("response body larger than {0} bytes")]
-    TooLarge(usize),
-    /// The request took longer than the configured limit.
-    #[error("request timed out")]
-    Timeout,
-    /// Connection, TLS or protocol failure.
-    #[error("{0}")]
-    Transport(String),
-}
+/// Why one HTTP request could not be completed: the error of every
+/// ostatus-rs client, which the I/O layer reports to [`Resolver::on_error`].
+pub use ostatus_core::FetchError;
 
 /// Why a resolution failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -271,8 +256,10 @@ impl Resolver {
     pub fn on_error(&mut self, err: FetchError) -> Step {
         // With plain http allowed (local testing), an https connection
         // failure on the first request of a phase is retried over http, as
-        // OStatus-era peers did. Never without the dangerous policy (WF-CLI-01).
-        if self.opts.net.allows_http()
+        // OStatus-era peers did. Never without the dangerous policy or an
+        // explicitly trusted host (WF-CLI-01).
+        let trusted = self.url.host_str().is_some_and(|h| self.opts.net.is_trusted(h));
+        if (self.opts.net.allows_http() || trusted)
             && matches!(err, FetchError::Transport(_))
             && self.url.scheme() == "https"
             && !self.http_fallback_tried
