@@ -17,3 +17,12 @@ pub enum AtomError {
     #[error("atom: {0}")]
     Invalid(String),
 }
+
+impl From<ostatus_core::xml::XmlError> for AtomError {
+    fn from(e: ostatus_core::xml::XmlError) -> Self {
+        match e {
+            ostatus_core::xml::XmlError::TooDeep(n) => AtomError::TooDeep(n),
+            other => AtomError::Xml(other.to_string()),
+        }
+    }
+}

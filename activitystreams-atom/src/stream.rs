@@ -5,8 +5,9 @@
 
 use std::borrow::Cow;
 
+use ostatus_core::xml::{self, Guard, Safe};
 use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::BytesStart;
 use url::Url;
 
 use crate::error::AtomError;
@@ -145,7 +146,7 @@ pub(crate) enum Ev<'i> {
 
 pub(crate) struct Stream<'i> {
     reader: Reader<&'i [u8]>,
-    depth: usize,
+    guard: Guard,
     /// Namespace declarations in scope: `(depth, prefix, namespace)`;
     /// prefix `None` is the default namespace. Kept here rather than in
     /// quick-xml's `NsReader`, which scans every tag's attributes for
@@ -155,92 +156,19 @@ pub(crate) struct Stream<'i> {
     bases: Vec<(usize, Url)>,
 }
 
-/// Whether `name` is a QName of Namespaces in XML: at most one colon, with
-/// a non-empty prefix and local part around it (found by the atom fuzz
-/// target: `medi::width` read as local name `:width` did not round-trip),
-/// each an NCName of XML 1.0 (quick-xml does not check name characters:
-/// the fuzz target found `<poco:pr((/">`, which was kept and then written
-/// back as a tag no parser reads the same way).
-fn is_qname(name: &str) -> bool {
-    match name.split_once(':') {
-        None => is_ncname(name),
-        Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
-    }
-}
-
-/// Whether `s` is an NCName: an XML 1.0 (fifth edition) Name without colons.
-fn is_ncname(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    name_start_char(first) && chars.all(|c| name_start_char(c) || name_char_only(c))
-}
-
-/// NameStartChar, less the colon.
-fn name_start_char(c: char) -> bool {
-    matches!(c,
-        'A'..='Z' | '_' | 'a'..='z'
-        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
-        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
-        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
-        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
-}
-
-/// The NameChars that may not start a name.
-fn name_char_only(c: char) -> bool {
-    matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
-}
-
 fn xml_err(e: impl std::fmt::Display) -> AtomError {
     AtomError::Xml(e.to_string())
 }
 
-/// Whether XML 1.0 can carry `c` (its Char production).
-pub(crate) fn xml_char(c: char) -> bool {
-    !(((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
-}
-
-/// The error for a character XML does not allow, reached through a
-/// character reference (`&#1;` was read, then written back as U+FFFD: found
-/// by probing the round trip by hand after the XRD fuzz finding).
-fn not_xml_char(c: char) -> AtomError {
-    AtomError::Xml(format!("U+{:04X} is a character XML does not allow", c as u32))
-}
-
 impl<'i> Stream<'i> {
     pub(crate) fn new(bytes: &'i [u8], base: Option<&Url>) -> Result<Self, AtomError> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         // XML 1.0 allows no C0 control characters but tab, line feed and
-        // carriage return; quick-xml does not check, so check here (a
-        // branch-free scan, vectorised).
-        // The same pass notes any 0xEF byte, the lead byte of U+FFFE and
-        // U+FFFF, which are then looked for only if one is there.
-        let (bad, ef) = bytes.iter().fold((0u8, 0u8), |(bad, ef), &b| {
-            (
-                bad | u8::from(b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r'),
-                ef | u8::from(b == 0xEF),
-            )
-        });
-        if bad != 0 {
-            return Err(AtomError::Xml(
-                "the document contains a control character XML does not allow".into(),
-            ));
-        }
-        let text = std::str::from_utf8(bytes).map_err(|e| AtomError::Xml(format!("not UTF-8: {e}")))?;
-        // Nor U+FFFE and U+FFFF, which no XML document may carry.
-        if ef != 0
-            && bytes
-                .windows(3)
-                .any(|w| w == b"\xEF\xBF\xBE" || w == b"\xEF\xBF\xBF")
-        {
-            return Err(AtomError::Xml(
-                "U+FFFE or U+FFFF, which XML does not allow".into(),
-            ));
-        }
+        // carriage return, nor U+FFFE and U+FFFF; quick-xml does not check,
+        // so the shared rules check the whole document once.
+        let text = xml::document_text(bytes)?;
         Ok(Self {
             reader: Reader::from_str(text),
-            depth: 0,
+            guard: Guard::new(MAX_DEPTH),
             bindings: Vec::new(),
             bases: base.map(|b| vec![(0, b.clone())]).unwrap_or_default(),
         })
@@ -309,65 +237,38 @@ impl<'i> Stream<'i> {
     pub(crate) fn next(&mut self) -> Result<Ev<'i>, AtomError> {
         loop {
             let ev = self.reader.read_event().map_err(xml_err)?;
-            match ev {
-                Event::Start(e) => {
-                    self.depth += 1;
-                    if self.depth > MAX_DEPTH {
-                        return Err(AtomError::TooDeep(MAX_DEPTH));
-                    }
-                    self.declare(&e, self.depth)?;
+            let before = self.guard.depth();
+            match self.guard.event(ev)? {
+                None => {}
+                Some(Safe::Start(e)) => {
+                    let d = self.guard.depth();
+                    self.declare(&e, d)?;
                     let ns = self.element_ns(&e)?;
                     return self.tag(e, ns, false);
                 }
-                Event::Empty(e) => {
-                    let d = self.depth + 1;
+                Some(Safe::Empty(e)) => {
+                    let d = before + 1;
                     self.declare(&e, d)?;
                     let ns = self.element_ns(&e);
                     let t = ns.and_then(|ns| self.tag(e, ns, true));
                     self.pop_bindings(d);
                     return t;
                 }
-                Event::End(_) => {
-                    if self.bases.last().is_some_and(|(d, _)| *d == self.depth && *d > 0) {
+                Some(Safe::End) => {
+                    if self.bases.last().is_some_and(|(d, _)| *d == before && *d > 0) {
                         self.bases.pop();
                     }
-                    self.pop_bindings(self.depth);
-                    self.depth = self.depth.saturating_sub(1);
+                    self.pop_bindings(before);
                     return Ok(Ev::End);
                 }
-                Event::Text(t) => {
-                    return Ok(Ev::Text(match t.xml10_content() {
-                        Cow::Borrowed(_) => t.into_inner(),
-                        Cow::Owned(s) => Cow::Owned(s),
-                    }));
-                }
-                Event::CData(t) => return Ok(Ev::Text(t.into_inner())),
-                Event::GeneralRef(r) => {
-                    if let Some(c) = r.resolve_char_ref().map_err(xml_err)? {
-                        if !xml_char(c) {
-                            return Err(not_xml_char(c));
-                        }
-                        return Ok(Ev::Text(Cow::Owned(c.to_string())));
-                    }
-                    let s = match r.into_inner().as_ref() {
-                        "lt" => "<",
-                        "gt" => ">",
-                        "amp" => "&",
-                        "apos" => "'",
-                        "quot" => "\"",
-                        other => return Err(AtomError::Xml(format!("undefined entity &{other};"))),
-                    };
-                    return Ok(Ev::Text(Cow::Borrowed(s)));
-                }
-                Event::DocType(_) => return Err(AtomError::Xml("DTDs are not allowed".into())),
-                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-                Event::Eof => return Ok(Ev::Eof),
+                Some(Safe::Text(t)) => return Ok(Ev::Text(t)),
+                Some(Safe::Eof) => return Ok(Ev::Eof),
             }
         }
     }
 
     fn tag(&mut self, e: BytesStart<'i>, ns: Ns, empty: bool) -> Result<Ev<'i>, AtomError> {
-        if !is_qname(e.name().as_ref()) {
+        if !xml::is_qname(e.name().as_ref()) {
             return Err(AtomError::Xml(format!(
                 "<{}> is not a namespace-well-formed name",
                 e.name().as_ref()
@@ -395,7 +296,7 @@ impl<'i> Stream<'i> {
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
             }
-            if !is_qname(key) {
+            if !xml::is_qname(key) {
                 return Err(AtomError::Xml(format!(
                     "attribute {key} is not a namespace-well-formed name"
                 )));
@@ -424,10 +325,8 @@ impl<'i> Stream<'i> {
             // Raw characters were checked with the whole document; only a
             // character reference, which makes the value an owned one, can
             // bring in another.
-            if let Cow::Owned(v) = &value
-                && let Some(c) = v.chars().find(|&c| !xml_char(c))
-            {
-                return Err(not_xml_char(c));
+            if let Cow::Owned(v) = &value {
+                xml::check_chars(v)?;
             }
             let value = value.into_owned();
             if ans.as_deref() == Some(XML_NS) && local.as_ref() == "base" {
@@ -436,7 +335,7 @@ impl<'i> Stream<'i> {
                     None => Url::parse(&value).ok(),
                 };
                 if !empty && let Some(b) = &base {
-                    self.bases.push((self.depth, b.clone()));
+                    self.bases.push((self.guard.depth(), b.clone()));
                 }
                 continue;
             }

@@ -259,37 +259,7 @@ fn prefix_for(ns: &str, scope: &mut Vec<(String, String)>, decls: &mut String) -
     p
 }
 
-/// Escapes text content.
-pub fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\r' => out.push_str("&#13;"),
-            c if !crate::stream::xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes an attribute value (double-quoted).
-pub fn escape_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            c if !crate::stream::xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes an attribute value in double quotes.
+pub use ostatus_core::xml::escape_attr;
+/// Escapes text content (the one strict escaping of every ostatus-rs writer).
+pub use ostatus_core::xml::escape_text;

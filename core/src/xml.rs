@@ -303,8 +303,8 @@ pub fn push_text(out: &mut String, s: &str) {
     }
 }
 
-/// Appends `s` escaped as an attribute value (in double or single quotes):
-/// as [`push_text`], plus both quotes, and tab and line feed as references
+/// Appends `s` escaped as an attribute value in double quotes: as
+/// [`push_text`], plus `"`, and tab and line feed as references
 /// (attribute-value normalisation would turn them into spaces).
 pub fn push_attr(out: &mut String, s: &str) {
     for c in s.chars() {
@@ -313,7 +313,6 @@ pub fn push_attr(out: &mut String, s: &str) {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             '\r' => out.push_str("&#13;"),
             '\n' => out.push_str("&#10;"),
             '\t' => out.push_str("&#9;"),
@@ -404,7 +403,7 @@ mod tests {
         let v = "a<b>&\"'\r\n\t\u{1}\u{FFFF}z";
         assert_eq!(escape_text(v), "a&lt;b&gt;&amp;\"'&#13;\n\t\u{FFFD}\u{FFFD}z");
         let attr = escape_attr(v);
-        assert_eq!(attr, "a&lt;b&gt;&amp;&quot;&apos;&#13;&#10;&#9;\u{FFFD}\u{FFFD}z");
+        assert_eq!(attr, "a&lt;b&gt;&amp;&quot;'&#13;&#10;&#9;\u{FFFD}\u{FFFD}z");
         let doc = format!("<a v=\"{attr}\">{}</a>", escape_text("x\ry"));
         let mut r = Reader::from_str(&doc);
         let Ok(Event::Start(e)) = r.read_event() else {

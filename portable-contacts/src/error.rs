@@ -32,3 +32,12 @@ impl From<&PocoError> for http::StatusCode {
         }
     }
 }
+
+impl From<ostatus_core::xml::XmlError> for PocoError {
+    fn from(e: ostatus_core::xml::XmlError) -> Self {
+        match e {
+            ostatus_core::xml::XmlError::TooDeep(n) => PocoError::TooDeep(n),
+            other => PocoError::Xml(other.to_string()),
+        }
+    }
+}

@@ -63,4 +63,4 @@ pub use contact::{
 };
 pub use error::PocoError;
 pub use query::{ApplyConfig, Entry, Filter, FilterOp, Format, Query, Response, Selection, parse_datetime};
-pub use xml::POCO_NS;
+pub use xml::{POCO_NS, contacts_from_xml};

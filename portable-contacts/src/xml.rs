@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use quick_xml::events::{BytesStart, Event};
+use ostatus_core::xml::{self, Guard, Safe};
+use quick_xml::events::BytesStart;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use serde_json::{Map, Value};
@@ -46,25 +47,18 @@ fn xml_err(e: impl std::fmt::Display) -> PocoError {
 
 /// Whether XML 1.0 can carry `c` (its Char production).
 fn xml_char(c: char) -> bool {
-    !(((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
-}
-
-fn not_xml_char(c: char) -> PocoError {
-    PocoError::Xml(format!("U+{:04X} is a character XML does not allow", c as u32))
+    xml::is_xml_char(c)
 }
 
 /// Parses a document into its root element. DTDs, entities other than the
 /// predefined five, and nesting beyond 32 levels are refused. Undeclared
 /// prefixes are tolerated (the element keeps its prefix, no namespace).
 pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| PocoError::Xml(format!("not UTF-8: {e}")))?;
     // Characters XML 1.0 does not allow (quick-xml does not check): read,
     // they could not be written back.
-    if let Some(c) = text.chars().find(|&c| !xml_char(c)) {
-        return Err(not_xml_char(c));
-    }
+    let text = xml::document_text(bytes)?;
     let mut reader = NsReader::from_str(text);
+    let mut guard = Guard::new(MAX_DEPTH);
     let mut stack: Vec<Node> = Vec::new();
     loop {
         let (res, ev) = reader.read_resolved_event().map_err(xml_err)?;
@@ -72,21 +66,17 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
             ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
             _ => None,
         };
-        match ev {
-            Event::Start(e) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(PocoError::TooDeep(MAX_DEPTH));
-                }
-                stack.push(node(&e, ns));
-            }
-            Event::Empty(e) => {
+        match guard.event(ev)? {
+            None => {}
+            Some(Safe::Start(e)) => stack.push(node(&e, ns)),
+            Some(Safe::Empty(e)) => {
                 let n = node(&e, ns);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(n),
                     None => return Ok(n),
                 }
             }
-            Event::End(_) => {
+            Some(Safe::End) => {
                 let Some(n) = stack.pop() else {
                     return Err(PocoError::Xml("unbalanced end tag".into()));
                 };
@@ -95,36 +85,12 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
                     None => return Ok(n),
                 }
             }
-            Event::Text(t) => {
+            Some(Safe::Text(t)) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
+                    top.text.push_str(&t);
                 }
             }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.into_inner());
-                }
-            }
-            Event::GeneralRef(r) => {
-                let s = match r.resolve_char_ref().map_err(xml_err)? {
-                    Some(c) if !xml_char(c) => return Err(not_xml_char(c)),
-                    Some(c) => c.to_string(),
-                    None => match r.into_inner().as_ref() {
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "amp" => "&".into(),
-                        "apos" => "'".into(),
-                        "quot" => "\"".into(),
-                        other => return Err(PocoError::Xml(format!("undefined entity &{other};"))),
-                    },
-                };
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&s);
-                }
-            }
-            Event::DocType(_) => return Err(PocoError::Xml("DTDs are not allowed".into())),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => return Err(PocoError::Xml("no root element".into())),
+            Some(Safe::Eof) => return Err(PocoError::Xml("no root element".into())),
         }
     }
 }
@@ -262,17 +228,45 @@ fn text_content(s: &str) -> String {
 }
 
 /// Escapes text content; characters XML does not allow become U+FFFD.
-pub(crate) fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\r' => out.push_str("&#13;"),
-            c if !xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+pub(crate) use ostatus_core::xml::escape_text;
+
+/// Reads the contacts of any XML document that carries them: a PoCo
+/// `response`, a single `entry` of contact fields, or an Atom `author`,
+/// `actor` or `entry` with `poco:` fields. The document may start with an
+/// XML declaration, a byte-order mark, comments or whitespace, and use
+/// prefixes or a default namespace.
+///
+/// ```
+/// let doc = b"<?xml version=\"1.0\"?>\n<response><entry><id>c-9</id><displayName>Pia X</displayName></entry></response>";
+/// let contacts = ostatus_portable_contacts::contacts_from_xml(doc)?;
+/// assert_eq!(contacts[0].display_name.as_deref(), Some("Pia X"));
+/// # Ok::<(), ostatus_portable_contacts::PocoError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`PocoError`] for malformed XML, a field of the wrong shape, or a
+/// document from which no contact field can be read ([`PocoError::Invalid`]
+/// naming the root element): never an empty result.
+pub fn contacts_from_xml(bytes: &[u8]) -> Result<Vec<Contact>, PocoError> {
+    let root = parse_tree(bytes)?;
+    let contacts = if root.local == "response" {
+        crate::query::Response::from_xml(bytes)?
+            .contacts()
+            .into_iter()
+            .cloned()
+            .collect()
+    } else if root.local == "entry" && !root.children.iter().any(Node::is_poco) {
+        vec![Contact::from_node(&root)?]
+    } else {
+        vec![crate::atom::contact_from_poco_children(&root)?]
+    };
+    let empty = |c: &Contact| c.to_json_value().as_object().is_none_or(Map::is_empty);
+    if contacts.iter().any(empty) {
+        return Err(PocoError::Invalid(format!(
+            "poco: <{}> holds no Portable Contacts fields that could be read",
+            root.local
+        )));
     }
-    out
+    Ok(contacts)
 }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::post;
 use http::StatusCode;
 
-use crate::endpoint::{Endpoint, KeyResolver, Slap, SlapError, response};
+use crate::endpoint::{Endpoint, KeyResolver, Slap, response};
 
 /// Why the application refused a verified slap (an unknown verb, an author
 /// it will not hear from, …): answered with `status` and `reason`.
@@ -61,17 +61,9 @@ async fn handle<A: KeyResolver + SlapReceiver + 'static>(
     let (parts, body) = req.into_parts();
     let limit = endpoint.config().max_body;
     let timeout = endpoint.config().body_timeout;
-    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(_)) => return to_axum(response(&Err(SlapError::TooLarge(limit)))),
-        Err(_) => {
-            let mut r = Response::new(Body::from(format!(
-                "salmon: the body was not received within {} s\n",
-                timeout.as_secs_f64()
-            )));
-            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            return r;
-        }
+    let bytes = match ostatus_core::body::read_body(&parts.headers, body, limit, timeout, "salmon").await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let req = http::Request::from_parts(parts, bytes);
     let result = endpoint.receive(&req).await;

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use quick_xml::events::{BytesStart, Event};
+use ostatus_core::xml::{self, Guard, Safe, XmlError, escape_attr, escape_text};
+use quick_xml::events::BytesStart;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use serde_json::{Map, Value};
@@ -60,6 +61,17 @@ pub enum EnvelopeError {
     /// The body is none of the three serialisations.
     #[error("magic envelope: the body is neither XML, JSON nor the compact form")]
     UnknownFormat,
+}
+
+impl From<XmlError> for EnvelopeError {
+    fn from(e: XmlError) -> Self {
+        match e {
+            XmlError::Dtd => EnvelopeError::Dtd,
+            XmlError::UnknownEntity(n) => EnvelopeError::UnknownEntity(n),
+            XmlError::TooDeep(n) => EnvelopeError::TooDeep(n),
+            other => EnvelopeError::Xml(other.to_string()),
+        }
+    }
 }
 
 /// One signature of an envelope.
@@ -463,10 +475,10 @@ impl Envelope {
         let _ = write!(
             out,
             "<me:env xmlns:me=\"{ME_NS}\"><me:data type=\"{}\">{}</me:data><me:encoding>{}</me:encoding><me:alg>{}</me:alg>",
-            escape(&self.data_type),
-            escape(&self.data),
-            escape(&self.encoding),
-            escape(&self.alg)
+            escape_attr(&self.data_type),
+            escape_text(&self.data),
+            escape_text(&self.encoding),
+            escape_text(&self.alg)
         );
         for s in &self.sigs {
             match &s.key_id {
@@ -474,12 +486,12 @@ impl Envelope {
                     let _ = write!(
                         out,
                         "<me:sig key_id=\"{}\">{}</me:sig>",
-                        escape(k),
-                        escape(&s.value)
+                        escape_attr(k),
+                        escape_text(&s.value)
                     );
                 }
                 None => {
-                    let _ = write!(out, "<me:sig>{}</me:sig>", escape(&s.value));
+                    let _ = write!(out, "<me:sig>{}</me:sig>", escape_text(&s.value));
                 }
             }
         }
@@ -577,7 +589,7 @@ fn finish(
             sigs.iter()
                 .flat_map(|s| std::iter::once(&s.value).chain(s.key_id.as_ref())),
         );
-        fields.any(|f| has_xml_forbidden(f))
+        fields.any(|f| xml::check_chars(f).is_err())
     };
     if forbidden {
         return Err(EnvelopeError::Xml("a character XML does not allow".into()));
@@ -589,37 +601,6 @@ fn finish(
         alg,
         sigs,
     })
-}
-
-/// Whether `bytes` holds a C0 control character other than tab, line feed
-/// and carriage return: XML 1.0 cannot carry those, even as references.
-/// Whether `s` holds a character XML 1.0 does not allow: a C0 control
-/// other than tab, line feed and carriage return, U+FFFE or U+FFFF.
-fn has_xml_forbidden(s: &str) -> bool {
-    s.chars().any(|c| {
-        ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
-    })
-}
-
-/// Escapes text and (double-quoted) attribute values alike: besides the
-/// markup characters, tab, line feed and carriage return become character
-/// references, which attribute-value normalisation and end-of-line handling
-/// would otherwise change.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The namespaces this module cares about, resolved without allocating.
@@ -650,7 +631,7 @@ enum Ev {
 /// entities, bounded depth.
 struct Xml<'i> {
     reader: NsReader<&'i [u8]>,
-    depth: usize,
+    guard: Guard,
 }
 
 fn xml_err(e: impl std::fmt::Display) -> EnvelopeError {
@@ -659,14 +640,9 @@ fn xml_err(e: impl std::fmt::Display) -> EnvelopeError {
 
 impl<'i> Xml<'i> {
     fn new(bytes: &'i [u8]) -> Result<Self, EnvelopeError> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        // Control characters are refused in the values read (see `finish`),
-        // not by scanning the whole document: that scan cost a third of the
-        // parse time, and elsewhere they cannot reach the envelope.
-        let text = std::str::from_utf8(bytes).map_err(|e| EnvelopeError::Xml(format!("not UTF-8: {e}")))?;
         Ok(Self {
-            reader: NsReader::from_str(text),
-            depth: 0,
+            reader: NsReader::from_str(xml::document_text(bytes)?),
+            guard: Guard::new(MAX_DEPTH),
         })
     }
 
@@ -697,42 +673,15 @@ impl<'i> Xml<'i> {
                 ResolveResult::Bound(n) if n.as_ref() == ATOM_NS => Ok(Ns::Atom),
                 ResolveResult::Bound(_) => Ok(Ns::Other),
                 ResolveResult::Unbound => Ok(Ns::None),
-                ResolveResult::Unknown(p) => {
-                    Err(EnvelopeError::Xml(format!("undeclared namespace prefix {p:?}")))
-                }
+                ResolveResult::Unknown(p) => Err(XmlError::UndeclaredPrefix(p)),
             };
-            match ev {
-                Event::Start(e) => {
-                    self.depth += 1;
-                    if self.depth > MAX_DEPTH {
-                        return Err(EnvelopeError::TooDeep(MAX_DEPTH));
-                    }
-                    return self.start(&e, ns?, false);
-                }
-                Event::Empty(e) => return self.start(&e, ns?, true),
-                Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                    return Ok(Ev::End);
-                }
-                Event::Text(t) => return Ok(Ev::Text(t.xml10_content().into_owned())),
-                Event::CData(t) => return Ok(Ev::Text(t.into_inner().into_owned())),
-                Event::GeneralRef(r) => {
-                    if let Some(c) = r.resolve_char_ref().map_err(xml_err)? {
-                        return Ok(Ev::Text(c.to_string()));
-                    }
-                    let s = match r.into_inner().as_ref() {
-                        "lt" => "<",
-                        "gt" => ">",
-                        "amp" => "&",
-                        "apos" => "'",
-                        "quot" => "\"",
-                        other => return Err(EnvelopeError::UnknownEntity(other.to_owned())),
-                    };
-                    return Ok(Ev::Text(s.to_owned()));
-                }
-                Event::DocType(_) => return Err(EnvelopeError::Dtd),
-                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-                Event::Eof => return Ok(Ev::Eof),
+            match self.guard.event(ev)? {
+                None => {}
+                Some(Safe::Start(e)) => return self.start(&e, ns?, false),
+                Some(Safe::Empty(e)) => return self.start(&e, ns?, true),
+                Some(Safe::End) => return Ok(Ev::End),
+                Some(Safe::Text(t)) => return Ok(Ev::Text(t.into_owned())),
+                Some(Safe::Eof) => return Ok(Ev::Eof),
             }
         }
     }

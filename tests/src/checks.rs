@@ -211,7 +211,7 @@ impl Checker {
             Ok(req) => self.send(req).await,
             Err(e) => Exchange {
                 sent: format!("GET {url}"),
-                resp: Err(FetchError::Transport(e.to_string())),
+                resp: Err(FetchError::InvalidUrl(e.to_string())),
             },
         }
     }

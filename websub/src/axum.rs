@@ -1,7 +1,7 @@
 //! A ready axum router for subscriber callbacks (feature `axum`).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Body;
@@ -24,7 +24,9 @@ struct Shared<S> {
 /// that has not arrived 30 s after its handler started reading it is
 /// answered 408, whatever server runs the router (plain `axum::serve` has
 /// no body read timeout of its own).
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub use ostatus_core::body::BODY_READ_TIMEOUT;
+/// The answer to a body that could not be read (413 too large, 408 stalled).
+pub use ostatus_core::body::unreadable_body;
 
 /// Reads a request body: at most `limit` bytes within
 /// [`BODY_READ_TIMEOUT`]; otherwise the 408 or 413 to answer.
@@ -34,18 +36,7 @@ pub(crate) async fn read_body(
     limit: usize,
     who: &str,
 ) -> Result<axum::body::Bytes, Response> {
-    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => Err(unreadable_body(headers, limit, who)),
-        Err(_) => {
-            let mut r = Response::new(Body::from(format!(
-                "{who}: the body was not received within {} s\n",
-                BODY_READ_TIMEOUT.as_secs()
-            )));
-            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            Err(r)
-        }
-    }
+    ostatus_core::body::read_body(headers, body, limit, BODY_READ_TIMEOUT, who).await
 }
 
 /// A router serving `{path}/{id}` callbacks for `subscriber`; each event
@@ -88,27 +79,4 @@ async fn handle<S: Store + 'static>(State(sh): State<Arc<Shared<S>>>, req: Reque
             r
         }
     }
-}
-
-/// The answer to a body that could not be read: 413 when its
-/// `Content-Length` is over `limit` or it ran past it, 408 when it broke
-/// off or came too slowly (a server's body read timeout).
-pub fn unreadable_body(headers: &http::HeaderMap, limit: usize, who: &str) -> Response {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let (status, why) = match declared {
-        Some(n) if n <= limit => (
-            StatusCode::REQUEST_TIMEOUT,
-            "the body was not received in time".to_owned(),
-        ),
-        _ => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than {limit} bytes (or was not received in time)"),
-        ),
-    };
-    let mut r = Response::new(Body::from(format!("{who}: {why}\n")));
-    *r.status_mut() = status;
-    r
 }

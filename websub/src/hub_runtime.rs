@@ -383,14 +383,14 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
         let mut req = Request::get(topic.as_str())
             .body(Vec::new())
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+            .map_err(|e| ClientError::BadUrl(e.to_string()))?;
         *req.headers_mut() = headers;
         let f = self.client.send(req).await?;
         if f.status == StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
         if !f.status.is_success() {
-            return Err(f.status_error(0));
+            return Err(crate::client::status_error(&f, 0));
         }
         Ok(Some(f))
     }
@@ -601,7 +601,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             job.body.as_ref().clone(),
         ) {
             Ok(req) => self.client.send(req).await.map(|f| f.status),
-            Err(e) => Err(ClientError::Transport(e.to_string())),
+            Err(e) => Err(ClientError::BadUrl(e.to_string())),
         };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.metrics

@@ -139,7 +139,7 @@ async fn private_addresses_are_refused_by_name_literal_and_redirect() {
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
 
     let mut cfg = ClientConfig::default();
-    cfg.trusted_hosts = vec!["127.0.0.1".into(), "Internal.TEST".into()];
+    cfg.net = NetPolicy::default().with_trusted_hosts(["127.0.0.1", "Internal.TEST"]);
     // evil.test and internal.test both resolve to the loopback server.
     cfg.dns_overrides = vec![("evil.test".into(), addr), ("internal.test".into(), addr)];
     let c = Client::new(cfg).unwrap();

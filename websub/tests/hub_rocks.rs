@@ -709,7 +709,7 @@ async fn private_callbacks_and_topics_are_refused_unless_trusted() {
         DeliveryPolicy::default(),
         |_| {},
         |c, addr| {
-            c.trusted_hosts = vec!["127.0.0.1".into()];
+            c.net = ostatus_websub::NetPolicy::default().with_trusted_hosts(["127.0.0.1"]);
             c.dns_overrides = vec![("evil.test".into(), addr)];
         },
     )

@@ -1,7 +1,7 @@
 //! `ostatus poco parse`: read Portable Contacts documents into normalised JSON.
 
 use clap::{Args as ClapArgs, Subcommand};
-use ostatus_portable_contacts::{Contact, Response, atom};
+use ostatus_portable_contacts::{Contact, Response};
 use serde_json::Value;
 
 use crate::{CliError, read_input};
@@ -60,25 +60,5 @@ fn parse_json(input: &[u8]) -> Result<Vec<Contact>, CliError> {
 }
 
 fn parse_xml(input: &[u8]) -> Result<Vec<Contact>, CliError> {
-    let text = String::from_utf8_lossy(input);
-    let root = text
-        .trim_start()
-        .trim_start_matches(|c| c != '<')
-        .split(|c: char| c == '>' || c.is_whitespace() || c == '/')
-        .next()
-        .unwrap_or("")
-        .trim_start_matches('<')
-        .to_owned();
-    let local = root.rsplit(':').next().unwrap_or("");
-    match local {
-        "response" => Ok(Response::from_xml(input)
-            .map_err(usage)?
-            .contacts()
-            .into_iter()
-            .cloned()
-            .collect()),
-        "entry" if !text.contains("poco:") => Ok(vec![Contact::from_xml(input).map_err(usage)?]),
-        // An Atom author, actor or entry carrying poco: fields.
-        _ => Ok(vec![atom::read_author(input).map_err(usage)?]),
-    }
+    ostatus_portable_contacts::contacts_from_xml(input).map_err(usage)
 }

@@ -58,7 +58,7 @@ pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError>
     let mut opts = ResolveOptions::default();
     if insecure {
         config.net = NetPolicy::dangerous_allow_http_and_private();
-        opts.net = config.net;
+        opts.net = config.net.clone();
     }
     opts.rels = args.rels.iter().map(|r| Rel::from(r.as_str())).collect();
     let client = Client::new(config).map_err(|e| CliError::Failed(e.to_string()))?;

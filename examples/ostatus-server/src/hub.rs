@@ -136,10 +136,12 @@ pub async fn run_hub(a: HubArgs) -> Result<(), String> {
     };
     let mut client = ClientConfig::default();
     client.timeout = Duration::from_secs(a.timeout.max(1));
-    if a.insecure {
-        client.net = NetPolicy::dangerous_allow_http_and_private();
+    client.net = if a.insecure {
+        NetPolicy::dangerous_allow_http_and_private()
+    } else {
+        NetPolicy::default()
     }
-    client.trusted_hosts = a.trust_host.clone();
+    .with_trusted_hosts(a.trust_host.iter().cloned());
     if a.db == "memory" {
         serve(
             Hub::new(config, policy, MemoryHubStore::default(), AtomDiff, client)

@@ -49,9 +49,8 @@ pub struct NodeConfig {
     pub external_hub: Option<Url>,
     /// Hosts reached over plain http and at private addresses although the
     /// node is not `insecure` (an external hub on the internal network, say):
-    /// exact host names or IP addresses, for WebSub and Salmon traffic
-    /// (`ostatus_websub::client::ClientConfig::trusted_hosts`). WebFinger
-    /// lookups stay under the default policy.
+    /// exact host names or IP addresses, for WebFinger, WebSub and Salmon
+    /// traffic alike ([`ostatus_core::NetPolicy::with_trusted_hosts`]).
     pub trusted_hosts: Vec<String>,
     /// RSA key size for new users (default 2048).
     pub key_bits: usize,
@@ -250,15 +249,20 @@ impl Node {
             SqliteStore::open(config.data_dir.join("websub.db")).map_err(store)?,
             config.url("api/subscriptions/")?,
         ));
+        // One policy for every outbound client (WebFinger, WebSub, Salmon):
+        // the insecure switch and the trusted hosts apply to all of them.
+        let net = if config.insecure {
+            ostatus_core::NetPolicy::dangerous_allow_http_and_private()
+        } else {
+            ostatus_core::NetPolicy::default()
+        }
+        .with_trusted_hosts(config.trusted_hosts.iter().cloned());
         let mut wf = ostatus_webfinger::client::ClientConfig::default();
+        wf.net = net.clone();
         let mut hc = ostatus_websub::client::ClientConfig::default();
         hc.timeout = Duration::from_secs(10);
         hc.max_body = 2 << 20;
-        if config.insecure {
-            wf.net = ostatus_webfinger::NetPolicy::dangerous_allow_http_and_private();
-            hc.net = ostatus_websub::NetPolicy::dangerous_allow_http_and_private();
-        }
-        hc.trusted_hosts = config.trusted_hosts.clone();
+        hc.net = net;
         let remote = |e: &dyn std::fmt::Display| NodeError::Invalid(format!("HTTP client: {e}"));
         let webfinger = ostatus_webfinger::client::Client::new(wf).map_err(|e| remote(&e))?;
         let http = ostatus_websub::client::Client::new(hc.clone()).map_err(|e| remote(&e))?;
