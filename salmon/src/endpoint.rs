@@ -12,9 +12,8 @@ use std::future::Future;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
-use crate::envelope::{
-    Envelope, EnvelopeError, MEDIA_TYPE_XML, SigningForm, VerifyError, VerifyOptions, entry_author_uri,
-};
+use crate::envelope::{Envelope, EnvelopeError, MEDIA_TYPE_XML, SigningForm, VerifyError, VerifyOptions};
+use crate::inbound::Incoming;
 use crate::key::MagicPublicKey;
 
 /// Why a key could not be found for a signer.
@@ -29,7 +28,8 @@ pub struct KeyLookupError {
 
 /// The application side: find the public keys of a signer.
 ///
-/// `signer` is the payload's first `atom:author/atom:uri`. Typically
+/// `signer` is the URI of the payload's `atom:author`
+/// ([`claimed_signer`](crate::inbound::claimed_signer)). Typically
 /// resolved with WebFinger (the `magic-public-key` link) and cached;
 /// `refresh` asks to bypass the cache, after a verification failure, in
 /// case the key was rotated.
@@ -49,8 +49,10 @@ pub struct Slap {
     pub envelope: Envelope,
     /// The decoded, verified payload (an Atom entry).
     pub payload: Vec<u8>,
-    /// The signer: the payload's first author URI.
+    /// The signer: the payload's author URI (see [`claimed_signer`](crate::inbound::claimed_signer)).
     pub signer: String,
+    /// The host the signer URI names, lower-cased, without a port.
+    pub signer_host: String,
     /// The key that verified it.
     pub key: MagicPublicKey,
     /// The signing form that matched.
@@ -199,26 +201,27 @@ impl<R: KeyResolver> Endpoint<R> {
     ///
     /// As [`Endpoint::receive`], from the envelope syntax on.
     pub async fn receive_body(&self, body: &[u8]) -> Result<Slap, SlapError> {
-        let envelope = Envelope::from_xml(body)?;
-        let payload = envelope.payload()?;
-        // The signer comes from the signed data only (MS-KEY-07).
-        let signer = entry_author_uri(&payload)?;
+        self.receive_incoming(Incoming::parse(body)?).await
+    }
+
+    /// Verifies a slap already parsed (after the caller's own checks on its
+    /// [signer](Incoming::signer), such as a rate limit): looks up the
+    /// signer's keys, verifies, and once more with refreshed keys if that
+    /// failed (key rotation).
+    ///
+    /// # Errors
+    ///
+    /// [`SlapError::UnknownKey`] or [`SlapError::BadSignature`].
+    pub async fn receive_incoming(&self, incoming: Incoming) -> Result<Slap, SlapError> {
+        let mut incoming = incoming;
         let mut last = VerifyError::BadSignature;
         for refresh in [false, true] {
-            let keys = self.resolver.keys(&signer, refresh).await?;
-            for key in keys {
-                match envelope.verify(&key, self.config.verify) {
-                    Ok(v) => {
-                        return Ok(Slap {
-                            envelope,
-                            payload,
-                            signer,
-                            key,
-                            form: v.form,
-                            key_refreshed: refresh,
-                        });
-                    }
-                    Err(e) => last = e,
+            let keys = self.resolver.keys(incoming.signer.uri(), refresh).await?;
+            match incoming.verify(keys, self.config.verify, refresh) {
+                Ok(slap) => return Ok(slap),
+                Err((back, e)) => {
+                    incoming = *back;
+                    last = e;
                 }
             }
         }

@@ -771,15 +771,23 @@ fn read_env(x: &mut Xml<'_>) -> Result<Envelope, EnvelopeError> {
     finish(data, data_type, encoding, alg, sigs)
 }
 
-/// The signer of a payload: the first `atom:author/atom:uri` of the root
-/// `atom:entry` (INTEROP §0.1; MS-KEY-07: derived from inside the signed data).
+/// The signer of a payload: the URI its `atom:author` names (see
+/// [`claimed_signer`](crate::inbound::claimed_signer), which also gives the
+/// URI's host; INTEROP §0.1; MS-KEY-07: derived from inside the signed data).
 ///
 /// # Errors
 ///
 /// [`EnvelopeError::Xml`] for malformed XML, [`EnvelopeError::NotAnEnvelope`]
 /// when the root is not an Atom entry, [`EnvelopeError::Missing`] when no
-/// author URI is present.
+/// author URI is present, authors name different URIs, or the URI names
+/// no host.
 pub fn entry_author_uri(payload: &[u8]) -> Result<String, EnvelopeError> {
+    crate::inbound::claimed_signer(payload).map(|s| s.uri().to_owned())
+}
+
+/// The URIs of the root `atom:entry`'s direct `atom:author` children, in
+/// document order (trimmed, empty ones left out).
+pub(crate) fn author_uris(payload: &[u8]) -> Result<Vec<String>, EnvelopeError> {
     let mut x = Xml::new(payload)?;
     // Find the root.
     loop {
@@ -796,6 +804,7 @@ pub fn entry_author_uri(payload: &[u8]) -> Result<String, EnvelopeError> {
             _ => {}
         }
     }
+    let mut uris = Vec::new();
     // Direct children of the entry.
     loop {
         match x.next()? {
@@ -813,7 +822,7 @@ pub fn entry_author_uri(payload: &[u8]) -> Result<String, EnvelopeError> {
                                 }
                                 let t = x.text()?;
                                 if ns == Ns::Atom && local == "uri" && !t.trim().is_empty() {
-                                    return Ok(t.trim().to_owned());
+                                    uris.push(t.trim().to_owned());
                                 }
                             }
                             Ev::End => break,
@@ -826,7 +835,7 @@ pub fn entry_author_uri(payload: &[u8]) -> Result<String, EnvelopeError> {
                 }
             }
             Ev::Text(_) => {}
-            Ev::End | Ev::Eof => return Err(EnvelopeError::Missing("the entry has no author uri".into())),
+            Ev::End | Ev::Eof => return Ok(uris),
         }
     }
 }

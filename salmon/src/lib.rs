@@ -80,6 +80,7 @@
 mod b64;
 mod endpoint;
 mod envelope;
+pub mod inbound;
 mod key;
 
 #[cfg(feature = "axum")]

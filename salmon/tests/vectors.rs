@@ -434,9 +434,17 @@ fn malformed_envelopes_are_clear_errors() {
 #[test]
 fn payload_author_rules() {
     assert_eq!(
-        entry_author_uri(b"<entry xmlns='http://www.w3.org/2005/Atom'><id>x</id><author><name>a</name><uri> acct:a@b.c </uri></author><author><uri>acct:z@b.c</uri></author></entry>").unwrap(),
+        entry_author_uri(b"<entry xmlns='http://www.w3.org/2005/Atom'><id>x</id><author><name>a</name><uri> acct:a@b.c </uri></author></entry>").unwrap(),
         "acct:a@b.c"
     );
+    // SAL-RCV-11: whichever author carries the uri is the signer, and two
+    // authors naming different uris leave the signer ambiguous: refused
+    // (the node's rate limit and key lookup see one signer).
+    assert_eq!(
+        entry_author_uri(b"<entry xmlns='http://www.w3.org/2005/Atom'><author><name>a</name></author><author><uri>acct:z@b.c</uri></author></entry>").unwrap(),
+        "acct:z@b.c"
+    );
+    assert!(entry_author_uri(b"<entry xmlns='http://www.w3.org/2005/Atom'><id>x</id><author><uri>acct:a@b.c</uri></author><author><uri>acct:z@b.c</uri></author></entry>").is_err());
     // Not an Atom entry, or no author uri.
     assert!(entry_author_uri(b"<feed xmlns='http://www.w3.org/2005/Atom'/>").is_err());
     assert!(entry_author_uri(b"<entry><author><uri>acct:a@b.c</uri></author></entry>").is_err());

@@ -369,6 +369,128 @@ async fn salmon_slaps_are_rate_limited_per_signer_host() {
     b.stop().await;
 }
 
+/// SAL-RCV-11, issue 16: the per-signer-host rate limit holds whatever form
+/// the author URI takes (an `http` URI, an `acct:` URI, a URI in a second
+/// `<author>`), a signer whose host cannot be named is refused before any
+/// lookup, and a blocked domain's slap is answered 403 without a lookup.
+/// Each forged slap names a signer host that answers WebFinger with 404;
+/// the limited ones must cost that host no request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slap_rate_limit_cannot_be_dodged_by_the_form_of_the_author() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use ostatus_salmon::{Envelope, PrivateKey};
+
+    // The signer's host: answers everything 404, counting requests.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let c = counted.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            (axum::http::StatusCode::NOT_FOUND, "no such account")
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let forger = PrivateKey::generate(1024).unwrap();
+    let http = reqwest::Client::new();
+    let author = |uri: &str| format!("<author><uri>{uri}</uri></author>");
+    let forms = [
+        ("http", author(&format!("http://127.0.0.1:{port}/users/mallory"))),
+        ("acct", author(&format!("acct:mallory@127.0.0.1:{port}"))),
+        (
+            "second author",
+            format!(
+                "<author><name>nobody</name></author>{}",
+                author(&format!("http://127.0.0.1:{port}/users/mallory"))
+            ),
+        ),
+    ];
+    for (form, authors) in forms {
+        let b = LocalNode::start_with(&dir(&format!("dodge-{}", form.replace(' ', "-"))), 1024, |c| {
+            c.slaps_per_minute = 3
+        })
+        .await
+        .unwrap();
+        b.node.create_user("bob", "Bob", None).await.unwrap();
+        let slap = |i: usize, authors: &str| {
+            let entry = format!(
+                "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>tag:forged,2026:{i}</id><title>x</title>{authors}<updated>{}</updated></entry>",
+                ostatus_server::node::now_rfc3339()
+            );
+            Envelope::sign(entry.as_bytes(), "application/atom+xml", &forger)
+                .unwrap()
+                .to_xml()
+        };
+        let send = |body: String| {
+            http.post(format!("{}api/salmon/bob", b.url()))
+                .header("content-type", "application/magic-envelope+xml")
+                .body(body)
+                .send()
+        };
+        let mut statuses = Vec::new();
+        let mut hits_after = Vec::new();
+        for i in 0..5 {
+            statuses.push(send(slap(i, &authors)).await.unwrap().status().as_u16());
+            hits_after.push(hits.load(Ordering::SeqCst));
+        }
+        assert_eq!(statuses, [401, 401, 401, 429, 429], "{form}");
+        assert_eq!(
+            hits_after[2], hits_after[4],
+            "{form}: limited slaps cost the named host nothing"
+        );
+        b.stop().await;
+    }
+
+    // A signer whose host cannot be named: 400, no lookup anywhere.
+    let b = LocalNode::start(&dir("dodge-unnamed"), 1024).await.unwrap();
+    b.node.create_user("bob", "Bob", None).await.unwrap();
+    let before = hits.load(Ordering::SeqCst);
+    let entry = format!(
+        "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>tag:forged,2026:u</id><title>x</title><author><uri>urn:uuid:0d1e</uri></author><updated>{}</updated></entry>",
+        ostatus_server::node::now_rfc3339()
+    );
+    let r = http
+        .post(format!("{}api/salmon/bob", b.url()))
+        .header("content-type", "application/magic-envelope+xml")
+        .body(
+            Envelope::sign(entry.as_bytes(), "application/atom+xml", &forger)
+                .unwrap()
+                .to_xml(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("no host"));
+
+    // A blocked domain: 403 with the reason, and no lookup.
+    b.node.db().set_domain_block("127.0.0.1", true).unwrap();
+    let entry = format!(
+        "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>tag:forged,2026:b</id><title>x</title><author><uri>acct:mallory@127.0.0.1:{port}</uri></author><updated>{}</updated></entry>",
+        ostatus_server::node::now_rfc3339()
+    );
+    let r = http
+        .post(format!("{}api/salmon/bob", b.url()))
+        .header("content-type", "application/magic-envelope+xml")
+        .body(
+            Envelope::sign(entry.as_bytes(), "application/atom+xml", &forger)
+                .unwrap()
+                .to_xml(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("blocked"));
+    assert_eq!(hits.load(Ordering::SeqCst), before);
+    b.stop().await;
+}
+
 /// A slap to a node that is down is not lost: it waits in the outbox and
 /// is delivered when the node is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

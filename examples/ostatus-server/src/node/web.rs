@@ -14,6 +14,7 @@ use http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use ostatus_portable_contacts::axum::ContactProvider;
 use ostatus_portable_contacts::{Contact, PocoError};
+use ostatus_salmon::inbound::Incoming;
 use ostatus_salmon::{Endpoint, EndpointConfig};
 use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, WebFinger};
 
@@ -528,22 +529,27 @@ async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> 
     if node.db().user(&name).ok().flatten().is_none() {
         return text(StatusCode::NOT_FOUND, format!("no user {name}"));
     }
-    // Rate limit by the host of the signer the payload names (SAL-RCV-11),
-    // before any key lookup.
-    let ct = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let signer_host = ostatus_salmon::Envelope::parse(&bytes, ct)
-        .ok()
-        .and_then(|env| env.payload().ok())
-        .and_then(|p| ostatus_activitystreams::Entry::parse(&p).ok())
-        .and_then(|e| e.actor().and_then(ostatus_activitystreams::Person::identifier))
-        .and_then(|uri| url::Url::parse(&uri).ok())
-        .and_then(|u| u.host_str().map(str::to_owned));
-    if let Some(host) = &signer_host
-        && !node.slap_allowed(host)
-    {
+    if !ostatus_salmon::acceptable_content_type(parts.headers.get(http::header::CONTENT_TYPE)) {
+        let got = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("salmon: content type must be application/magic-envelope+xml, got {got:?}"),
+        );
+    }
+    // The envelope is parsed and its payload decoded once; the signer is
+    // named once, by the reader every later step uses (SAL-RCV-11).
+    let incoming = match Incoming::parse(&bytes) {
+        Ok(i) => i,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    // Rate limit by the signer's host, whatever form its URI takes, before
+    // any key lookup.
+    let host = incoming.signer.host().to_owned();
+    if !node.slap_allowed(&host) {
         let mut r = text(
             StatusCode::TOO_MANY_REQUESTS,
             format!("salmon: too many slaps from {host}; try again in a minute"),
@@ -552,9 +558,12 @@ async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> 
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("60"));
         return r;
     }
+    // Nothing from a blocked domain is looked up or applied.
+    if node.db().domain_blocked(&host).unwrap_or(false) {
+        return text(StatusCode::FORBIDDEN, format!("salmon: {host} is blocked here"));
+    }
     let endpoint = Endpoint::with_config(node.keys(), EndpointConfig::default());
-    let req = http::Request::from_parts(parts, bytes);
-    match endpoint.receive(&req).await {
+    match endpoint.receive_incoming(incoming).await {
         Ok(slap) => match node.on_slap(&name, slap).await {
             Ok(()) => text(StatusCode::ACCEPTED, "accepted".into()),
             Err(e) => text(status_of(&e), e.to_string()),
