@@ -142,6 +142,29 @@ impl Entry {
         self
     }
 
+    /// Sets `mastodon:scope` (public, unlisted, private or direct, as
+    /// Mastodon wrote it) and addresses the entry accordingly: only a
+    /// public entry keeps the `mentioned` link to the public collection.
+    ///
+    /// ```
+    /// use ostatus_activitystreams::{Entry, Meta, Person, PUBLIC_COLLECTION};
+    ///
+    /// let meta = Meta::new("tag:example.org,2026:1", "2026-11-29T08:00:00Z");
+    /// let e = Entry::note(&meta, Person::default(), "<p>hi</p>").with_scope("direct");
+    /// assert_eq!(e.scope.as_deref(), Some("direct"));
+    /// assert!(!e.links.iter().any(|l| l.href == PUBLIC_COLLECTION));
+    /// ```
+    #[must_use]
+    pub fn with_scope(mut self, scope: &str) -> Entry {
+        if scope == "public" {
+            return self.with_public_addressing();
+        }
+        self.links
+            .retain(|l| !(l.rel == "mentioned" && l.href == PUBLIC_COLLECTION));
+        self.scope = Some(scope.to_owned());
+        self
+    }
+
     /// A share (boost, repeat) of `original`: verb `share`, object type
     /// `activity`, the original entry nested as `activity:object`.
     pub fn share(meta: &Meta, author: Person, original: &Entry) -> Entry {

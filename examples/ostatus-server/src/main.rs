@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use ostatus_server::hub;
+use ostatus_server::node::db::Visibility;
 use ostatus_server::node::{Node, NodeConfig, NodeError};
 use url::Url;
 
@@ -108,6 +109,12 @@ enum Command {
         /// The entry id of the status answered.
         #[arg(long)]
         reply_to: Option<String>,
+        /// Who may see it: public, unlisted (not in public timelines),
+        /// private (followers and mentioned people) or direct (mentioned
+        /// people only). Private and direct statuses are not sent to
+        /// servers that do not honour them; they are named on stderr.
+        #[arg(long, default_value = "public", value_parser = parse_visibility)]
+        visibility: Visibility,
         #[command(flatten)]
         who: Acting,
     },
@@ -266,10 +273,25 @@ async fn run(command: Command) -> Result<(), String> {
             println!("{}", node.user_acct(&u.username));
             Ok(())
         }
-        Command::Post { text, reply_to, who } => {
+        Command::Post {
+            text,
+            reply_to,
+            visibility,
+            who,
+        } => {
             let (node, user) = acting(&who)?;
-            let s = node.post(&user, &text, reply_to.as_deref()).await.map_err(err)?;
-            println!("{}", s.uri);
+            let p = node
+                .post_with(&user, &text, reply_to.as_deref(), visibility)
+                .await
+                .map_err(err)?;
+            if !p.withheld.is_empty() {
+                eprintln!(
+                    "ostatus-server: not sent to {}: their server does not honour {} statuses",
+                    p.withheld.join(", "),
+                    visibility.as_str()
+                );
+            }
+            println!("{}", p.status.uri);
             Ok(())
         }
         Command::Follow { account, who } => {
@@ -357,4 +379,8 @@ async fn serve(
     .map_err(|e| e.to_string())?;
     node.shutdown().await;
     Ok(())
+}
+
+fn parse_visibility(s: &str) -> Result<Visibility, String> {
+    Visibility::parse(s).ok_or_else(|| format!("{s:?}: public, unlisted, private or direct"))
 }

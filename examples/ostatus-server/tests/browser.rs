@@ -248,7 +248,7 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     let alice_uri = an.user_uri("alice");
     assert!(
         an.db()
-            .statuses_by(&alice_uri, false, None, 10)
+            .statuses_by(&alice_uri, false, None, 10, None)
             .unwrap()
             .iter()
             .any(|st| st.content.contains("Posted from a real browser"))

@@ -58,7 +58,7 @@ async fn two_nodes_federate_every_action() {
     );
     assert!(
         bn.db()
-            .conversation(s.bob_post.conversation.as_deref().unwrap())
+            .conversation(s.bob_post.conversation.as_deref().unwrap(), None)
             .unwrap()
             .iter()
             .any(|st| st.uri == s.alice_reply.uri)
@@ -363,7 +363,7 @@ async fn salmon_slaps_are_rate_limited_per_signer_host() {
         [(400, false), (202, false), (202, false), (429, true), (429, true)]
     );
     // The two mentions are stored; the unsolicited post is not.
-    let alice_on_b = bn.db().statuses_by(&alice_uri, false, None, 10).unwrap();
+    let alice_on_b = bn.db().statuses_by(&alice_uri, false, None, 10, None).unwrap();
     assert_eq!(alice_on_b.len(), 2);
     a.stop().await;
     b.stop().await;
@@ -488,6 +488,107 @@ async fn the_slap_rate_limit_cannot_be_dodged_by_the_form_of_the_author() {
     assert_eq!(r.status().as_u16(), 403);
     assert!(r.text().await.unwrap().contains("blocked"));
     assert_eq!(hits.load(Ordering::SeqCst), before);
+    b.stop().await;
+}
+
+/// Issue 18, item 1: each visibility between two nodes. Alice (node A)
+/// mentions bob (node B), who follows her. Public and unlisted statuses are
+/// in her feed and reach B by Salmon; private and direct ones never enter
+/// her feed (so never the hub), reach B by Salmon only because B honours
+/// scopes, and are shown on either node to nobody but bob (and, for
+/// private, her followers). A peer that does not honour scopes is not sent
+/// them, and the poster is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_visibility_between_two_nodes() {
+    use ostatus_server::node::db::Visibility;
+    use ostatus_server::node::pages;
+
+    let a = LocalNode::start(&dir("vis-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("vis-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    let carol = bn.create_user("carol", "Carol", None).await.unwrap();
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    let http = reqwest::Client::new();
+    let feed = || async {
+        http.get(format!("{}users/alice.atom", a.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let anonymous_thread = |base: String, uri: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{base}thread"))
+                .query(&[("uri", uri)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for v in [
+        Visibility::Public,
+        Visibility::Unlisted,
+        Visibility::Private,
+        Visibility::Direct,
+    ] {
+        let text = format!("@{} a {} note", bn.user_acct("bob"), v.as_str());
+        let posted = an.post_with(&alice, &text, None, v).await.unwrap();
+        assert!(posted.withheld.is_empty(), "{v:?}: B honours scopes");
+        let uri = posted.status.uri.clone();
+        wait_for("the status on B", WAIT, || async {
+            Ok(bn.db().status(&uri)?.is_some())
+        })
+        .await
+        .unwrap();
+        let on_b = bn.db().status(&uri).unwrap().unwrap();
+        assert_eq!(on_b.visibility, v, "B stored the scope alice wrote");
+        let in_feed = feed().await.contains(&uri);
+        assert_eq!(in_feed, v.is_world_readable(), "{v:?} in alice's feed");
+        let expect = if v.is_world_readable() { 200 } else { 404 };
+        assert_eq!(
+            anonymous_thread(a.url(), uri.clone()).await,
+            expect,
+            "{v:?} on A for visitors"
+        );
+        assert_eq!(
+            anonymous_thread(b.url(), uri.clone()).await,
+            expect,
+            "{v:?} on B for visitors"
+        );
+        let bob_view: pages::Viewer = Some((bob.clone(), "t".into()));
+        assert!(
+            pages::thread(&bn, &on_b, &bob_view, "/").is_ok(),
+            "{v:?}: bob sees it"
+        );
+        let carol_view: pages::Viewer = Some((carol.clone(), "t".into()));
+        assert_eq!(
+            pages::thread(&bn, &on_b, &carol_view, "/").is_ok(),
+            v.is_world_readable(),
+            "{v:?}: carol, neither mentioned nor following, sees only world-readable ones"
+        );
+    }
+
+    // A peer that does not honour scopes (as GNU social): nothing private
+    // is sent to it, and the poster is told who did not get it.
+    let mut bob_on_a = an.db().account(&bn.user_uri("bob")).unwrap().unwrap();
+    bob_on_a.honours_scope = false;
+    an.db().put_account(&bob_on_a).unwrap();
+    let text = format!("@{} only for you", bn.user_acct("bob"));
+    let posted = an
+        .post_with(&alice, &text, None, Visibility::Direct)
+        .await
+        .unwrap();
+    assert_eq!(posted.withheld, [bn.user_acct("bob")]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(bn.db().status(&posted.status.uri).unwrap().is_none());
+    a.stop().await;
     b.stop().await;
 }
 

@@ -57,6 +57,62 @@ pub struct Account {
     pub public_key: Option<String>,
     /// When it was resolved (seconds since the epoch).
     pub fetched_at: i64,
+    /// Whether the account's software honours `mastodon:scope`: its Atom
+    /// author carries the element, as Mastodon's did. Only such accounts
+    /// are sent private and direct statuses.
+    pub honours_scope: bool,
+}
+
+/// Who may see a status (Mastodon's `mastodon:scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Everyone; listed in public timelines.
+    #[default]
+    Public,
+    /// Everyone who looks; in the author's feed, in no public timeline.
+    Unlisted,
+    /// The author's followers and the people it mentions.
+    Private,
+    /// The people it mentions.
+    Direct,
+}
+
+impl Visibility {
+    /// The `mastodon:scope` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Private => "private",
+            Visibility::Direct => "direct",
+        }
+    }
+
+    /// Parses a `mastodon:scope` value or a command-line choice.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "public" => Some(Visibility::Public),
+            "unlisted" => Some(Visibility::Unlisted),
+            "private" | "followers" => Some(Visibility::Private),
+            "direct" => Some(Visibility::Direct),
+            _ => None,
+        }
+    }
+
+    /// The visibility of an entry with `mastodon:scope` `scope`: public
+    /// when absent (as Mastodon read entries without one); an unknown value
+    /// is read as direct, so that nothing is shown wider than its author meant.
+    pub fn of_scope(scope: Option<&str>) -> Self {
+        scope.map_or(Visibility::Public, |s| {
+            Self::parse(s).unwrap_or(Visibility::Direct)
+        })
+    }
+
+    /// Whether anyone may see it (public and unlisted): what goes into the
+    /// Atom feed and through the hub.
+    pub fn is_world_readable(self) -> bool {
+        matches!(self, Visibility::Public | Visibility::Unlisted)
+    }
 }
 
 /// What a status is.
@@ -107,6 +163,8 @@ pub struct Status {
     pub updated: String,
     /// Deleted (kept so that the feed carries the delete).
     pub deleted: bool,
+    /// Who may see it.
+    pub visibility: Visibility,
 }
 
 /// A new status (no row id yet).
@@ -134,6 +192,8 @@ pub struct NewStatus {
     pub published: String,
     /// Account URIs mentioned.
     pub mentions: Vec<String>,
+    /// Who may see it.
+    pub visibility: Visibility,
 }
 
 /// A Salmon slap waiting in the outbox.
@@ -157,9 +217,9 @@ pub struct Db {
     conn: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "
-PRAGMA journal_mode=WAL;
-PRAGMA synchronous=FULL;
+/// The schema as first released (version 1). `IF NOT EXISTS`: data made
+/// before the schema had a version already holds these tables.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
@@ -236,8 +296,69 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 ";
 
+/// Numbered schema migrations: entry `i` takes a database from version `i`
+/// to `i + 1` (`PRAGMA user_version`). Append only; never edit one that
+/// has shipped.
+const MIGRATIONS: &[&str] = &[
+    SCHEMA_V1,
+    // 2: who may see a status (mastodon:scope), and which remote accounts
+    // honour scopes (issue 18).
+    "ALTER TABLE statuses ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
+     ALTER TABLE accounts ADD COLUMN honours_scope INTEGER NOT NULL DEFAULT 0;",
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema to [`SCHEMA_VERSION`] in one immediate transaction
+/// (another process opening the file at the same time waits), refusing a
+/// database written by a newer binary.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(DbError(format!(
+            "the database has schema version {version}, and this ostatus-server knows versions up to \
+             {SCHEMA_VERSION}: run a newer ostatus-server (or restore a backup)"
+        )));
+    }
+    for (i, step) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.execute_batch(step)?;
+        if i == 0 {
+            // Data made before sessions expired lacks the column (their
+            // sessions, at 0, are over).
+            let has_expiry = tx
+                .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'expires_at'")?
+                .exists([])?;
+            if !has_expiry {
+                tx.execute_batch("ALTER TABLE sessions ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0")?;
+            }
+        }
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
 const STATUS_COLUMNS: &str = "id, uri, author_uri, local_user, kind, content, in_reply_to, conversation, \
-                              shared_uri, url, published, updated, deleted";
+                              shared_uri, url, published, updated, deleted, visibility";
+
+/// The SQL condition "the viewer bound to `?{n}` (NULL for nobody logged
+/// in) may see the status": world-readable ones to anyone; otherwise to its
+/// author, to the accounts it mentions, and, for private ones, to the
+/// author's followers.
+fn visible_to(n: u8) -> String {
+    format!(
+        "(visibility IN ('public', 'unlisted') OR (?{n} IS NOT NULL AND (
+            author_uri = ?{n}
+            OR uri IN (SELECT status_uri FROM mentions WHERE account_uri = ?{n})
+            OR (visibility = 'private' AND author_uri IN (SELECT followee FROM follows WHERE follower = ?{n})))))"
+    )
+}
 
 fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
     Ok(Status {
@@ -258,6 +379,7 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
         published: r.get(10)?,
         updated: r.get(11)?,
         deleted: r.get::<_, i64>(12)? != 0,
+        visibility: Visibility::of_scope(Some(&r.get::<_, String>(13)?)),
     })
 }
 
@@ -283,12 +405,12 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         hub_url: r.get(6)?,
         public_key: r.get(7)?,
         fetched_at: r.get(8)?,
+        honours_scope: r.get::<_, i64>(9)? != 0,
     })
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key";
-const ACCOUNT_COLUMNS: &str =
-    "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at";
+const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope";
 
 impl Db {
     /// Opens (or creates) the database file.
@@ -297,17 +419,10 @@ impl Db {
     ///
     /// When the file cannot be opened or the schema created.
     pub fn open(path: &Path) -> Result<Self, DbError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        // Data made before sessions expired: add the column (their
-        // sessions, at 0, are over).
-        let has_expiry = conn
-            .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'expires_at'")?
-            .exists([])?;
-        if !has_expiry {
-            conn.execute_batch("ALTER TABLE sessions ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0")?;
-        }
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
+        migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -448,7 +563,7 @@ impl Db {
         )?;
         c.execute(
             &format!(
-                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             params![
                 a.uri,
@@ -459,9 +574,21 @@ impl Db {
                 a.salmon_url,
                 a.hub_url,
                 a.public_key,
-                a.fetched_at
+                a.fetched_at,
+                a.honours_scope
             ],
         )?;
+        Ok(())
+    }
+
+    /// Records that an account's software honours `mastodon:scope`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_honours_scope(&self, uri: &str) -> Result<(), DbError> {
+        self.c()
+            .execute("UPDATE accounts SET honours_scope = 1 WHERE uri = ?1", [uri])?;
         Ok(())
     }
 
@@ -531,8 +658,8 @@ impl Db {
         }
         tx.execute(
             "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
-                                   shared_uri, url, published, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                                   shared_uri, url, published, updated, visibility)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
             params![
                 s.uri,
                 s.author_uri,
@@ -543,7 +670,8 @@ impl Db {
                 s.conversation,
                 s.shared_uri,
                 s.url,
-                s.published
+                s.published,
+                s.visibility.as_str()
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -634,8 +762,10 @@ impl Db {
         self.many(sql, p, status_row)
     }
 
-    /// An author's statuses, newest first, deleted ones included (for the
-    /// feed) or not, older than `max_id` when given.
+    /// An author's statuses that `viewer` (an account URI, `None` for
+    /// nobody logged in, as for the Atom feed) may see, newest first,
+    /// deleted ones included (for the feed) or not, older than `max_id`
+    /// when given.
     ///
     /// # Errors
     ///
@@ -646,20 +776,42 @@ impl Db {
         with_deleted: bool,
         max_id: Option<i64>,
         limit: usize,
+        viewer: Option<&str>,
     ) -> Result<Vec<Status>, DbError> {
         self.statuses(
             &format!(
                 "SELECT {STATUS_COLUMNS} FROM statuses
-                 WHERE author_uri = ?1 AND (?2 OR deleted = 0) AND id < ?3
-                 ORDER BY id DESC LIMIT ?4"
+                 WHERE author_uri = ?1 AND (?2 OR deleted = 0) AND id < ?3 AND {}
+                 ORDER BY id DESC LIMIT ?4",
+                visible_to(5)
             ),
             params![
                 author_uri,
                 with_deleted,
                 max_id.unwrap_or(i64::MAX),
-                i64::try_from(limit).unwrap_or(i64::MAX)
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                viewer
             ],
         )
+    }
+
+    /// Whether `viewer` (an account URI, `None` for nobody logged in) may
+    /// see `s`: the rule of [`Db::statuses_by`] for one status.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn may_see(&self, s: &Status, viewer: Option<&str>) -> Result<bool, DbError> {
+        if s.visibility.is_world_readable() {
+            return Ok(true);
+        }
+        let Some(v) = viewer else {
+            return Ok(false);
+        };
+        if s.author_uri == v || self.mentions(&s.uri)?.iter().any(|m| m == v) {
+            return Ok(true);
+        }
+        Ok(s.visibility == Visibility::Private && self.follows(v, &s.author_uri)?)
     }
 
     /// The home timeline of `user_uri`: its own statuses, those of the
@@ -675,39 +827,43 @@ impl Db {
                     author_uri = ?1
                     OR author_uri IN (SELECT followee FROM follows WHERE follower = ?1)
                     OR uri IN (SELECT status_uri FROM mentions WHERE account_uri = ?1))
-                 ORDER BY published DESC, id DESC LIMIT ?2"
+                    AND {}
+                 ORDER BY published DESC, id DESC LIMIT ?2",
+                visible_to(1)
             ),
             params![user_uri, i64::try_from(limit).unwrap_or(i64::MAX)],
         )
     }
 
-    /// The statuses of a conversation, oldest first.
+    /// The statuses of a conversation that `viewer` may see, oldest first.
     ///
     /// # Errors
     ///
     /// On a database failure.
-    pub fn conversation(&self, conversation: &str) -> Result<Vec<Status>, DbError> {
+    pub fn conversation(&self, conversation: &str, viewer: Option<&str>) -> Result<Vec<Status>, DbError> {
         self.statuses(
             &format!(
                 "SELECT {STATUS_COLUMNS} FROM statuses WHERE conversation = ?1 AND deleted = 0 AND kind = 'note'
-                 ORDER BY published, id"
+                 AND {} ORDER BY published, id",
+                visible_to(2)
             ),
-            [conversation],
+            params![conversation, viewer],
         )
     }
 
-    /// The direct replies to a status, oldest first.
+    /// The direct replies to a status that `viewer` may see, oldest first.
     ///
     /// # Errors
     ///
     /// On a database failure.
-    pub fn replies(&self, uri: &str) -> Result<Vec<Status>, DbError> {
+    pub fn replies(&self, uri: &str, viewer: Option<&str>) -> Result<Vec<Status>, DbError> {
         self.statuses(
             &format!(
                 "SELECT {STATUS_COLUMNS} FROM statuses WHERE in_reply_to = ?1 AND deleted = 0
-                 ORDER BY published, id"
+                 AND {} ORDER BY published, id",
+                visible_to(2)
             ),
-            [uri],
+            params![uri, viewer],
         )
     }
 
@@ -1042,6 +1198,57 @@ mod tests {
         // Starting another session forgets the ones that are over.
         db.create_session("t2", u.id, "c2", 300, 400).unwrap();
         assert!(db.session("t1", 0).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Issue 20 item 4: a database made by the previous release (no schema
+    /// version) is upgraded in place, keeping its rows; a database from a
+    /// newer binary is refused.
+    #[test]
+    fn a_database_of_the_previous_version_is_upgraded_and_a_newer_one_refused() {
+        let dir = std::env::temp_dir().join(format!("ostatus-db-upgrade-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("node.db");
+        let old = include_str!("../../tests/fixtures/node-db-0.1.0.sql");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(old)
+            .unwrap();
+
+        let db = Db::open(&path).unwrap();
+        let s = db.status("tag:m.example,2017:1").unwrap().unwrap();
+        assert_eq!(s.content, "<p>old</p>");
+        assert_eq!(
+            s.visibility,
+            super::Visibility::Public,
+            "old statuses were public"
+        );
+        assert!(
+            !db.account("https://m.example/users/bo")
+                .unwrap()
+                .unwrap()
+                .honours_scope
+        );
+        assert_eq!(db.user("ann").unwrap().unwrap().display_name, "Ann");
+        drop(db);
+        let version = |p: &std::path::Path| -> i64 {
+            rusqlite::Connection::open(p)
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&path), super::SCHEMA_VERSION);
+        // Opening again changes nothing.
+        Db::open(&path).unwrap();
+        assert_eq!(version(&path), super::SCHEMA_VERSION);
+
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", super::SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = Db::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer ostatus-server"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }

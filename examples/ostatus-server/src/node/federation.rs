@@ -13,7 +13,7 @@ use ostatus_webfinger::{Rel, Resource};
 use ostatus_websub::{Event, SignatureStatus};
 use url::Url;
 
-use super::db::{Account, Kind, NewStatus, Status, User};
+use super::db::{Account, Kind, NewStatus, Status, User, Visibility};
 use super::{Node, NodeError, now_rfc3339, now_secs};
 
 /// One thing that crossed the wire, for the demo's log.
@@ -170,6 +170,16 @@ fn is_post(e: &Entry) -> bool {
     matches!(e.verb(), Verb::Post)
 }
 
+/// What [`Node::post_with`] did.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// The stored status.
+    pub status: Status,
+    /// The mentioned accounts that were not sent a private or direct
+    /// status because their software does not honour `mastodon:scope`.
+    pub withheld: Vec<String>,
+}
+
 struct NodeKeys(Arc<Node>);
 
 impl KeyResolver for NodeKeys {
@@ -237,6 +247,7 @@ impl Node {
                 .ok()
                 .map(|k| k.public_key().to_data_uri()),
             fetched_at: now_secs(),
+            honours_scope: true,
         }
     }
 
@@ -307,6 +318,7 @@ impl Node {
             hub_url: None,
             public_key: d.href(&Rel::MagicPublicKey).map(str::to_owned),
             fetched_at: now_secs(),
+            honours_scope: false,
         };
         let feed_url = Url::parse(&feed_url).map_err(remote)?;
         let fetched = self.http.get(&feed_url).await.map_err(remote)?;
@@ -325,6 +337,9 @@ impl Node {
             .and_then(|p| p.display_name().map(str::to_owned))
             .unwrap_or_else(|| acct.split('@').next().unwrap_or_default().to_owned());
         account.hub_url = feed.hubs().next().map(str::to_owned);
+        // Mastodon's author carries mastodon:scope; software that writes it
+        // reads it, and may be sent private and direct statuses.
+        account.honours_scope = owner.as_ref().is_some_and(|p| p.scope.is_some());
         if account.salmon_url.is_none() {
             account.salmon_url = feed.salmon().map(str::to_owned);
         }
@@ -347,7 +362,14 @@ impl Node {
     fn person(&self, a: &Account) -> Person {
         let (user, host) = a.acct.split_once('@').unwrap_or((&a.acct, ""));
         let name = (!a.display_name.is_empty()).then_some(a.display_name.as_str());
-        Person::account(&a.uri, user, host, name, a.profile_url.as_deref())
+        let mut p = Person::account(&a.uri, user, host, name, a.profile_url.as_deref());
+        // As Mastodon: the author of a local account carries its scope
+        // (accounts here are not locked), which tells peers that this node
+        // honours the scopes of the statuses it is sent.
+        if self.local_username(&a.uri).is_some() {
+            p.scope = Some("public".into());
+        }
+        p
     }
 
     fn author_of(&self, s: &Status) -> Result<Person, NodeError> {
@@ -415,6 +437,9 @@ impl Node {
         for m in self.db.mentions(&s.uri)? {
             e = e.with_mention(&m);
         }
+        if s.kind == Kind::Note {
+            e = e.with_scope(s.visibility.as_str());
+        }
         Ok(e)
     }
 
@@ -427,7 +452,9 @@ impl Node {
     pub fn feed(&self, username: &str, max_id: Option<i64>) -> Result<Feed, NodeError> {
         let user = self.user(username)?;
         let account = self.local_account(&user);
-        let statuses = self.db.statuses_by(&account.uri, true, max_id, PAGE)?;
+        // Only world-readable statuses: the feed is public, and what it
+        // carries goes through the hub to every subscriber.
+        let statuses = self.db.statuses_by(&account.uri, true, max_id, PAGE, None)?;
         let entries = statuses
             .iter()
             .map(|s| self.entry(s))
@@ -614,6 +641,29 @@ impl Node {
         text: &str,
         in_reply_to: Option<&str>,
     ) -> Result<Status, NodeError> {
+        Ok(self
+            .post_with(user, text, in_reply_to, Visibility::Public)
+            .await?
+            .status)
+    }
+
+    /// Posts a note with a [`Visibility`]. Public and unlisted statuses go
+    /// into the feed (the hub is pinged) and by Salmon to every mentioned
+    /// remote account. Private and direct ones never enter the feed or the
+    /// hub, and go by Salmon only to mentioned accounts whose software
+    /// honours `mastodon:scope`; the others are listed in
+    /// [`Posted::withheld`] and do not get the status.
+    ///
+    /// # Errors
+    ///
+    /// As [`Node::post`].
+    pub async fn post_with(
+        &self,
+        user: &User,
+        text: &str,
+        in_reply_to: Option<&str>,
+        visibility: Visibility,
+    ) -> Result<Posted, NodeError> {
         let text = text.trim();
         if text.is_empty() || text.len() > 5000 {
             return Err(NodeError::Invalid("a status has 1 to 5000 characters".into()));
@@ -655,6 +705,7 @@ impl Node {
                 url: None,
                 published: now_rfc3339(),
                 mentions: mentions.clone(),
+                visibility,
             },
             |id| {
                 let u = format!("{profile}/updates/{id}");
@@ -665,13 +716,20 @@ impl Node {
             "·",
             format!("{} posted {}", self.user_acct(&user.username), status.uri),
         );
-        self.publish(user).await?;
+        if visibility.is_world_readable() {
+            self.publish(user).await?;
+        }
         let entry = self.entry(&status)?;
+        let mut withheld = Vec::new();
         for uri in &mentions {
             if self.local_username(uri).is_some() {
                 continue;
             }
             if let Some(a) = self.db.account(uri)? {
+                if !visibility.is_world_readable() && !a.honours_scope {
+                    withheld.push(a.acct.clone());
+                    continue;
+                }
                 let what = if parent.as_ref().is_some_and(|p| &p.author_uri == uri) {
                     "reply"
                 } else {
@@ -682,7 +740,18 @@ impl Node {
                 }
             }
         }
-        Ok(status)
+        if !withheld.is_empty() {
+            self.report(
+                "·",
+                format!(
+                    "{} is {}: not sent to {} (their software does not honour scopes)",
+                    status.uri,
+                    visibility.as_str(),
+                    withheld.join(", ")
+                ),
+            );
+        }
+        Ok(Posted { status, withheld })
     }
 
     /// Follows a remote account: resolve it, subscribe to its feed at its
@@ -846,6 +915,13 @@ impl Node {
                 .ok_or_else(|| NodeError::NotFound(format!("status {inner}")))?,
             _ => original,
         };
+        if !original.visibility.is_world_readable() {
+            return Err(NodeError::Forbidden(format!(
+                "{} is {}: only public and unlisted statuses can be shared",
+                original.uri,
+                original.visibility.as_str()
+            )));
+        }
         let me = self.user_uri(&user.username);
         if let Some(existing) = self.db.share_of(&me, &original.uri)? {
             return Ok(existing);
@@ -863,6 +939,7 @@ impl Node {
                 url: None,
                 published: now_rfc3339(),
                 mentions: Vec::new(),
+                visibility: Visibility::Public,
             },
             |id| {
                 let u = format!("{me}/updates/{id}");
@@ -930,6 +1007,9 @@ impl Node {
     /// (with the original), a delete (by the same author), a favourite, a
     /// follow or an unfollow of a local user.
     pub(crate) fn ingest(&self, e: &Entry, author: &Account) -> Result<(), NodeError> {
+        if !author.honours_scope && e.actor().is_some_and(|p| p.scope.is_some()) {
+            self.db.set_honours_scope(&author.uri)?;
+        }
         let id =
             e.id.clone()
                 .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
@@ -970,6 +1050,7 @@ impl Node {
                         url: e.link("alternate").map(|l| l.href.clone()),
                         published: e.published.clone().or_else(|| e.updated.clone()).unwrap_or(now),
                         mentions: Vec::new(),
+                        visibility: Visibility::of_scope(e.scope.as_deref()),
                     },
                     |_| (id.clone(), None),
                 )?;
@@ -1054,6 +1135,7 @@ impl Node {
                     .or_else(|| e.updated.clone())
                     .unwrap_or_else(now_rfc3339),
                 mentions,
+                visibility: Visibility::of_scope(e.scope.as_deref()),
             },
             |_| (id.clone(), None),
         )?)
@@ -1276,7 +1358,7 @@ mod interop {
         for e in &feed.entries {
             n.ingest(e, &author).unwrap();
         }
-        let stored = n.db.statuses_by(&author.uri, false, None, 100).unwrap();
+        let stored = n.db.statuses_by(&author.uri, false, None, 100, None).unwrap();
         let kept = feed.entries.iter().filter(|e| e.verb() != Verb::Delete).count();
         assert_eq!(stored.len(), kept);
         assert!(stored.iter().any(|s| s.kind == Kind::Share));
@@ -1306,6 +1388,7 @@ mod interop {
                 url: None,
                 published: "2017-01-01T00:00:00Z".into(),
                 mentions: Vec::new(),
+                visibility: Visibility::Public,
             },
             |_| (target.clone(), None),
         )
@@ -1357,5 +1440,111 @@ mod interop {
                 .iter()
                 .all(|m| m != ostatus_activitystreams::PUBLIC_COLLECTION)
         );
+    }
+
+    /// Issue 18 (the privacy bug): a direct toot from Mastodon, the real
+    /// fixture with its mention pointed at a local user, arriving by the
+    /// Salmon path and, wrapped in a push, by the hub path: stored as
+    /// direct and shown to nobody but the person it addresses; a private
+    /// one also to followers; the unlisted fixture stays world-readable.
+    #[tokio::test]
+    async fn private_and_direct_toots_from_mastodon_stay_private() {
+        use crate::node::pages;
+
+        let dir = std::env::temp_dir().join(format!("ostatus-interop-privacy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut config = NodeConfig::new("node.test", dir, false).unwrap();
+        config.key_bits = 1024;
+        let n = Node::open(config).unwrap();
+        let lain = n.create_user("lain", "Lain", None).await.unwrap();
+        let fan = n.create_user("fan", "Fan", None).await.unwrap();
+        let stranger = n.create_user("stranger", "Stranger", None).await.unwrap();
+        let lain_uri = n.user_uri("lain");
+        let author = Account {
+            uri: "https://mastodon.social/users/lambadalambda".into(),
+            acct: "lambadalambda@mastodon.social".into(),
+            feed_url: Some("https://mastodon.social/users/lambadalambda.atom".into()),
+            ..Account::default()
+        };
+        n.db.put_account(&author).unwrap();
+        n.db.follow(&n.user_uri("fan"), &author.uri, None).unwrap();
+        let raw = String::from_utf8(fixture("pleroma/entry-mastodon-direct.xml"))
+            .unwrap()
+            .replace("https://pleroma.soykaf.com/users/lain", &lain_uri);
+        let as_viewer = |u: &User| -> pages::Viewer { Some((u.clone(), "csrf".into())) };
+
+        for (scope, by_hub) in [("direct", false), ("private", true)] {
+            let doc = raw
+                .replace(
+                    "<mastodon:scope>direct</mastodon:scope>",
+                    &format!("<mastodon:scope>{scope}</mastodon:scope>"),
+                )
+                .replace("objectId=11260427", &format!("objectId=11260427{scope}"));
+            let entry = Entry::parse(doc.as_bytes()).unwrap();
+            if by_hub {
+                let feed = Feed {
+                    id: author.feed_url.clone(),
+                    entries: vec![entry.clone()],
+                    ..Feed::default()
+                };
+                n.on_websub_event(Event::Delivery {
+                    id: "sub".into(),
+                    topic: Url::parse(author.feed_url.as_deref().unwrap()).unwrap(),
+                    content_type: Some("application/atom+xml".into()),
+                    body: feed.to_xml().into_bytes(),
+                    signature: SignatureStatus::Valid(ostatus_websub::SignatureAlg::Sha1),
+                    self_link: None,
+                })
+                .await;
+            } else {
+                n.ingest(&entry, &author).unwrap();
+            }
+            let s = n.db.status(entry.id.as_deref().unwrap()).unwrap().unwrap();
+            assert_eq!(s.visibility.as_str(), scope);
+            // Nobody logged in: not on the thread page, not among the
+            // author's statuses.
+            assert!(
+                matches!(pages::thread(&n, &s, &None, "/"), Err(NodeError::NotFound(_))),
+                "{scope}: the thread page is 404 for visitors"
+            );
+            assert!(!n.db.may_see(&s, None).unwrap());
+            let listed = n.db.statuses_by(&author.uri, false, None, 10, None).unwrap();
+            assert!(
+                listed.iter().all(|l| l.uri != s.uri),
+                "{scope}: not listed for visitors"
+            );
+            // The addressed local user sees it, and has it at home.
+            let page = pages::thread(&n, &s, &as_viewer(&lain), "/").unwrap();
+            assert!(page.contains("Hey."), "{scope}: shown to the person it addresses");
+            assert!(n.db.home(&lain_uri, 10).unwrap().iter().any(|h| h.uri == s.uri));
+            // A follower sees a private one, not a direct one; a stranger neither.
+            let fan_sees = pages::thread(&n, &s, &as_viewer(&fan), "/").is_ok();
+            assert_eq!(fan_sees, scope == "private", "{scope}: followers");
+            assert_eq!(
+                n.db.home(&n.user_uri("fan"), 10)
+                    .unwrap()
+                    .iter()
+                    .any(|h| h.uri == s.uri),
+                scope == "private"
+            );
+            assert!(
+                pages::thread(&n, &s, &as_viewer(&stranger), "/").is_err(),
+                "{scope}: strangers"
+            );
+        }
+        // Its author carries mastodon:scope: the account honours scopes.
+        assert!(n.db.account(&author.uri).unwrap().unwrap().honours_scope);
+
+        // The unlisted fixture: world-readable.
+        let unlisted = Feed::parse(&fixture("pleroma/feed-mastodon-note-unlisted.atom")).unwrap();
+        let e = unlisted
+            .entries
+            .iter()
+            .find(|e| e.scope.as_deref() == Some("unlisted"))
+            .unwrap();
+        n.ingest(e, &author).unwrap();
+        let s = n.db.status(e.id.as_deref().unwrap()).unwrap().unwrap();
+        assert_eq!(s.visibility, Visibility::Unlisted);
+        assert!(pages::thread(&n, &s, &None, "/").is_ok());
     }
 }

@@ -31,7 +31,7 @@ use url::Url;
 use crate::hub::AtomDiff;
 use db::{Db, DbError, User};
 
-pub use federation::Wire;
+pub use federation::{Posted, Wire};
 
 /// How a node is set up.
 #[derive(Debug, Clone)]

@@ -4,12 +4,18 @@
 
 use ostatus_activitystreams::Text;
 
-use super::db::{Kind, Status, User};
+use super::db::{Kind, Status, User, Visibility};
 use super::federation::escape;
 use super::{Node, NodeError};
 
 /// Who is looking: the logged-in user and the session's CSRF token.
 pub type Viewer = Option<(User, String)>;
+
+/// The account URI of the viewer, `None` for nobody logged in: what the
+/// visibility rules of [`super::db::Db::may_see`] take.
+pub fn viewer_uri(node: &Node, viewer: &Viewer) -> Option<String> {
+    viewer.as_ref().map(|(u, _)| node.user_uri(&u.username))
+}
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem;color:#222}\
 header{display:flex;gap:1rem;align-items:baseline;border-bottom:1px solid #ddd;margin-bottom:1rem}\
@@ -94,8 +100,8 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
                 escape(&acct)
             );
             match node.db().status(inner)? {
-                Some(o) => (o, header),
-                None => {
+                Some(o) if node.db().may_see(&o, viewer_uri(node, viewer).as_deref())? => (o, header),
+                _ => {
                     return Ok(format!(
                         "<article>{header}<p>(a status this node has not seen)</p></article>"
                     ));
@@ -138,7 +144,9 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
         } else {
             actions.push_str(&action("Favourite", "favourite", &shown.uri, csrf, back));
         }
-        actions.push_str(&action("Share", "share", &shown.uri, csrf, back));
+        if shown.visibility.is_world_readable() {
+            actions.push_str(&action("Share", "share", &shown.uri, csrf, back));
+        }
         if s.author_uri == me {
             actions.push_str(&action("Delete", "delete", &s.uri, csrf, back));
         }
@@ -155,13 +163,17 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
     Ok(format!(
         "<article class=\"status\" data-uri=\"{uri}\">{header}<div class=\"meta\"><a href=\"{link}\"><b>{name}</b></a> \
          @{acct} · <a href=\"{permalink}\"><time datetime=\"{time}\">{time}</time></a>{replying}\
-         {favcount}</div><div class=\"content\">{body}</div>{actions}</article>",
+         {scope}{favcount}</div><div class=\"content\">{body}</div>{actions}</article>",
         uri = escape(&s.uri),
         link = escape(&link),
         name = escape(&name),
         acct = escape(&acct),
         permalink = escape(&local_link(&shown)),
         time = escape(&shown.published),
+        scope = match shown.visibility {
+            Visibility::Public => String::new(),
+            v => format!(" · <span class=\"scope\">{}</span>", v.as_str()),
+        },
         favcount = if favs.is_empty() {
             String::new()
         } else {
@@ -206,7 +218,9 @@ pub fn index(node: &Node, viewer: &Viewer) -> Result<String, NodeError> {
 /// A user's profile: who they are, a follow form, their statuses.
 pub fn profile(node: &Node, user: &User, viewer: &Viewer) -> Result<String, NodeError> {
     let uri = node.user_uri(&user.username);
-    let list = node.db().statuses_by(&uri, false, None, 40)?;
+    let list = node
+        .db()
+        .statuses_by(&uri, false, None, 40, viewer_uri(node, viewer).as_deref())?;
     let back = format!("/users/{}", user.username);
     let following = node.db().following(&uri)?.len();
     let followers = node.db().followers(&uri)?.len();
@@ -245,16 +259,25 @@ pub fn profile(node: &Node, user: &User, viewer: &Viewer) -> Result<String, Node
 }
 
 /// A status with its conversation.
+///
+/// # Errors
+///
+/// [`NodeError::NotFound`] when the viewer may not see the status (as if
+/// it did not exist).
 pub fn thread(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<String, NodeError> {
+    let me = viewer_uri(node, viewer);
+    if !node.db().may_see(s, me.as_deref())? {
+        return Err(NodeError::NotFound(s.uri.clone()));
+    }
     let conv = match &s.conversation {
-        Some(c) => node.db().conversation(c)?,
+        Some(c) => node.db().conversation(c, me.as_deref())?,
         None => Vec::new(),
     };
     let mut list = if conv.iter().any(|c| c.uri == s.uri) {
         conv
     } else {
         let mut l = vec![s.clone()];
-        l.extend(node.db().replies(&s.uri)?);
+        l.extend(node.db().replies(&s.uri, me.as_deref())?);
         l
     };
     list.dedup_by(|a, b| a.uri == b.uri);
@@ -275,6 +298,11 @@ pub fn home(
     let body = format!(
         "{error}<form method=\"post\" action=\"/actions/post\">{csrf}{back}\
          <textarea name=\"text\" aria-label=\"What is happening?\" placeholder=\"What is happening? Mention people as @user@host\"></textarea>\
+         <label>Visible to <select name=\"visibility\" aria-label=\"Visibility\">\
+         <option value=\"public\">everyone (public)</option>\
+         <option value=\"unlisted\">everyone, not in public timelines (unlisted)</option>\
+         <option value=\"private\">followers and mentioned people (private)</option>\
+         <option value=\"direct\">mentioned people only (direct)</option></select></label> \
          <button>Post</button></form>\
          <form method=\"post\" action=\"/actions/follow\">{csrf}{back}\
          <input name=\"acct\" placeholder=\"user@host\" aria-label=\"Account to follow\"> <button>Follow</button></form>\

@@ -19,6 +19,7 @@ use ostatus_salmon::{Endpoint, EndpointConfig};
 use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, WebFinger};
 
 use super::auth::{COOKIE as SESSION_COOKIE, check_password, same_token, token};
+use super::db::Visibility;
 use super::pages::{self, Viewer};
 use super::{Node, NodeError};
 
@@ -308,6 +309,10 @@ async fn status_page(
         Err(e) => return error_page(&node, &v, &e),
     };
     if as_atom {
+        // The Atom of a status is public: only world-readable ones.
+        if !s.visibility.is_world_readable() {
+            return text(StatusCode::NOT_FOUND, format!("no status {uri}"));
+        }
         return match node.entry(&s) {
             Ok(e) => atom(e.to_xml()),
             Err(e) => text(status_of(&e), e.to_string()),
@@ -498,9 +503,34 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
     let done = match action.as_str() {
         "post" => {
             let parent = f.get("in_reply_to").filter(|p| !p.is_empty()).cloned();
-            node.post(&user, &field("text"), parent.as_deref())
-                .await
-                .map(drop)
+            let visibility = match f.get("visibility").filter(|v| !v.is_empty()) {
+                None => Ok(Visibility::Public),
+                Some(v) => Visibility::parse(v).ok_or_else(|| {
+                    NodeError::Invalid(format!("visibility {v:?}: public, unlisted, private or direct"))
+                }),
+            };
+            let posted = match visibility {
+                Ok(v) => node.post_with(&user, &field("text"), parent.as_deref(), v).await,
+                Err(e) => Err(e),
+            };
+            match posted {
+                Ok(p) if !p.withheld.is_empty() => {
+                    // Posted, but some of the people it names did not get
+                    // it: say so rather than let the poster believe they did.
+                    let v = viewer(&node, &headers);
+                    let csrf = v.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
+                    let note = format!(
+                        "Posted ({}), but not sent to {}: their server does not honour private posts.",
+                        p.status.visibility.as_str(),
+                        p.withheld.join(", ")
+                    );
+                    return match pages::home(&node, &user, &csrf, &v, Some(&note)) {
+                        Ok(page) => html(StatusCode::OK, page),
+                        Err(e) => error_page(&node, &v, &e),
+                    };
+                }
+                other => other.map(drop),
+            }
         }
         "follow" => node.follow(&user, &field("acct")).await.map(drop),
         "unfollow" => node.unfollow(&user, &field("acct")).await.map(drop),
