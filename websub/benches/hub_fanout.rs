@@ -147,6 +147,7 @@ async fn through_hub<S: HubStore>(store: S, base: &str, s: &Sink, n: usize) -> R
                 topic: topic.clone(),
                 callback: Url::parse(&format!("{base}/cb/{i}")).unwrap(),
                 secret: Some(SECRET.into()),
+                signature_alg: None,
                 expires_at: u64::MAX / 2,
             })
             .await

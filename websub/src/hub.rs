@@ -103,8 +103,39 @@ pub struct Intent {
     pub secret: Option<String>,
     /// PuSH 0.3's `hub.verify_token`, echoed in the verification request.
     pub verify_token: Option<String>,
+    /// PuSH 0.3/0.4's `hub.verify` values (`sync`, `async`), in the order
+    /// given (the order is the subscriber's preference, PSH-01); empty for
+    /// a WebSub subscriber. Unknown values are kept and ignored.
+    pub verify: Vec<String>,
     /// Subscribe or unsubscribe.
     pub mode: crate::Mode,
+}
+
+impl Intent {
+    /// Whether the request came the PuSH 0.3/0.4 way (it carries
+    /// `hub.verify`), as Mastodon's `ostatus2` and GNU social subscribe.
+    /// Such subscribers check only `sha1=` signatures (INTEROP §0.3), so
+    /// their deliveries are signed with sha1 ([`signature_alg_for`]).
+    pub fn is_legacy(&self) -> bool {
+        !self.verify.is_empty()
+    }
+
+    /// Whether the subscriber asked for synchronous verification first
+    /// (PSH-02): the hub then verifies before answering, 204 when verified.
+    pub fn wants_sync(&self) -> bool {
+        self.verify
+            .iter()
+            .find(|v| matches!(v.as_str(), "sync" | "async"))
+            .is_some_and(|v| v == "sync")
+    }
+}
+
+/// The signature algorithm for deliveries to a subscription made by
+/// `intent`: sha1 for PuSH 0.3/0.4 subscribers, which check nothing else
+/// (Mastodon 1.x/2.x, GNU social); `None`, meaning the hub's configured
+/// [`HubConfig::signature_alg`], for the others.
+pub fn signature_alg_for(intent: &Intent) -> Option<SignatureAlg> {
+    intent.is_legacy().then_some(SignatureAlg::Sha1)
 }
 
 /// A request to the hub.
@@ -121,7 +152,9 @@ pub enum HubRequest {
 
 /// Reads a POST to the hub. Unknown parameters are ignored (WS-HUB-02);
 /// empty `hub.lease_seconds=` and `hub.secret=` count as absent; PuSH 0.3's
-/// `hub.verify` is accepted and ignored (verification is always asynchronous).
+/// `hub.verify` is kept in [`Intent::verify`] (sync verification, sha1
+/// signatures for such subscribers); topics and callbacks with a fragment
+/// are refused (PSH-06).
 ///
 /// # Errors
 ///
@@ -145,6 +178,7 @@ pub fn parse_request<B: AsRef<[u8]>>(req: &Request<B>) -> Result<HubRequest, Hub
     let mut lease = None;
     let mut secret = None;
     let mut verify_token = None;
+    let mut verify = Vec::new();
     for (k, v) in form_urlencoded::parse(req.body().as_ref()) {
         match k.as_ref() {
             "hub.mode" => mode = Some(v),
@@ -153,6 +187,14 @@ pub fn parse_request<B: AsRef<[u8]>>(req: &Request<B>) -> Result<HubRequest, Hub
             "hub.lease_seconds" => lease = Some(v),
             "hub.secret" => secret = Some(v),
             "hub.verify_token" => verify_token = Some(v),
+            "hub.verify" | "hub.verify[]" => {
+                // Comma-separated in some PuSH 0.3 clients, repeated in others.
+                verify.extend(
+                    v.split(',')
+                        .map(|m| m.trim().to_ascii_lowercase())
+                        .filter(|m| !m.is_empty()),
+                );
+            }
             _ => {}
         }
     }
@@ -200,6 +242,7 @@ pub fn parse_request<B: AsRef<[u8]>>(req: &Request<B>) -> Result<HubRequest, Hub
         lease_seconds,
         secret,
         verify_token: verify_token.filter(|t| !t.is_empty()).map(Cow::into_owned),
+        verify,
         mode,
     };
     Ok(match mode {
@@ -214,6 +257,10 @@ fn absolute_url(what: &'static str, s: &str) -> Result<Url, HubError> {
     let u = Url::parse(&decode_unreserved(s.trim())).map_err(|e| HubError::Url(what, e.to_string()))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
         return Err(HubError::Url(what, format!("scheme {:?}", u.scheme())));
+    }
+    // PSH-06: topics and callbacks MUST NOT contain a fragment.
+    if u.fragment().is_some() {
+        return Err(HubError::Url(what, "a URL with a fragment (#…)".into()));
     }
     Ok(u)
 }
@@ -399,13 +446,35 @@ impl HubConfig {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Request<Vec<u8>>, http::Error> {
+        self.delivery_request_signed(callback, topic, secret, None, content_type, body)
+    }
+
+    /// As [`HubConfig::delivery_request`], signed with `alg` when given
+    /// (a subscription's own algorithm, see [`signature_alg_for`]) instead
+    /// of [`HubConfig::signature_alg`].
+    ///
+    /// # Errors
+    ///
+    /// As [`HubConfig::delivery_request`].
+    pub fn delivery_request_signed(
+        &self,
+        callback: &Url,
+        topic: &Url,
+        secret: Option<&str>,
+        alg: Option<SignatureAlg>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Request<Vec<u8>>, http::Error> {
         let link = format!("<{}>; rel=\"hub\", <{topic}>; rel=\"self\"", self.public_url);
         let mut b = Request::post(callback.as_str()).header(LINK, link);
         if let Some(ct) = content_type {
             b = b.header(CONTENT_TYPE, ct);
         }
         if let Some(s) = secret {
-            b = b.header("x-hub-signature", sign(self.signature_alg, s.as_bytes(), &body));
+            b = b.header(
+                "x-hub-signature",
+                sign(alg.unwrap_or(self.signature_alg), s.as_bytes(), &body),
+            );
         }
         b.body(body)
     }
@@ -454,6 +523,19 @@ pub fn accepted() -> Response<Vec<u8>> {
     let mut r = Response::new(Vec::new());
     *r.status_mut() = StatusCode::ACCEPTED;
     r
+}
+
+/// The answer to an accepted publish ping: 204 No Content. Any 2xx
+/// satisfies WebSub; PuSH 0.3 publishers (PSH-07) require exactly 204.
+pub fn published() -> Response<Vec<u8>> {
+    let mut r = Response::new(Vec::new());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
+/// The answer to a subscription verified synchronously (PSH-02): 204.
+pub fn verified_now() -> Response<Vec<u8>> {
+    published()
 }
 
 /// A fresh single-use challenge: 32 random bytes, hex (WS-HUB-12).

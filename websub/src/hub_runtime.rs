@@ -28,7 +28,7 @@ use url::Url;
 use crate::client::{Client, ClientConfig, ClientError, Fetched};
 use crate::hub::{
     HubConfig, HubRequest, Intent, accepted, delivery_gone, delivery_succeeded, new_challenge, parse_request,
-    verification_confirmed,
+    published, verification_confirmed, verified_now,
 };
 use crate::hub_store::{HubStore, HubSubscription, Job, lock};
 use crate::store::StoreError;
@@ -242,8 +242,10 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     }
 
     /// Answers a request to the hub: 202 for an acceptable (un)subscription
-    /// or publish (the work continues in the background), 4xx with a reason
-    /// otherwise. Must be called within a tokio runtime.
+    /// (verified in the background), 204 after verifying one that asked for
+    /// PuSH 0.3's `hub.verify=sync` first (403 when that failed), 204 for
+    /// an acceptable publish (fetched and fanned out in the background),
+    /// 4xx with a reason otherwise. Must be called within a tokio runtime.
     pub async fn handle<B: AsRef<[u8]>>(self: &Arc<Self>, req: &Request<B>) -> Response<Vec<u8>> {
         if let Some(fat) = self.fat_ping(req) {
             return fat;
@@ -255,7 +257,18 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 if let Err(e) = self.client.check_url(&i.callback) {
                     return crate::hub::HubError::Refused(format!("hub.callback: {e}")).to_response();
                 }
-                self.spawn(move |hub| async move { hub.verify(i).await });
+                if i.wants_sync() {
+                    // PSH-02: a PuSH 0.3 subscriber asking for sync
+                    // verification gets the outcome in the answer.
+                    return if self.clone().verify(i).await {
+                        verified_now()
+                    } else {
+                        crate::hub::HubError::Refused("verification of intent failed".into()).to_response()
+                    };
+                }
+                self.spawn(move |hub| async move {
+                    hub.verify(i).await;
+                });
                 accepted()
             }
             Ok(HubRequest::Publish(topics)) => {
@@ -266,7 +279,8 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                     self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
                     self.spawn(move |hub| async move { hub.publish(t, None).await });
                 }
-                accepted()
+                // 204: WebSub takes any 2xx, PuSH 0.3 publishers exactly 204 (PSH-07).
+                published()
             }
             Err(e) => e.to_response(),
         }
@@ -305,25 +319,27 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         let body = req.body().as_ref().to_vec();
         self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
         self.spawn(move |hub| async move { hub.publish(topic, Some((content_type, body))).await });
-        Some(accepted())
+        Some(published())
     }
 
-    async fn verify(self: Arc<Self>, intent: Intent) {
+    /// Verifies intent and, when confirmed, applies the (un)subscription;
+    /// whether it was confirmed and stored.
+    async fn verify(self: Arc<Self>, intent: Intent) -> bool {
         if let Err(reason) = self.config.access.validate(&intent) {
             self.metrics.denied.fetch_add(1, Ordering::Relaxed);
             if let Ok(req) = self.config.denial_request(&intent, &reason) {
                 let _ = self.client.send(req).await;
             }
-            return;
+            return false;
         }
         let lease = self.config.grant_lease(intent.lease_seconds);
         let Ok(challenge) = new_challenge() else {
-            return;
+            return false;
         };
         let mut attempt = 1;
         let confirmed = loop {
             let Ok(req) = self.config.verification_request(&intent, lease, &challenge) else {
-                return;
+                return false;
             };
             let temporary = match self.client.send(req).await {
                 Ok(f) if verification_confirmed(&challenge, f.status, &f.body) => break true,
@@ -344,7 +360,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         if !confirmed {
             // A failed verification leaves the state as it was (WS-HUB-03).
             self.metrics.verification_failed.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         }
         let stored = match intent.mode {
             crate::Mode::Subscribe => {
@@ -353,6 +369,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                         topic: intent.topic.clone(),
                         callback: intent.callback.clone(),
                         secret: intent.secret.clone(),
+                        signature_alg: crate::hub::signature_alg_for(&intent),
                         expires_at: unix(SystemTime::now()).saturating_add(lease),
                     })
                     .await
@@ -363,8 +380,12 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             Ok(()) => {
                 self.metrics.verified.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(topic = %intent.topic, callback = %intent.callback, mode = intent.mode.as_str(), "verified");
+                true
             }
-            Err(e) => tracing::error!(error = %e, "storing a verified subscription failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "storing a verified subscription failed");
+                false
+            }
         }
     }
 
@@ -593,10 +614,11 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     async fn attempt(self: Arc<Self>, job: Job) {
         let sub = &job.subscription;
         let started = Instant::now();
-        let outcome = match self.config.delivery_request(
+        let outcome = match self.config.delivery_request_signed(
             &sub.callback,
             &sub.topic,
             sub.secret.as_deref(),
+            sub.signature_alg,
             job.content_type.as_deref(),
             job.body.as_ref().clone(),
         ) {

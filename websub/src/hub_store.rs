@@ -27,6 +27,10 @@ pub struct HubSubscription {
     pub callback: Url,
     /// The subscriber's secret.
     pub secret: Option<String>,
+    /// The signature algorithm of this subscription's deliveries; `None`
+    /// for the hub's configured one (see [`crate::hub::signature_alg_for`]:
+    /// sha1 for PuSH 0.3/0.4 subscribers).
+    pub signature_alg: Option<crate::SignatureAlg>,
     /// When the lease ends (seconds since the Unix epoch).
     pub expires_at: u64,
 }
@@ -295,14 +299,21 @@ mod sql {
         topic: &str,
         callback: &str,
         secret: Option<String>,
+        signature: Option<String>,
         expires: i64,
     ) -> Result<HubSubscription, StoreError> {
         Ok(HubSubscription {
             topic: Url::parse(topic).map_err(err)?,
             callback: Url::parse(callback).map_err(err)?,
             secret,
+            signature_alg: signature.as_deref().and_then(crate::SignatureAlg::parse),
             expires_at: uint(expires),
         })
+    }
+
+    /// A subscription's signature algorithm as stored.
+    pub(super) fn alg_text(s: &HubSubscription) -> Option<&'static str> {
+        s.signature_alg.map(crate::SignatureAlg::as_str)
     }
 }
 
@@ -318,7 +329,7 @@ mod sqlite {
     use rusqlite::{Connection, OptionalExtension, params};
     use url::Url;
 
-    use super::sql::{err, int, sub, uint};
+    use super::sql::{alg_text, err, int, sub, uint};
     use super::{HubStore, HubSubscription, Job};
     use crate::store::StoreError;
 
@@ -342,6 +353,46 @@ mod sqlite {
             Self::init(Connection::open(path).map_err(err)?)
         }
 
+        /// Numbered schema migrations of the SQLite store (`PRAGMA
+        /// user_version`): entry `i` takes the schema from version `i` to
+        /// `i + 1`. Append only.
+        const SQLITE_MIGRATIONS: &[&str] = &[
+            // 1: the schema as first released (`IF NOT EXISTS`: files made
+            // before versions existed hold these tables already).
+            "CREATE TABLE IF NOT EXISTS websub_hub_subscriptions (
+                topic TEXT NOT NULL,
+                callback TEXT NOT NULL,
+                secret TEXT,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (topic, callback)
+             );
+             CREATE TABLE IF NOT EXISTS websub_hub_contents (
+                id INTEGER PRIMARY KEY,
+                content_type TEXT,
+                body BLOB NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS websub_hub_jobs (
+                id INTEGER PRIMARY KEY,
+                content_id INTEGER NOT NULL REFERENCES websub_hub_contents(id),
+                topic TEXT NOT NULL,
+                callback TEXT NOT NULL,
+                secret TEXT,
+                expires_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_at INTEGER NOT NULL,
+                claimed_until INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE INDEX IF NOT EXISTS websub_hub_jobs_due ON websub_hub_jobs (next_at);
+             CREATE TABLE IF NOT EXISTS websub_hub_topics (
+                topic TEXT PRIMARY KEY,
+                body BLOB NOT NULL
+             );",
+            // 2: each subscription's signature algorithm (sha1 for PuSH
+            // 0.3/0.4 subscribers).
+            "ALTER TABLE websub_hub_subscriptions ADD COLUMN signature TEXT;
+             ALTER TABLE websub_hub_jobs ADD COLUMN signature TEXT;",
+        ];
+
         /// An in-memory database (tests).
         ///
         /// # Errors
@@ -351,42 +402,37 @@ mod sqlite {
             Self::init(Connection::open_in_memory().map_err(err)?)
         }
 
-        fn init(conn: Connection) -> Result<Self, StoreError> {
-            conn.execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-                 CREATE TABLE IF NOT EXISTS websub_hub_subscriptions (
-                    topic TEXT NOT NULL,
-                    callback TEXT NOT NULL,
-                    secret TEXT,
-                    expires_at INTEGER NOT NULL,
-                    PRIMARY KEY (topic, callback)
-                 );
-                 CREATE TABLE IF NOT EXISTS websub_hub_contents (
-                    id INTEGER PRIMARY KEY,
-                    content_type TEXT,
-                    body BLOB NOT NULL
-                 );
-                 CREATE TABLE IF NOT EXISTS websub_hub_jobs (
-                    id INTEGER PRIMARY KEY,
-                    content_id INTEGER NOT NULL REFERENCES websub_hub_contents(id),
-                    topic TEXT NOT NULL,
-                    callback TEXT NOT NULL,
-                    secret TEXT,
-                    expires_at INTEGER NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_at INTEGER NOT NULL,
-                    claimed_until INTEGER NOT NULL DEFAULT 0
-                 );
-                 CREATE INDEX IF NOT EXISTS websub_hub_jobs_due ON websub_hub_jobs (next_at);
-                 CREATE TABLE IF NOT EXISTS websub_hub_topics (
-                    topic TEXT PRIMARY KEY,
-                    body BLOB NOT NULL
-                 );
-                 -- One process per file: claims left by a previous process
-                 -- (which crashed or was killed) are released at once.
-                 UPDATE websub_hub_jobs SET claimed_until = 0 WHERE claimed_until <> 0;",
+        fn init(mut conn: Connection) -> Result<Self, StoreError> {
+            conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+                .map_err(err)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(err)?;
+            let latest = i64::try_from(Self::SQLITE_MIGRATIONS.len()).unwrap_or(i64::MAX);
+            if version > latest {
+                return Err(err(format!(
+                    "the hub database has schema version {version}, and this build knows versions up to \
+                     {latest}: run a newer build"
+                )));
+            }
+            for step in Self::SQLITE_MIGRATIONS
+                .iter()
+                .skip(usize::try_from(version).unwrap_or(0))
+            {
+                tx.execute_batch(step).map_err(err)?;
+            }
+            tx.pragma_update(None, "user_version", latest).map_err(err)?;
+            // One process per file: claims left by a previous process
+            // (which crashed or was killed) are released at once.
+            tx.execute(
+                "UPDATE websub_hub_jobs SET claimed_until = 0 WHERE claimed_until <> 0",
+                [],
             )
             .map_err(err)?;
+            tx.commit().map_err(err)?;
             Ok(Self {
                 conn: Arc::new(Mutex::new(conn)),
             })
@@ -410,9 +456,9 @@ mod sqlite {
         async fn upsert(&self, s: HubSubscription) -> Result<(), StoreError> {
             self.run(move |c| {
                 c.execute(
-                    "INSERT OR REPLACE INTO websub_hub_subscriptions (topic, callback, secret, expires_at)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![s.topic.as_str(), s.callback.as_str(), s.secret, int(s.expires_at)],
+                    "INSERT OR REPLACE INTO websub_hub_subscriptions (topic, callback, secret, expires_at, signature)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![s.topic.as_str(), s.callback.as_str(), s.secret, int(s.expires_at), alg_text(&s)],
                 )
                 .map(drop)
                 .map_err(err)
@@ -438,7 +484,7 @@ mod sqlite {
             self.run(move |c| {
                 let mut st = c
                     .prepare_cached(
-                        "SELECT topic, callback, secret, expires_at FROM websub_hub_subscriptions
+                        "SELECT topic, callback, secret, expires_at, signature FROM websub_hub_subscriptions
                          WHERE topic = ?1 AND expires_at > ?2",
                     )
                     .map_err(err)?;
@@ -449,12 +495,13 @@ mod sqlite {
                             r.get::<_, String>(1)?,
                             r.get(2)?,
                             r.get(3)?,
+                            r.get(4)?,
                         ))
                     })
                     .map_err(err)?;
                 rows.map(|r| {
-                    let (t, cb, s, e) = r.map_err(err)?;
-                    sub(&t, &cb, s, e)
+                    let (t, cb, s, e, alg) = r.map_err(err)?;
+                    sub(&t, &cb, s, alg, e)
                 })
                 .collect()
             })
@@ -502,8 +549,8 @@ mod sqlite {
                 let content = tx.last_insert_rowid();
                 let n = tx
                     .execute(
-                        "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at)
-                         SELECT ?1, topic, callback, secret, expires_at, ?3 FROM websub_hub_subscriptions
+                        "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at, signature)
+                         SELECT ?1, topic, callback, secret, expires_at, ?3, signature FROM websub_hub_subscriptions
                          WHERE topic = ?2 AND expires_at > ?3",
                         params![content, t, int(now)],
                     )
@@ -526,7 +573,7 @@ mod sqlite {
                 {
                     let mut st = tx
                         .prepare_cached(
-                            "SELECT id, content_id, topic, callback, secret, expires_at, attempts FROM websub_hub_jobs
+                            "SELECT id, content_id, topic, callback, secret, expires_at, attempts, signature FROM websub_hub_jobs
                              WHERE next_at <= ?1 AND claimed_until <= ?1 ORDER BY next_at, id LIMIT ?2",
                         )
                         .map_err(err)?;
@@ -540,6 +587,7 @@ mod sqlite {
                                 r.get::<_, Option<String>>(4)?,
                                 r.get::<_, i64>(5)?,
                                 r.get::<_, i64>(6)?,
+                                r.get::<_, Option<String>>(7)?,
                             ))
                         })
                         .map_err(err)?;
@@ -550,7 +598,7 @@ mod sqlite {
                         .prepare_cached("UPDATE websub_hub_jobs SET claimed_until = ?2 WHERE id = ?1")
                         .map_err(err)?;
                     for r in rows {
-                        let (id, cid, t, cb, secret, expires, attempts) = r.map_err(err)?;
+                        let (id, cid, t, cb, secret, expires, attempts, alg) = r.map_err(err)?;
                         let (ct, body) = match bodies.entry(cid) {
                             std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
                             std::collections::hash_map::Entry::Vacant(v) => {
@@ -567,7 +615,7 @@ mod sqlite {
                             .map_err(err)?;
                         jobs.push(Job {
                             id: uint(id),
-                            subscription: sub(&t, &cb, secret, expires)?,
+                            subscription: sub(&t, &cb, secret, alg, expires)?,
                             content_type: ct,
                             body,
                             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
@@ -681,7 +729,7 @@ mod postgres {
     use tokio_postgres::NoTls;
     use url::Url;
 
-    use super::sql::{err, int, sub, uint};
+    use super::sql::{alg_text, err, int, sub, uint};
     use super::{HubStore, HubSubscription, Job};
     use crate::store::StoreError;
 
@@ -736,6 +784,16 @@ mod postgres {
     /// Serialises schema creation between processes starting at once.
     const SCHEMA_LOCK: i64 = 0x6f73_7461_7475_7301;
 
+    /// Numbered schema migrations (table `websub_hub_schema_version`):
+    /// entry `i` takes the schema from version `i` to `i + 1`. Append only.
+    const MIGRATIONS: &[&str] = &[
+        SCHEMA,
+        // 2: each subscription's signature algorithm (sha1 for PuSH 0.3/0.4 subscribers).
+        "ALTER TABLE websub_hub_subscriptions ADD COLUMN IF NOT EXISTS signature TEXT;
+         ALTER TABLE websub_hub_jobs ADD COLUMN IF NOT EXISTS signature TEXT;",
+    ];
+
+    /// Version 1 of the schema, as first released.
     const SCHEMA: &str = "
         CREATE TABLE IF NOT EXISTS websub_hub_subscriptions (
             topic TEXT NOT NULL,
@@ -896,7 +954,40 @@ mod postgres {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
                 .await
                 .map_err(err)?;
-            tx.batch_execute(SCHEMA).await.map_err(err)?;
+            // Numbered migrations under the advisory lock: several hub
+            // processes may start at once; each step runs once.
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS websub_hub_schema_version (version BIGINT NOT NULL)",
+            )
+            .await
+            .map_err(err)?;
+            let version: i64 = tx
+                .query_opt("SELECT MAX(version) FROM websub_hub_schema_version", &[])
+                .await
+                .map_err(err)?
+                .and_then(|r| r.try_get::<_, Option<i64>>(0).ok().flatten())
+                .unwrap_or(0);
+            let latest = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+            if version > latest {
+                return Err(err(format!(
+                    "the hub schema has version {version}, and this build knows versions up to {latest}: \
+                     run a newer build"
+                )));
+            }
+            for step in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
+                tx.batch_execute(step).await.map_err(err)?;
+            }
+            if version < latest {
+                tx.execute("DELETE FROM websub_hub_schema_version", &[])
+                    .await
+                    .map_err(err)?;
+                tx.execute(
+                    "INSERT INTO websub_hub_schema_version (version) VALUES ($1)",
+                    &[&latest],
+                )
+                .await
+                .map_err(err)?;
+            }
             tx.commit().await.map_err(err)?;
             drop(c);
             Ok(Self {
@@ -945,10 +1036,11 @@ mod postgres {
             let c = self.client().await?;
             let st = c
                 .prepare_cached(
-                    "INSERT INTO websub_hub_subscriptions (topic, callback, secret, expires_at)
-                     VALUES ($1, $2, $3, $4)
+                    "INSERT INTO websub_hub_subscriptions (topic, callback, secret, expires_at, signature)
+                     VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (topic, callback)
-                     DO UPDATE SET secret = EXCLUDED.secret, expires_at = EXCLUDED.expires_at",
+                     DO UPDATE SET secret = EXCLUDED.secret, expires_at = EXCLUDED.expires_at,
+                                   signature = EXCLUDED.signature",
                 )
                 .await
                 .map_err(err)?;
@@ -959,6 +1051,7 @@ mod postgres {
                     &s.callback.as_str(),
                     &s.secret,
                     &int(s.expires_at),
+                    &alg_text(&s),
                 ],
             )
             .await
@@ -981,7 +1074,7 @@ mod postgres {
             let c = self.client().await?;
             let rows = c
                 .query(
-                    "SELECT topic, callback, secret, expires_at FROM websub_hub_subscriptions
+                    "SELECT topic, callback, secret, expires_at, signature FROM websub_hub_subscriptions
                      WHERE topic = $1 AND expires_at > $2",
                     &[&topic.as_str(), &int(now)],
                 )
@@ -993,6 +1086,7 @@ mod postgres {
                         r.try_get(0).map_err(err)?,
                         r.try_get(1).map_err(err)?,
                         r.try_get(2).map_err(err)?,
+                        r.try_get(4).map_err(err)?,
                         r.try_get(3).map_err(err)?,
                     )
                 })
@@ -1034,8 +1128,8 @@ mod postgres {
                 .map_err(err)?;
             let n = tx
                 .execute(
-                    "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at)
-                     SELECT $1, topic, callback, secret, expires_at, $3 FROM websub_hub_subscriptions
+                    "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at, signature)
+                     SELECT $1, topic, callback, secret, expires_at, $3, signature FROM websub_hub_subscriptions
                      WHERE topic = $2 AND expires_at > $3",
                     &[&content, &topic.as_str(), &int(now)],
                 )
@@ -1066,7 +1160,7 @@ mod postgres {
                         FOR UPDATE SKIP LOCKED
                      )
                      UPDATE websub_hub_jobs j SET claimed_until = $3 FROM due WHERE j.id = due.id
-                     RETURNING j.id, j.content_id, j.topic, j.callback, j.secret, j.expires_at, j.attempts",
+                     RETURNING j.id, j.content_id, j.topic, j.callback, j.secret, j.expires_at, j.attempts, j.signature",
                 )
                 .await
                 .map_err(err)?;
@@ -1090,6 +1184,7 @@ mod postgres {
                         r.try_get(2).map_err(err)?,
                         r.try_get(3).map_err(err)?,
                         r.try_get(4).map_err(err)?,
+                        r.try_get(7).map_err(err)?,
                         r.try_get(5).map_err(err)?,
                     )?,
                     attempts,

@@ -361,7 +361,7 @@ async fn subscribe_and_receive<S: HubStore>(h: Harness<S>) {
             "{n}: only 202 counts as accepted"
         );
         assert_eq!(h.verifications(n), [ok("subscribe")], "{n}");
-        assert_eq!(h.publish(n).await, 202);
+        assert_eq!(h.publish(n).await, 204);
         let d = h.deliveries(n);
         assert_eq!(d.len(), 1, "{n}");
         h.check_delivery(n, &d[0], secret);
@@ -491,7 +491,7 @@ async fn fat_pings_only_from_trusted_topics() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 202);
+    assert_eq!(r.status(), 204);
     h.hub.idle().await.unwrap();
     h.check_delivery(100, &h.deliveries(100)[0], None);
     let other = format!(
@@ -768,6 +768,58 @@ async fn private_callbacks_and_topics_are_refused_unless_trusted() {
     // The trusted host works as before.
     assert_eq!(h.subscribe(100, "").await, 202);
     assert_eq!(h.verifications(100), [ok("subscribe")]);
-    assert_eq!(h.publish(100).await, 202);
+    assert_eq!(h.publish(100).await, 204);
     assert_eq!(h.deliveries(100).len(), 1);
+}
+
+/// Issue 22 items 5 and 6 (PSH-02, PSH-07; INTEROP §0.3): the subscription
+/// form Mastodon's `ostatus2` sends (`hub.verify=async`, an empty
+/// `hub.lease_seconds`, a secret) is signed with sha1, which is all such
+/// subscribers check; a WebSub subscription with the hub's default
+/// (sha256). Publish pings are answered 204, as PuSH 0.3 publishers
+/// require. `hub.verify=sync` is verified before the answer: 204 when
+/// confirmed, 403 with the reason when not.
+#[tokio::test]
+async fn mastodon_era_subscribers_get_sha1_and_pings_get_204() {
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    let mastodon = format!(
+        "hub.mode=subscribe&hub.callback={}&hub.verify=async&hub.lease_seconds=&hub.secret=mastodon-secret&hub.topic={}",
+        q(&h.callback(101)),
+        q(&h.topic(101))
+    );
+    assert_eq!(h.post(mastodon).await, 202);
+    assert_eq!(h.subscribe(100, "&hub.secret=websub-secret").await, 202);
+    assert_eq!(h.publish(101).await, 204);
+    assert_eq!(h.publish(100).await, 204);
+    let legacy = h.deliveries(101);
+    let modern = h.deliveries(100);
+    assert_eq!((legacy.len(), modern.len()), (1, 1));
+    let sig = |d: &Delivery| d.headers["x-hub-signature"].to_str().unwrap().to_owned();
+    assert!(sig(&legacy[0]).starts_with("sha1="), "{}", sig(&legacy[0]));
+    assert_eq!(
+        verify(b"mastodon-secret", &legacy[0].body, &sig(&legacy[0])),
+        Ok(SignatureAlg::Sha1)
+    );
+    assert!(sig(&modern[0]).starts_with("sha256="), "{}", sig(&modern[0]));
+
+    // hub.verify=sync: the answer waits for the verification.
+    let sync = |n: u32| {
+        format!(
+            "hub.mode=subscribe&hub.callback={}&hub.verify=sync&hub.verify=async&hub.topic={}",
+            q(&h.callback(n)),
+            q(&h.topic(n))
+        )
+    };
+    assert_eq!(h.post(sync(102)).await, 204);
+    assert_eq!(h.verifications(102), [ok("subscribe")]);
+    h.rocks.lock().unwrap().refuse.push(105);
+    assert_eq!(h.post(sync(105)).await, 403);
+
+    // PSH-06: no fragments in topics or callbacks.
+    let fragment = format!(
+        "hub.mode=subscribe&hub.callback={}&hub.topic={}",
+        q(&format!("{}#frag", h.callback(106))),
+        q(&h.topic(106))
+    );
+    assert_eq!(h.post(fragment).await, 400);
 }

@@ -21,8 +21,43 @@ fn sub(topic: &str, cb: &str, expires_at: u64) -> HubSubscription {
         topic: u(topic),
         callback: u(cb),
         secret: Some("s".into()),
+        signature_alg: None,
         expires_at,
     }
+}
+
+/// Issue 22 item 5: a subscription's own signature algorithm (sha1 for
+/// PuSH 0.3/0.4 subscribers) is kept by the store and carried by its jobs.
+async fn signature_algorithms_are_kept(s: &impl HubStore) {
+    let t = "https://algs.example/feed";
+    s.upsert(HubSubscription {
+        signature_alg: Some(ostatus_websub::SignatureAlg::Sha1),
+        ..sub(t, "https://legacy.example/cb", 1000)
+    })
+    .await
+    .unwrap();
+    s.upsert(sub(t, "https://modern.example/cb", 1000)).await.unwrap();
+    let mut active = s.active(&u(t), 100).await.unwrap();
+    active.sort_by(|a, b| a.callback.as_str().cmp(b.callback.as_str()));
+    assert_eq!(active[0].signature_alg, Some(ostatus_websub::SignatureAlg::Sha1));
+    assert_eq!(active[1].signature_alg, None);
+    assert_eq!(s.enqueue(&u(t), None, b"x".to_vec(), 100).await.unwrap(), 2);
+    let mut jobs = s.claim(100, 10, 30).await.unwrap();
+    jobs.retain(|j| j.subscription.topic == u(t));
+    jobs.sort_by(|a, b| {
+        a.subscription
+            .callback
+            .as_str()
+            .cmp(b.subscription.callback.as_str())
+    });
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        jobs[0].subscription.signature_alg,
+        Some(ostatus_websub::SignatureAlg::Sha1)
+    );
+    assert_eq!(jobs[1].subscription.signature_alg, None);
+    let ids: Vec<u64> = jobs.iter().map(|j| j.id).collect();
+    s.finish_many(&ids).await.unwrap();
 }
 
 async fn suite(s: &impl HubStore) {
@@ -96,13 +131,50 @@ async fn suite(s: &impl HubStore) {
 #[tokio::test]
 async fn memory_hub_store() {
     suite(&MemoryHubStore::default()).await;
+    signature_algorithms_are_kept(&MemoryHubStore::default()).await;
 }
 
 #[cfg(feature = "sqlite")]
+/// Issue 20 item 4: a hub file made by the previous release (no schema
+/// version) is upgraded in place, its subscriptions kept; a file from a
+/// newer build is refused.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_sqlite_hub_file_of_the_previous_version_is_upgraded() {
+    use ostatus_websub::hub_store::SqliteHubStore;
+    let dir = std::env::temp_dir().join(format!("ostatus-hub-upgrade-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hub.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(include_str!("fixtures/hub-db-0.1.0.sql"))
+        .unwrap();
+    let s = SqliteHubStore::open(&path).unwrap();
+    let active = s.active(&u("https://old.example/feed"), 100).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].signature_alg, None);
+    signature_algorithms_are_kept(&s).await;
+    drop(s);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = SqliteHubStore::open(&path).err().unwrap().to_string();
+    assert!(err.contains("newer build"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test]
 async fn sqlite_hub_store_and_durability() {
     use ostatus_websub::hub_store::SqliteHubStore;
     suite(&SqliteHubStore::in_memory().unwrap()).await;
+    signature_algorithms_are_kept(&SqliteHubStore::in_memory().unwrap()).await;
     let dir = std::env::temp_dir().join(format!("websub-hub-store-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hub.db");
@@ -159,6 +231,7 @@ mod postgres {
             .await
             .unwrap();
         suite(&s).await;
+        signature_algorithms_are_kept(&s).await;
     }
 
     #[tokio::test]

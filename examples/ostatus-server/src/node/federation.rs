@@ -508,7 +508,7 @@ impl Node {
             Some(hub) => {
                 let req = ostatus_websub::publish_request(&self.hub_url()?, &topic).map_err(remote)?;
                 let resp = hub.handle(&req).await;
-                if resp.status() != StatusCode::ACCEPTED {
+                if !resp.status().is_success() {
                     return Err(NodeError::Remote(format!("hub: {}", resp.status())));
                 }
             }
