@@ -96,12 +96,13 @@ impl Descriptor {
         if !self.properties.is_empty() {
             obj.insert("properties".into(), properties_value(&self.properties));
         }
-        if !self.links.is_empty() {
-            obj.insert(
-                "links".into(),
-                Value::Array(self.links.iter().map(link_value).collect()),
-            );
-        }
+        // Always present, empty when a `rel` filter matched nothing: RFC
+        // 7033 makes it optional, but clients (FediTest's checks among
+        // them) read it unconditionally.
+        obj.insert(
+            "links".into(),
+            Value::Array(self.links.iter().map(link_value).collect()),
+        );
         Value::Object(obj)
     }
 }

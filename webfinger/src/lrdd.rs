@@ -76,23 +76,38 @@ pub fn expand_subscribe_template(template: &str, acct: &crate::Acct) -> Result<S
 }
 
 impl Descriptor {
-    /// A host-meta document whose one LRDD template points at the WebFinger
-    /// endpoint under `base` (e.g. `https://example.com`): the exact document
-    /// Mastodon 2.x and GNU social serve (INTEROP §0.2).
+    /// A host-meta document whose LRDD templates point at the WebFinger
+    /// endpoint under `base` (e.g. `https://example.com`), each answering
+    /// in the type it declares: first the XRD one (`&format=xrd`), as
+    /// Mastodon 2.x and GNU social listed it (INTEROP §0.2), then a JRD one.
+    /// LRDD clients that trust the declared type (the E14N `webfinger`
+    /// library) thus get XRD, whatever `Accept` they send.
     ///
     /// ```
     /// use ostatus_webfinger::Descriptor;
     ///
     /// let hm = Descriptor::host_meta("https://example.com");
-    /// assert_eq!(hm.lrdd_templates().next(), Some("https://example.com/.well-known/webfinger?resource={uri}"));
+    /// let templates: Vec<&str> = hm.lrdd_templates().collect();
+    /// assert_eq!(templates, [
+    ///     "https://example.com/.well-known/webfinger?resource={uri}&format=xrd",
+    ///     "https://example.com/.well-known/webfinger?resource={uri}",
+    /// ]);
     /// ```
     pub fn host_meta(base: &str) -> Self {
         let base = base.trim_end_matches('/');
-        Descriptor::default().with_link(
-            Link::new(Rel::Lrdd)
-                .with_type(XRD_MEDIA_TYPE)
-                .with_template(format!("{base}/.well-known/webfinger?resource={{uri}}")),
-        )
+        Descriptor::default()
+            .with_link(
+                Link::new(Rel::Lrdd)
+                    .with_type(XRD_MEDIA_TYPE)
+                    .with_template(format!(
+                        "{base}/.well-known/webfinger?resource={{uri}}&format=xrd"
+                    )),
+            )
+            .with_link(
+                Link::new(Rel::Lrdd)
+                    .with_type(crate::jrd::JRD_MEDIA_TYPE)
+                    .with_template(format!("{base}/.well-known/webfinger?resource={{uri}}")),
+            )
     }
 
     /// The LRDD templates of a host-meta document, in document order (HM-CLI-09).

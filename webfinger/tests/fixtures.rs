@@ -294,14 +294,22 @@ fn host_meta_fixtures() {
 #[test]
 fn our_host_meta_is_mastodons_byte_for_byte() {
     // Mastodon 1.x served exactly this (pleroma/host-meta-mastodon.social.xml),
-    // apart from the encoding pseudo-attribute in the XML declaration.
+    // apart from the encoding pseudo-attribute in the XML declaration. Ours
+    // keeps its shape and its first template, which asks for XRD
+    // explicitly (`&format=xrd`: the type it declares, issue 23 item 6),
+    // and adds a JRD template after it.
     let ours = Descriptor::host_meta("https://mastodon.social").to_xrd();
     let theirs = String::from_utf8(read("wire/pleroma/host-meta-mastodon.social.xml")).unwrap();
+    let jrd_template = "  <Link rel=\"lrdd\" type=\"application/jrd+json\" \
+                        template=\"https://mastodon.social/.well-known/webfinger?resource={uri}\"/>\n";
+    assert!(ours.contains(jrd_template), "{ours}");
     assert_eq!(
         ours.replace(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
             "<?xml version=\"1.0\"?>"
-        ),
+        )
+        .replace(jrd_template, "")
+        .replace("{uri}&amp;format=xrd", "{uri}"),
         theirs
     );
 }

@@ -344,3 +344,34 @@ async fn axum_router_serves_all_three_paths() {
     }
     let _ = Link::new(Rel::Salmon);
 }
+
+/// Issue 23 item 6: every LRDD template of our host-meta answers in the
+/// type it declares, with no `Accept` header (LRDD clients such as the
+/// E14N `webfinger` library trust the declared type); and a JRD always
+/// carries `links`, empty when a `rel` filter matched nothing (FediTest
+/// reads it unconditionally).
+#[tokio::test]
+async fn lrdd_templates_answer_in_their_declared_type_and_links_is_always_there() {
+    let s = server(BareAcct::Accept);
+    let hm = get(&s, "/.well-known/host-meta", None).await;
+    let hm = ostatus_webfinger::Descriptor::from_xrd(hm.body()).unwrap();
+    let mut seen = 0;
+    for l in hm.links.iter().filter(|l| l.rel == Rel::Lrdd) {
+        let template = l.template.as_deref().unwrap();
+        let url = ostatus_webfinger::expand_template(template, "acct:bob@example.com").unwrap();
+        let path = url.strip_prefix("https://example.com").unwrap();
+        let r = get(&s, path, None).await;
+        assert_eq!(r.status(), 200, "{url}");
+        let declared = l.type_.as_deref().unwrap();
+        assert!(
+            ctype(&r).starts_with(declared),
+            "{url}: {} is not {declared}",
+            ctype(&r)
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+    let none = get(&s, &format!("{BOB}&rel=http%3A%2F%2Fnothing.example%2Frel"), None).await;
+    let v: Value = serde_json::from_slice(none.body()).unwrap();
+    assert_eq!(v["links"], serde_json::json!([]));
+}

@@ -124,16 +124,25 @@ fn main() -> ExitCode {
     match result {
         Ok(out) => {
             if !out.is_empty() {
-                println!("{out}");
+                print_out(&out);
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
             if let CliError::Invalid { stdout, .. } = &e {
-                println!("{stdout}");
+                print_out(stdout);
             }
             eprintln!("ostatus: {e}");
             ExitCode::from(e.code())
         }
     }
+}
+
+/// Prints a result line on stdout. A reader that went away (`| head -1`
+/// closing the pipe) is no error of ours: the rest is dropped quietly
+/// (`println!` would panic with "failed printing to stdout").
+fn print_out(out: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{out}").and_then(|()| stdout.flush());
 }

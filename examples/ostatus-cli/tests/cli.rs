@@ -578,3 +578,27 @@ fn check_exits_1_on_must_failures_and_writes_html() {
     let o = ostatus(&["check", &who, "--only", "bogus"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Issue 23 item 5: a reader that closes the pipe early (`| head -1`) ends
+/// the output quietly; the CLI does not panic with "failed printing to
+/// stdout: Broken pipe".
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ostatus"))
+        .args([
+            "atom",
+            "parse",
+            &fixture("wire/pleroma/feed-mastodon-user-timeline.atom"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end goes away before the CLI writes its result.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
