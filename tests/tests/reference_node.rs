@@ -1,8 +1,8 @@
 //! The whole suite against the reference node (`ostatus-server`): every
 //! check of every protocol it serves passes — WebFinger, host-meta/LRDD,
 //! the feed, Salmon, the embedded hub (websub.rocks 100–106) and Portable
-//! Contacts. Only the subscriber checks, which the checker does not have
-//! yet, are skipped.
+//! Contacts. Only the subscriber checks are skipped: a node subscribes
+//! only to OStatus accounts, and the checker's topics are not accounts.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -2,7 +2,8 @@
 //! publisher requests, decides what to answer, and builds the verification,
 //! denial and delivery requests a hub runtime sends. It opens no sockets and
 //! reads no clock; queueing, retries, topic fetching and storage are the
-//! runtime's (not part of this crate yet: see the crate docs).
+//! runtime's ([`crate::hub_runtime`], feature `hub`) and the stores'
+//! ([`crate::hub_store`]).
 //!
 //! ```
 //! use ostatus_websub::hub::{HubConfig, HubRequest, parse_request};

@@ -37,7 +37,7 @@ async fn killed_mid_fan_out_the_hub_delivers_everything_after_restart() {
     // once a few deliveries are through: 2 at a time × 150 ms each leaves
     // most of the 16 still queued.
     let publish = format!("hub.mode=publish&hub.topic={}", q(&topic));
-    assert_eq!(post(&hub.url, publish.clone()).await, 202);
+    assert_eq!(post(&hub.url, publish.clone()).await, 204);
     until("the first deliveries", || {
         !world.lock().unwrap().deliveries.is_empty()
     })
@@ -64,7 +64,7 @@ async fn killed_mid_fan_out_the_hub_delivers_everything_after_restart() {
         .map(|n| world.lock().unwrap().deliveries[&n].len())
         .collect();
     world.lock().unwrap().entries = 2;
-    assert_eq!(post(&hub.url, publish.clone()).await, 202);
+    assert_eq!(post(&hub.url, publish.clone()).await, 204);
     until("the second update", || {
         let w = world.lock().unwrap();
         (0..SUBSCRIBERS).all(|n| w.deliveries[&n].len() > counts[n as usize])
@@ -124,7 +124,7 @@ async fn without_insecure_only_trusted_hosts_are_reached() {
     }
     subscribe_all(&hub.url, &base, 2).await;
     until("verifications", || world.lock().unwrap().verified == 2).await;
-    assert_eq!(post(&hub.url, publish).await, 202);
+    assert_eq!(post(&hub.url, publish).await, 204);
     until("deliveries", || world.lock().unwrap().deliveries.len() == 2).await;
     assert_eq!(metric(&hub, "websub_hub_verifications_failed_total").await, 0);
     hub.child.kill().unwrap();

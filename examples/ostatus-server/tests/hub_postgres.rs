@@ -47,7 +47,7 @@ async fn two_hub_processes_share_one_postgres_queue() {
 
     // Published through B; A's worker takes its share of the queue.
     let publish = format!("hub.mode=publish&hub.topic={}", q(&format!("{base}/feed")));
-    assert_eq!(post(&b.url, publish.clone()).await, 202);
+    assert_eq!(post(&b.url, publish.clone()).await, 204);
     until("every subscriber", || {
         world
             .lock()
@@ -83,7 +83,7 @@ async fn two_hub_processes_share_one_postgres_queue() {
     // every subscriber ends up with the update (`--timeout 1`: claims are
     // held for 6 s).
     world.lock().unwrap().entries = 2;
-    assert_eq!(post(&a.url, publish).await, 202);
+    assert_eq!(post(&a.url, publish).await, 204);
     // Killed once it has delivered some of the update, so it dies holding
     // the claims of its next jobs.
     let start = std::time::Instant::now();

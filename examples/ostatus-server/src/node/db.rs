@@ -138,7 +138,9 @@ impl Kind {
 pub struct Status {
     /// Row id.
     pub id: i64,
-    /// The entry id (`tag:` URI for local ones).
+    /// The entry id: for local statuses the status's URL
+    /// (`{profile}/updates/{id}`), for remote ones whatever the peer wrote
+    /// (Mastodon and GNU social used `tag:` URIs).
     pub uri: String,
     /// The author's account URI.
     pub author_uri: String,
