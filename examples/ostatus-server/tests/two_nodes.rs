@@ -686,3 +686,37 @@ async fn an_internal_hub_is_reached_only_when_trusted() {
         n.stop().await;
     }
 }
+
+/// Issue 17 item 3: feeds and status Atom carry an ETag and a
+/// Cache-Control, and a conditional GET of an unchanged feed is answered
+/// 304 without a body; a new post changes the tag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_answer_conditional_gets_with_304() {
+    let a = LocalNode::start(&dir("etag"), 1024).await.unwrap();
+    let alice = a.node.create_user("alice", "Alice", None).await.unwrap();
+    a.node.post(&alice, "first", None).await.unwrap();
+    let http = reqwest::Client::new();
+    let feed = format!("{}users/alice.atom", a.url());
+    let r = http.get(&feed).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "public, max-age=60");
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let again = http
+        .get(&feed)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+    a.node.post(&alice, "second", None).await.unwrap();
+    let changed = http
+        .get(&feed)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    a.stop().await;
+}

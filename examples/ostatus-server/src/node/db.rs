@@ -422,6 +422,7 @@ impl Db {
     /// When the file cannot be opened or the schema created.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let mut conn = Connection::open(path)?;
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
         migrate(&mut conn)?;
@@ -443,7 +444,11 @@ impl Db {
         p: impl rusqlite::Params,
         row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>, DbError> {
-        Ok(self.c().query_row(sql, p, row).optional()?)
+        // Statements are prepared once per connection and kept: a feed or
+        // a page runs dozens of the same few queries.
+        let c = self.c();
+        let mut st = c.prepare_cached(sql)?;
+        Ok(st.query_row(p, row).optional()?)
     }
 
     /// Every row of `sql`, mapped by `row`.
@@ -454,7 +459,7 @@ impl Db {
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, DbError> {
         let c = self.c();
-        let mut st = c.prepare(sql)?;
+        let mut st = c.prepare_cached(sql)?;
         let rows = st.query_map(p, row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

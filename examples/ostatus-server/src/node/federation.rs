@@ -190,8 +190,10 @@ impl KeyResolver for NodeKeys {
         };
         if let Some(name) = self.0.local_username(signer) {
             let user = self.0.user(&name).map_err(|e| fail(e.to_string()))?;
-            let key = PrivateKey::from_pem(&user.private_key).map_err(|e| fail(e.to_string()))?;
-            return Ok(vec![key.public_key().clone()]);
+            let key = self.0.public_key_uri(&user).map_err(|e| fail(e.to_string()))?;
+            return Ok(vec![
+                MagicPublicKey::parse(&key).map_err(|e| fail(e.to_string()))?,
+            ]);
         }
         let resource = Resource::parse(signer).map_err(|e| fail(e.to_string()))?;
         let account = self
@@ -243,9 +245,7 @@ impl Node {
             feed_url: Some(format!("{}.atom", self.user_uri(&user.username))),
             salmon_url: Some(format!("{}api/salmon/{}", self.config.base_url, user.username)),
             hub_url: None,
-            public_key: PrivateKey::from_pem(&user.private_key)
-                .ok()
-                .map(|k| k.public_key().to_data_uri()),
+            public_key: self.public_key_uri(user).ok().map(|k| k.to_string()),
             fetched_at: now_secs(),
             honours_scope: true,
         }

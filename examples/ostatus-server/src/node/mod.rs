@@ -122,6 +122,11 @@ pub struct Node {
     events_tx: mpsc::UnboundedSender<ostatus_websub::Event>,
     /// A token bucket per signer host: (tokens left, when last refilled).
     slap_counts: Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
+    /// Local users' magic public keys (`data:` URIs) by user id: parsing
+    /// the private key's PEM costs milliseconds, and WebFinger, feeds and
+    /// pages need the public key on every request. A user's key never
+    /// changes, so it is computed once per process.
+    public_keys: Mutex<std::collections::HashMap<i64, Arc<str>>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -291,6 +296,7 @@ impl Node {
             events: Mutex::new(Some(events)),
             events_tx,
             slap_counts: Mutex::default(),
+            public_keys: Mutex::default(),
         }))
     }
 
@@ -410,6 +416,34 @@ impl Node {
         if let Some(hub) = &self.hub {
             hub.shutdown().await;
         }
+    }
+
+    /// A local user's magic public key as a `data:` URI, computed from the
+    /// private key once and then kept.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Invalid`] when the stored key cannot be read.
+    pub fn public_key_uri(&self, user: &User) -> Result<Arc<str>, NodeError> {
+        let lock = |m: &Mutex<std::collections::HashMap<i64, Arc<str>>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&user.id)
+                .cloned()
+        };
+        if let Some(k) = lock(&self.public_keys) {
+            return Ok(k);
+        }
+        let key: Arc<str> = PrivateKey::from_pem(&user.private_key)
+            .map_err(|e| NodeError::Invalid(format!("the key of {}: {e}", user.username)))?
+            .public_key()
+            .to_data_uri()
+            .into();
+        self.public_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(user.id, Arc::clone(&key));
+        Ok(key)
     }
 
     /// Creates a local user with a new RSA key.

@@ -63,6 +63,43 @@ fn atom(body: String) -> Response {
         .into_response()
 }
 
+/// An Atom document that peers and proxies may revalidate: a strong
+/// `ETag` (a hash of the bytes), `Cache-Control: public, max-age=60`, and
+/// 304 Not Modified when the request's `If-None-Match` names the same tag.
+/// A hub's conditional fetch and every remote subscriber's poll then cost
+/// no body when nothing changed.
+fn atom_cached(req: &HeaderMap, body: String) -> Response {
+    let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+    let tag: String = digest
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let etag = format!("\"{tag}\"");
+    let matches = req
+        .get_all(http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*");
+    let mut r = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        atom(body)
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(http::header::ETAG, v);
+    }
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    r
+}
+
 fn see_other(to: &str) -> Response {
     // Only local paths: no open redirect.
     let to = if to.starts_with('/') && !to.starts_with("//") {
@@ -114,8 +151,7 @@ impl Lookup for Accounts {
             return Ok(None);
         };
         let uri = node.user_uri(&user.username);
-        let key =
-            ostatus_salmon::PrivateKey::from_pem(&user.private_key).map_err(|e| LookupError(Box::new(e)))?;
+        let key = node.public_key_uri(&user).map_err(|e| LookupError(Box::new(e)))?;
         let salmon = format!("{}api/salmon/{}", node.config().base_url, user.username);
         Ok(Some(
             Descriptor::new(format!("acct:{}", node.user_acct(&user.username)))
@@ -133,7 +169,7 @@ impl Lookup for Accounts {
                 .with_link(Link::new(Rel::Salmon).with_href(salmon.clone()))
                 .with_link(Link::new(Rel::SalmonReplies).with_href(salmon.clone()))
                 .with_link(Link::new(Rel::SalmonMention).with_href(salmon))
-                .with_link(Link::new(Rel::MagicPublicKey).with_href(key.public_key().to_data_uri()))
+                .with_link(Link::new(Rel::MagicPublicKey).with_href(key.to_string()))
                 .with_link(
                     Link::new(Rel::from("http://portablecontacts.net/spec/1.0")).with_href(format!(
                         "{}poco/{}",
@@ -268,7 +304,7 @@ async fn user_page(
     if let Some(name) = name.strip_suffix(".atom") {
         return match max_id(&q).and_then(|m| node.feed(name, m)) {
             Ok(feed) => {
-                let mut r = atom(feed.to_xml());
+                let mut r = atom_cached(&headers, feed.to_xml());
                 if let (Ok(hub), Ok(link)) = (
                     node.hub_url(),
                     url::Url::parse(&format!("{}.atom", node.user_uri(name))),
@@ -314,7 +350,7 @@ async fn status_page(
             return text(StatusCode::NOT_FOUND, format!("no status {uri}"));
         }
         return match node.entry(&s) {
-            Ok(e) => atom(e.to_xml()),
+            Ok(e) => atom_cached(&headers, e.to_xml()),
             Err(e) => text(status_of(&e), e.to_string()),
         };
     }
