@@ -539,6 +539,202 @@ pub fn verified_now() -> Response<Vec<u8>> {
     published()
 }
 
+/// How long to wait and how often to try again: the retry rules of the
+/// hub, sans-IO. The runtime supplies the randomness and the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryRules {
+    /// Attempts per delivery, the first included.
+    pub max_attempts: u32,
+    /// The first retry's delay; each next one doubles.
+    pub base_delay: Duration,
+    /// The longest delay between attempts.
+    pub max_delay: Duration,
+}
+
+/// The delay before retry `attempt` (1-based): `base × 2^(attempt−1)`,
+/// capped at `max`, stretched by `jitter` × 50 %. `jitter` is the caller's
+/// random draw in `0.0..=1.0` (values outside are clamped), so that tests
+/// can fix it.
+///
+/// ```
+/// use std::time::Duration;
+/// use ostatus_websub::hub::{RetryRules, backoff};
+///
+/// let r = RetryRules { max_attempts: 8, base_delay: Duration::from_secs(5), max_delay: Duration::from_secs(60) };
+/// assert_eq!(backoff(&r, 1, 0.0), Duration::from_secs(5));
+/// assert_eq!(backoff(&r, 3, 0.0), Duration::from_secs(20));
+/// assert_eq!(backoff(&r, 3, 1.0), Duration::from_secs(30));
+/// assert_eq!(backoff(&r, 10, 0.0), Duration::from_secs(60));
+/// ```
+pub fn backoff(rules: &RetryRules, attempt: u32, jitter: f64) -> Duration {
+    let exp = rules
+        .base_delay
+        .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+        .min(rules.max_delay);
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    exp.mul_f64(1.0 + jitter * 0.5)
+}
+
+/// Why a delivery is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// The retry limit was reached.
+    Attempts,
+    /// The next attempt would come after the subscription's lease ends (WS-HUB-18).
+    LeaseEnds,
+}
+
+/// What to do with a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterDelivery {
+    /// Delivered (any 2xx, WS-HUB-17): the job is done.
+    Delivered,
+    /// 410 Gone: the subscriber dropped the subscription; remove it, and
+    /// the job is done.
+    Gone,
+    /// Try again at `at` (seconds since the Unix epoch), after `delay`,
+    /// with `attempts` made so far.
+    Retry {
+        /// Attempts made, this one included.
+        attempts: u32,
+        /// The delay before the next attempt.
+        delay: Duration,
+        /// When the next attempt is due (Unix seconds).
+        at: u64,
+    },
+    /// Give up (the job is done), with `attempts` made.
+    GiveUp {
+        /// Attempts made, this one included.
+        attempts: u32,
+        /// Why.
+        why: GiveUp,
+    },
+}
+
+/// Decides what follows a delivery attempt: `status` is the callback's
+/// answer (`None` when it could not be reached or the request failed),
+/// `attempts_before` the attempts made before this one, `expires_at` the
+/// subscription's lease end and `now` the time, both in Unix seconds;
+/// `jitter` the caller's random draw in `0.0..=1.0` (see [`backoff`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use http::StatusCode;
+/// use ostatus_websub::hub::{AfterDelivery, GiveUp, RetryRules, after_delivery};
+///
+/// let r = RetryRules { max_attempts: 3, base_delay: Duration::from_secs(5), max_delay: Duration::from_secs(60) };
+/// assert_eq!(after_delivery(Some(StatusCode::OK), 0, 1_000, 100, &r, 0.0), AfterDelivery::Delivered);
+/// assert_eq!(after_delivery(Some(StatusCode::GONE), 0, 1_000, 100, &r, 0.0), AfterDelivery::Gone);
+/// assert_eq!(
+///     after_delivery(None, 0, 1_000, 100, &r, 0.0),
+///     AfterDelivery::Retry { attempts: 1, delay: Duration::from_secs(5), at: 105 }
+/// );
+/// assert_eq!(
+///     after_delivery(Some(StatusCode::BAD_GATEWAY), 2, 1_000, 100, &r, 0.0),
+///     AfterDelivery::GiveUp { attempts: 3, why: GiveUp::Attempts }
+/// );
+/// ```
+pub fn after_delivery(
+    status: Option<StatusCode>,
+    attempts_before: u32,
+    expires_at: u64,
+    now: u64,
+    rules: &RetryRules,
+    jitter: f64,
+) -> AfterDelivery {
+    match status {
+        Some(s) if delivery_succeeded(s) => return AfterDelivery::Delivered,
+        Some(s) if delivery_gone(s) => return AfterDelivery::Gone,
+        _ => {}
+    }
+    let attempts = attempts_before.saturating_add(1);
+    if attempts >= rules.max_attempts {
+        return AfterDelivery::GiveUp {
+            attempts,
+            why: GiveUp::Attempts,
+        };
+    }
+    let delay = backoff(rules, attempts, jitter);
+    // Whole seconds, rounded up: a retry is never due before its delay.
+    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    let at = now.saturating_add(secs);
+    if at >= expires_at {
+        return AfterDelivery::GiveUp {
+            attempts,
+            why: GiveUp::LeaseEnds,
+        };
+    }
+    AfterDelivery::Retry { attempts, delay, at }
+}
+
+/// How a verification of intent went, as far as the transport tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationOutcome {
+    /// The callback answered with this status (the challenge not echoed,
+    /// or a non-2xx: a confirmed one needs no decision).
+    Answered(StatusCode),
+    /// The callback could not be reached (connection, timeout).
+    Unreachable,
+    /// The outbound policy refused the callback (SSRF guard): its answer
+    /// will not change.
+    Refused,
+}
+
+/// Whether a failed verification may be tried again (PuSH 0.3 §6.2.1,
+/// PSH-04): 5xx, 429 and an unreachable callback are temporary; any other
+/// answer, and a refusal by the outbound policy, is final.
+pub fn verification_temporary(outcome: VerificationOutcome) -> bool {
+    match outcome {
+        VerificationOutcome::Answered(s) => s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS,
+        VerificationOutcome::Unreachable => true,
+        VerificationOutcome::Refused => false,
+    }
+}
+
+/// Whether a lease ending at `expires_at` is over at `now` (Unix seconds):
+/// expired subscriptions get no deliveries and are swept.
+pub fn lease_expired(expires_at: u64, now: u64) -> bool {
+    expires_at <= now
+}
+
+/// A fat ping (a publish carrying the content): `POST
+/// ?hub.mode=publish&hub.topic=…` with the content as the body, accepted
+/// only for topics under one of `trusted_prefixes`. `None` when the request
+/// is not a fat ping at all (or no prefix is trusted); `Some(Err(_))` for a
+/// fat ping of an untrusted topic (answer it); otherwise the topic.
+pub fn fat_ping_topic<B>(req: &Request<B>, trusted_prefixes: &[String]) -> Option<Result<Url, HubError>> {
+    if req.method() != Method::POST || trusted_prefixes.is_empty() {
+        return None;
+    }
+    let query = req.uri().query()?;
+    let mut mode = None;
+    let mut topic = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "hub.mode" => mode = Some(v.into_owned()),
+            "hub.topic" => topic = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if mode.as_deref() != Some("publish") {
+        return None;
+    }
+    let topic = Url::parse(&topic?).ok()?;
+    if !trusted_prefixes
+        .iter()
+        .any(|p| topic.as_str().starts_with(p.as_str()))
+    {
+        return Some(Err(HubError::Refused(
+            "fat pings are not accepted for this topic".into(),
+        )));
+    }
+    Some(Ok(topic))
+}
+
 /// A fresh single-use challenge: 32 random bytes, hex (WS-HUB-12).
 ///
 /// # Errors

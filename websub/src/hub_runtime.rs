@@ -20,15 +20,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use ring::rand::SecureRandom;
 use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::client::{Client, ClientConfig, ClientError, Fetched};
 use crate::hub::{
-    HubConfig, HubRequest, Intent, accepted, delivery_gone, delivery_succeeded, new_challenge, parse_request,
-    published, verification_confirmed, verified_now,
+    AfterDelivery, HubConfig, HubRequest, Intent, RetryRules, VerificationOutcome, accepted, after_delivery,
+    backoff, new_challenge, parse_request, published, verification_confirmed, verification_temporary,
+    verified_now,
 };
 use crate::hub_store::{HubStore, HubSubscription, Job, lock};
 use crate::store::StoreError;
@@ -289,32 +290,10 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     /// A fat ping: `POST ?hub.mode=publish&hub.topic=…` with the content as
     /// the body, from a trusted topic prefix.
     fn fat_ping<B: AsRef<[u8]>>(self: &Arc<Self>, req: &Request<B>) -> Option<Response<Vec<u8>>> {
-        if req.method() != Method::POST || self.policy.fat_ping_topics.is_empty() {
-            return None;
-        }
-        let query = req.uri().query()?;
-        let mut mode = None;
-        let mut topic = None;
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
-                "hub.mode" => mode = Some(v.into_owned()),
-                "hub.topic" => topic = Some(v.into_owned()),
-                _ => {}
-            }
-        }
-        if mode.as_deref() != Some("publish") {
-            return None;
-        }
-        let topic = Url::parse(&topic?).ok()?;
-        if !self
-            .policy
-            .fat_ping_topics
-            .iter()
-            .any(|p| topic.as_str().starts_with(p.as_str()))
-        {
-            let e = crate::hub::HubError::Refused("fat pings are not accepted for this topic".into());
-            return Some(e.to_response());
-        }
+        let topic = match crate::hub::fat_ping_topic(req, &self.policy.fat_ping_topics)? {
+            Ok(t) => t,
+            Err(e) => return Some(e.to_response()),
+        };
         let content_type = req.headers().get(CONTENT_TYPE).cloned();
         let body = req.body().as_ref().to_vec();
         self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
@@ -341,20 +320,24 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             let Ok(req) = self.config.verification_request(&intent, lease, &challenge) else {
                 return false;
             };
-            let temporary = match self.client.send(req).await {
+            let outcome = match self.client.send(req).await {
                 Ok(f) if verification_confirmed(&challenge, f.status, &f.body) => break true,
-                Ok(f) => f.status.is_server_error() || f.status == StatusCode::TOO_MANY_REQUESTS,
+                Ok(f) => VerificationOutcome::Answered(f.status),
                 Err(e) => {
                     tracing::info!(callback = %intent.callback, error = %e, "verification request failed");
-                    // The SSRF guard's answer will not change.
-                    !matches!(e, ClientError::Blocked(_))
+                    if matches!(e, ClientError::Blocked(_)) {
+                        VerificationOutcome::Refused
+                    } else {
+                        VerificationOutcome::Unreachable
+                    }
                 }
             };
+            let temporary = verification_temporary(outcome);
             if !temporary || attempt >= self.policy.verify_attempts || self.stopping.load(Ordering::Acquire) {
                 break false;
             }
             self.metrics.verification_retried.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(self.backoff(attempt)).await;
+            tokio::time::sleep(backoff(&self.rules(), attempt, self.jitter())).await;
             attempt += 1;
         };
         if !confirmed {
@@ -636,44 +619,47 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         if let Some(b) = self.metrics.latency_buckets.get(bucket) {
             b.fetch_add(1, Ordering::Relaxed);
         }
-        let done = match outcome {
-            Ok(s) if delivery_succeeded(s) => {
+        let status = match &outcome {
+            Ok(s) => Some(*s),
+            Err(_) => None,
+        };
+        let now = unix(SystemTime::now());
+        let done = match after_delivery(
+            status,
+            job.attempts,
+            sub.expires_at,
+            now,
+            &self.rules(),
+            self.jitter(),
+        ) {
+            AfterDelivery::Delivered => {
                 self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
                 true
             }
-            Ok(s) if delivery_gone(s) => {
+            AfterDelivery::Gone => {
                 self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = self.store.remove(&sub.topic, &sub.callback).await {
                     tracing::error!(error = %e, "removing a gone subscription failed");
                 }
                 true
             }
-            other => {
+            AfterDelivery::GiveUp { attempts, why } => {
                 self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
-                let attempts = job.attempts.saturating_add(1);
-                tracing::info!(callback = %sub.callback, attempts, outcome = ?other.map(|s| s.as_u16()), "delivery failed");
-                let delay = self.backoff(attempts);
-                let now = unix(SystemTime::now());
-                if attempts >= self.policy.max_attempts
-                    || now.saturating_add(delay.as_secs()) >= sub.expires_at
-                {
-                    // Given up: the retry limit or the lease's end (WS-HUB-18).
-                    self.metrics.delivery_abandoned.fetch_add(1, Ordering::Relaxed);
-                    true
-                } else {
-                    if let Err(e) = self
-                        .store
-                        .retry(job.id, attempts, now.saturating_add(delay.as_secs()))
-                        .await
-                    {
-                        tracing::error!(error = %e, "rescheduling a delivery failed");
-                    }
-                    if delay < Duration::from_secs(1) {
-                        tokio::time::sleep(delay).await;
-                        self.work.notify_one();
-                    }
-                    false
+                tracing::info!(callback = %sub.callback, attempts, why = ?why, outcome = ?outcome.map(|s| s.as_u16()), "delivery given up");
+                self.metrics.delivery_abandoned.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            AfterDelivery::Retry { attempts, delay, at } => {
+                self.metrics.delivery_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(callback = %sub.callback, attempts, outcome = ?outcome.map(|s| s.as_u16()), "delivery failed");
+                if let Err(e) = self.store.retry(job.id, attempts, at).await {
+                    tracing::error!(error = %e, "rescheduling a delivery failed");
                 }
+                if delay < Duration::from_secs(1) {
+                    tokio::time::sleep(delay).await;
+                    self.work.notify_one();
+                }
+                false
             }
         };
         if done {
@@ -710,21 +696,23 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
     }
 
-    /// The delay before retry `attempt` (1-based): base × 2^(attempt−1),
-    /// capped, plus up to 50 % random jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .policy
-            .base_delay
-            .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
-            .min(self.policy.max_delay);
+    /// The retry rules of the delivery policy (see [`crate::hub::after_delivery`]).
+    fn rules(&self) -> RetryRules {
+        RetryRules {
+            max_attempts: self.policy.max_attempts,
+            base_delay: self.policy.base_delay,
+            max_delay: self.policy.max_delay,
+        }
+    }
+
+    /// A random draw in `0.0..=1.0` for the backoff's jitter.
+    fn jitter(&self) -> f64 {
         let mut b = [0u8; 2];
-        let jitter = if ring::rand::SystemRandom::new().fill(&mut b).is_ok() {
-            f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.5
+        if ring::rand::SystemRandom::new().fill(&mut b).is_ok() {
+            f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
         } else {
             0.0
-        };
-        exp.mul_f64(1.0 + jitter)
+        }
     }
 
     /// Deletes expired subscriptions; call it periodically (the router's

@@ -342,3 +342,157 @@ async fn subscriber_and_hub_core_agree() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 16 item 3: the retry schedule and lease expiry, driven by a
+/// virtual clock. A callback that keeps failing is retried at base × 2^n
+/// (capped), with the caller's jitter, until the attempts run out; a lease
+/// that ends first stops the retries earlier (WS-HUB-18); 2xx and 410 end
+/// the job at once (WS-HUB-17).
+#[test]
+fn retry_schedules_and_lease_expiry_on_a_virtual_clock() {
+    use ostatus_websub::hub::{AfterDelivery, GiveUp, RetryRules, after_delivery, lease_expired};
+    use std::time::Duration;
+
+    let rules = RetryRules {
+        max_attempts: 6,
+        base_delay: Duration::from_secs(5),
+        max_delay: Duration::from_secs(30),
+    };
+    // A callback down for good, a long lease: 5, 10, 20, 30 (capped), 30,
+    // then the sixth attempt is the last.
+    let mut now = 1_000u64;
+    let mut attempts = 0;
+    let mut waits = Vec::new();
+    let end = loop {
+        match after_delivery(
+            Some(StatusCode::SERVICE_UNAVAILABLE),
+            attempts,
+            1_000_000,
+            now,
+            &rules,
+            0.0,
+        ) {
+            AfterDelivery::Retry {
+                attempts: a,
+                delay,
+                at,
+            } => {
+                assert_eq!(at, now + delay.as_secs());
+                waits.push(delay.as_secs());
+                attempts = a;
+                now = at;
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(waits, [5, 10, 20, 30, 30]);
+    assert_eq!(
+        end,
+        AfterDelivery::GiveUp {
+            attempts: 6,
+            why: GiveUp::Attempts
+        }
+    );
+    assert_eq!(now, 1_095);
+
+    // The same with full jitter: every wait is 1.5 times as long.
+    let r = after_delivery(None, 1, 1_000_000, 0, &rules, 1.0);
+    assert_eq!(
+        r,
+        AfterDelivery::Retry {
+            attempts: 2,
+            delay: Duration::from_secs(15),
+            at: 15
+        }
+    );
+    // Jitter outside 0..=1 is clamped, never negative or unbounded.
+    assert_eq!(
+        after_delivery(None, 0, 1_000_000, 0, &rules, -3.0),
+        after_delivery(None, 0, 1_000_000, 0, &rules, 0.0)
+    );
+    assert_eq!(
+        after_delivery(None, 0, 1_000_000, 0, &rules, f64::NAN),
+        after_delivery(None, 0, 1_000_000, 0, &rules, 0.0)
+    );
+
+    // A lease ending at 1,020: the retry due at 1,020 would fall on it.
+    let lease_end = 1_020;
+    assert!(matches!(
+        after_delivery(None, 0, lease_end, 1_000, &rules, 0.0),
+        AfterDelivery::Retry { at: 1_005, .. }
+    ));
+    assert_eq!(
+        after_delivery(None, 2, lease_end, 1_005, &rules, 0.0),
+        AfterDelivery::GiveUp {
+            attempts: 3,
+            why: GiveUp::LeaseEnds
+        }
+    );
+    assert!(!lease_expired(lease_end, 1_019));
+    assert!(lease_expired(lease_end, 1_020));
+
+    // Success and 410 end the job whatever the attempts and the lease.
+    assert_eq!(
+        after_delivery(Some(StatusCode::NO_CONTENT), 5, 0, 9_999, &rules, 0.0),
+        AfterDelivery::Delivered
+    );
+    assert_eq!(
+        after_delivery(Some(StatusCode::GONE), 0, 0, 9_999, &rules, 0.0),
+        AfterDelivery::Gone
+    );
+    // A redirect is a failure (WS-HUB-17: only 2xx counts).
+    assert!(matches!(
+        after_delivery(Some(StatusCode::FOUND), 0, 1_000_000, 0, &rules, 0.0),
+        AfterDelivery::Retry { .. }
+    ));
+}
+
+/// PSH-04 / PuSH 0.3 §6.2.1: which failed verifications are tried again.
+#[test]
+fn temporary_verification_failures() {
+    use ostatus_websub::hub::{VerificationOutcome as V, verification_temporary};
+    assert!(verification_temporary(V::Answered(
+        StatusCode::INTERNAL_SERVER_ERROR
+    )));
+    assert!(verification_temporary(V::Answered(StatusCode::TOO_MANY_REQUESTS)));
+    assert!(verification_temporary(V::Unreachable));
+    assert!(!verification_temporary(V::Answered(StatusCode::NOT_FOUND)));
+    assert!(
+        !verification_temporary(V::Answered(StatusCode::OK)),
+        "a 2xx without the challenge is final"
+    );
+    assert!(
+        !verification_temporary(V::Refused),
+        "the SSRF guard's answer will not change"
+    );
+}
+
+/// Fat pings: only from trusted topic prefixes; other publishes are not fat pings.
+#[test]
+fn fat_ping_topics_are_decided_sans_io() {
+    use ostatus_websub::hub::fat_ping_topic;
+    let trusted = vec!["https://blog.example/".to_owned()];
+    let req = |q: &str| {
+        Request::post(format!("https://hub.example/?{q}"))
+            .body(Vec::<u8>::new())
+            .unwrap()
+    };
+    let ok = fat_ping_topic(
+        &req("hub.mode=publish&hub.topic=https%3A%2F%2Fblog.example%2Ffeed"),
+        &trusted,
+    );
+    assert_eq!(ok.unwrap().unwrap().as_str(), "https://blog.example/feed");
+    let other = fat_ping_topic(
+        &req("hub.mode=publish&hub.topic=https%3A%2F%2Fevil.example%2Ffeed"),
+        &trusted,
+    );
+    assert!(matches!(other, Some(Err(_))));
+    assert!(fat_ping_topic(&req("hub.mode=subscribe"), &trusted).is_none());
+    assert!(
+        fat_ping_topic(
+            &req("hub.mode=publish&hub.topic=https%3A%2F%2Fblog.example%2Ffeed"),
+            &[]
+        )
+        .is_none()
+    );
+}
