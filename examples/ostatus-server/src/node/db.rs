@@ -53,7 +53,10 @@ pub struct Account {
     pub salmon_url: Option<String>,
     /// The feed's hub.
     pub hub_url: Option<String>,
-    /// The magic public key.
+    /// The magic public keys, space-separated (each a `data:` URI or the
+    /// bare `RSA.…` form): every `magic-public-key` link and the XRD
+    /// `Property` form, which Friendica and StatusNet published beside the
+    /// link, sometimes with a different key.
     pub public_key: Option<String>,
     /// When it was resolved (seconds since the epoch).
     pub fetched_at: i64,

@@ -180,6 +180,31 @@ pub struct Posted {
     pub withheld: Vec<String>,
 }
 
+/// The XRD `Property` type under which Friendica and StatusNet published
+/// a magic public key (magicsig §8.1's second discovery form).
+const MAGIC_KEY_PROPERTY: &str = "http://salmon-protocol.org/ns/magic-key";
+
+/// Every magic public key a WebFinger document publishes, space-separated:
+/// the `magic-public-key` links and the XRD `Property` form (Friendica and
+/// StatusNet published both, sometimes with different keys).
+pub(crate) fn magic_keys_of(d: &ostatus_webfinger::Descriptor) -> Option<String> {
+    let keys: Vec<&str> = d
+        .links
+        .iter()
+        .filter(|l| l.rel == Rel::MagicPublicKey)
+        .filter_map(|l| l.href.as_deref())
+        .chain(
+            d.properties
+                .iter()
+                .filter(|p| p.type_ == MAGIC_KEY_PROPERTY)
+                .filter_map(|p| p.value.as_deref()),
+        )
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))
+        .collect();
+    (!keys.is_empty()).then(|| keys.join(" "))
+}
+
 struct NodeKeys(Arc<Node>);
 
 impl KeyResolver for NodeKeys {
@@ -204,12 +229,19 @@ impl KeyResolver for NodeKeys {
         if account.uri != signer {
             return Err(fail(format!("WebFinger names {} for this signer", account.uri)));
         }
-        let key = account
+        let keys = account
             .public_key
             .ok_or_else(|| fail("no magic-public-key".into()))?;
-        Ok(vec![
-            MagicPublicKey::parse(&key).map_err(|e| fail(e.to_string()))?,
-        ])
+        // Every key the account publishes; one that does not parse is
+        // skipped as long as another does.
+        let parsed: Vec<MagicPublicKey> = keys
+            .split_whitespace()
+            .filter_map(|k| MagicPublicKey::parse(k).ok())
+            .collect();
+        if parsed.is_empty() {
+            return Err(fail(format!("no readable magic public key in {keys:?}")));
+        }
+        Ok(parsed)
     }
 }
 
@@ -316,7 +348,7 @@ impl Node {
             feed_url: Some(feed_url.clone()),
             salmon_url: d.href(&Rel::Salmon).map(str::to_owned),
             hub_url: None,
-            public_key: d.href(&Rel::MagicPublicKey).map(str::to_owned),
+            public_key: magic_keys_of(d),
             fetched_at: now_secs(),
             honours_scope: false,
         };
@@ -1546,5 +1578,63 @@ mod interop {
         let s = n.db.status(e.id.as_deref().unwrap()).unwrap().unwrap();
         assert_eq!(s.visibility, Visibility::Unlisted);
         assert!(pages::thread(&n, &s, &None, "/").is_ok());
+    }
+
+    /// Issue 18 item 8: the real Friendica follow (legacy data-only
+    /// signature) arriving at a node verifies, with the keys read from both
+    /// forms of Friendica's WebFinger document; what stops it then is its
+    /// date (2017), outside the replay window, not its signature.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_friendica_follow_verifies_at_a_node() {
+        use ostatus_salmon::VerifyOptions;
+
+        let dir = std::env::temp_dir().join(format!("ostatus-interop-friendica-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let local = crate::demo::LocalNode::start(&dir, 1024).await.unwrap();
+        let n = local.node.clone();
+        n.create_user("bob", "Bob", None).await.unwrap();
+        let xrd =
+            ostatus_webfinger::Descriptor::from_xrd(&fixture("pleroma/webfinger-friendica-squeet.xrd.xml"))
+                .unwrap();
+        let keys = magic_keys_of(&xrd).unwrap();
+        assert_eq!(keys.split(' ').count(), 2, "the link key and the Property key");
+        n.db.put_account(&Account {
+            uri: "https://squeet.me/profile/lain".into(),
+            acct: "lain@squeet.me".into(),
+            public_key: Some(keys.clone()),
+            fetched_at: now_secs(),
+            ..Account::default()
+        })
+        .unwrap();
+        let body = fixture("pleroma/salmon-friendica-follow-compat-sig.xml");
+        // Only the legacy options verify it, and only with one of the keys.
+        let env = Envelope::from_xml(&body).unwrap();
+        let parsed: Vec<MagicPublicKey> = keys
+            .split(' ')
+            .map(|k| MagicPublicKey::parse(k).unwrap())
+            .collect();
+        assert!(
+            parsed
+                .iter()
+                .all(|k| env.verify(k, VerifyOptions::default()).is_err())
+        );
+        assert!(
+            parsed
+                .iter()
+                .any(|k| env.verify(k, VerifyOptions::legacy()).is_ok())
+        );
+
+        let r = reqwest::Client::new()
+            .post(format!("{}api/salmon/bob", local.url()))
+            .header("content-type", "application/magic-envelope+xml")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("outside the accepted window"), "{text}");
+        local.stop().await;
     }
 }

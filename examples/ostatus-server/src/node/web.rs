@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use ostatus_portable_contacts::axum::ContactProvider;
 use ostatus_portable_contacts::{Contact, PocoError};
 use ostatus_salmon::inbound::Incoming;
-use ostatus_salmon::{Endpoint, EndpointConfig};
+use ostatus_salmon::{Endpoint, EndpointConfig, VerifyOptions};
 use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, WebFinger};
 
 use super::auth::{COOKIE as SESSION_COOKIE, check_password, same_token, token};
@@ -628,7 +628,12 @@ async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> 
     if node.db().domain_blocked(&host).unwrap_or(false) {
         return text(StatusCode::FORBIDDEN, format!("salmon: {host} is blocked here"));
     }
-    let endpoint = Endpoint::with_config(node.keys(), EndpointConfig::default());
+    // Friendica and StatusNet peers sign the legacy data-only form and
+    // some with keys under 1024 bits (SECURITY.md): accepted on input,
+    // never used by this node.
+    let mut config = EndpointConfig::default();
+    config.verify = VerifyOptions::legacy();
+    let endpoint = Endpoint::with_config(node.keys(), config);
     match endpoint.receive_incoming(incoming).await {
         Ok(slap) => match node.on_slap(&name, slap).await {
             Ok(()) => text(StatusCode::ACCEPTED, "accepted".into()),
