@@ -178,7 +178,24 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
         "" => "/",
         p => p,
     };
-    let app = router(hub.clone(), path);
+    let ready = hub.clone();
+    let app = router(hub.clone(), path)
+        .route(
+            "/healthz",
+            axum::routing::get(|| async { (http::StatusCode::OK, "ok\n") }),
+        )
+        .route(
+            "/readyz",
+            axum::routing::get(move || {
+                let hub = ready.clone();
+                async move {
+                    match hub.store().count().await {
+                        Ok(_) => (http::StatusCode::OK, "ready\n".to_owned()),
+                        Err(e) => (http::StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")),
+                    }
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;

@@ -3,7 +3,7 @@
 //! ```text
 //! ostatus-server demo [--keep-running] [--payloads]  two nodes federating on loopback
 //! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL] [--trust-host HOST]...
-//! ostatus-server user create NAME --password P --data DIR
+//! ostatus-server user create NAME --password-stdin --data DIR
 //! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete ... --as NAME --data DIR
 //! ostatus-server block-domain HOST --data DIR
 //! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure] [--trust-host HOST]...
@@ -56,12 +56,58 @@ enum UserCommand {
         /// The name shown (default: the username).
         #[arg(long, default_value = "")]
         display_name: String,
-        /// The password for the web login (none: cannot log in).
-        #[arg(long)]
+        /// Read the web login's password from standard input (its first
+        /// line). Without this flag, and with a terminal, the password is
+        /// asked for without echo; with neither, the user cannot log in.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
+        /// DEPRECATED, insecure: the password on the command line, where
+        /// `ps` and the shell's history show it. Use `--password-stdin` or
+        /// the prompt.
+        #[arg(long, hide = true)]
         password: Option<String>,
         #[command(flatten)]
         data: Data,
     },
+}
+
+/// The password for `user create`: from standard input, from a no-echo
+/// prompt on a terminal, or (deprecated) from the command line.
+fn read_password(stdin: bool, given: Option<String>) -> Result<Option<String>, String> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    if let Some(p) = given {
+        eprintln!(
+            "ostatus-server: WARNING: --password puts the password where `ps` and the shell history show it; \
+             use --password-stdin or the prompt"
+        );
+        return Ok(Some(p));
+    }
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        let p = line.trim_end_matches(['\r', '\n']).to_owned();
+        if p.is_empty() {
+            return Err("--password-stdin: standard input held no password".into());
+        }
+        return Ok(Some(p));
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Password (empty: no web login): ")
+            .map_err(|e| format!("reading the password: {e}"))?;
+        if p.is_empty() {
+            return Ok(None);
+        }
+        let again =
+            rpassword::prompt_password("Again: ").map_err(|e| format!("reading the password: {e}"))?;
+        if again != p {
+            return Err("the passwords differ".into());
+        }
+        return Ok(Some(p));
+    }
+    Ok(None)
 }
 
 #[derive(Subcommand)]
@@ -94,10 +140,14 @@ enum Command {
         hub: Option<Url>,
         /// A host reached over plain http and at a private address without
         /// `--insecure` (an external hub on the internal network): an exact
-        /// host name or IP address; repeatable. For WebSub and Salmon
-        /// traffic; WebFinger lookups stay under the default policy.
+        /// host name or IP address; repeatable. For WebFinger, WebSub and
+        /// Salmon traffic alike.
         #[arg(long, value_name = "HOST")]
         trust_host: Vec<String>,
+        /// Salmon slaps taken per signer host: a burst of this many, then
+        /// this many a minute (429 with Retry-After beyond; SAL-RCV-11).
+        #[arg(long, default_value_t = 300, value_name = "N")]
+        slaps_per_minute: u32,
     },
     /// Manage local users.
     #[command(subcommand)]
@@ -258,13 +308,16 @@ async fn run(command: Command) -> Result<(), String> {
             insecure,
             hub,
             trust_host,
-        } => serve(listen, &domain, data, insecure, hub, trust_host).await,
+            slaps_per_minute,
+        } => serve(listen, &domain, data, insecure, hub, trust_host, slaps_per_minute).await,
         Command::User(UserCommand::Create {
             name,
             display_name,
+            password_stdin,
             password,
             data,
         }) => {
+            let password = read_password(password_stdin, password)?;
             let node = open(&data)?;
             let u = node
                 .create_user(&name, &display_name, password.as_deref())
@@ -339,9 +392,11 @@ async fn serve(
     insecure: bool,
     hub: Option<Url>,
     trust_host: Vec<String>,
+    slaps_per_minute: u32,
 ) -> Result<(), String> {
     let mut config = NodeConfig::new(domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
     config.external_hub = hub;
+    config.slaps_per_minute = slaps_per_minute.max(1);
     if let Some(bad) = trust_host
         .iter()
         .find(|h| h.is_empty() || h.contains(char::is_whitespace))

@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
@@ -53,6 +53,14 @@ async fn serve_and_act_from_the_command_line() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Whatever happens below, the server does not outlive the test.
+    struct KillOnDrop(u32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-KILL", &self.0.to_string()]).status();
+        }
+    }
+    let _guard = KillOnDrop(server.id());
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("serve exited").unwrap();
@@ -62,11 +70,52 @@ async fn serve_and_act_from_the_command_line() {
     }
     std::thread::spawn(move || for _ in lines {});
 
-    let acct = ok(bin()
-        .args(["user", "create", "hana", "--password", "pw", "--data", &data])
-        .output()
-        .unwrap());
+    // Issue 20 item 2: the password comes from standard input, not argv.
+    let mut create = bin()
+        .args(["user", "create", "hana", "--password-stdin", "--data", &data])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(b"pw\n").unwrap();
+    let acct = ok(create.wait_with_output().unwrap());
     assert_eq!(acct, format!("hana@{domain}"));
+    // The password logs in, as an Argon2id hash (issue 20 item 3).
+    let login = |password: &'static str| {
+        let domain = domain.clone();
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(format!("http://{domain}/login"))
+                .form(&[("username", "hana"), ("password", password), ("next", "/home")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login("pw").await, 303);
+    assert_eq!(login("nope").await, 401);
+    // Issue 20 item 6: liveness and readiness.
+    for (path, body) in [("healthz", "ok\n"), ("readyz", "ready\n")] {
+        let r = reqwest::get(format!("http://{domain}/{path}")).await.unwrap();
+        let (status, text) = (r.status().as_u16(), r.text().await.unwrap());
+        assert_eq!((status, text.as_str()), (200, body), "/{path}");
+    }
+    // --password still works, loudly.
+    let loud = bin()
+        .args(["user", "create", "ines", "--password", "pw2", "--data", &data])
+        .output()
+        .unwrap();
+    assert!(loud.status.success());
+    assert!(
+        String::from_utf8_lossy(&loud.stderr).contains("WARNING"),
+        "{loud:?}"
+    );
     let bad = bin()
         .args(["user", "create", "Not A Name", "--data", &data])
         .output()

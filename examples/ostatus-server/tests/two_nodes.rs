@@ -720,3 +720,41 @@ async fn feeds_answer_conditional_gets_with_304() {
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
     a.stop().await;
 }
+
+/// Issue 20 item 3: a password hashed by an earlier version (PBKDF2) still
+/// logs in, and is replaced by an Argon2id hash at that login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_password_hash_is_upgraded_at_login() {
+    let a = LocalNode::start(&dir("rehash"), 1024).await.unwrap();
+    let u = a.node.create_user("olga", "Olga", Some("first")).await.unwrap();
+    assert!(u.password.as_deref().unwrap().starts_with("$argon2id$"));
+    // What 0.1.0 stored: pbkdf2-sha256$ITERATIONS$SALT$HASH, hex.
+    let salt = [9u8; 16];
+    let mut out = [0u8; 32];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(100_000).unwrap(),
+        &salt,
+        b"old secret",
+        &mut out,
+    );
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let old = format!("pbkdf2-sha256$100000${}${}", hex(&salt), hex(&out));
+    a.node.db().set_password(u.id, &old).unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |p: &'static str| {
+        http.post(format!("{}login", a.url()))
+            .form(&[("username", "olga"), ("password", p), ("next", "/home")])
+            .send()
+    };
+    assert_eq!(login("wrong").await.unwrap().status(), 401);
+    assert_eq!(a.node.db().user("olga").unwrap().unwrap().password.unwrap(), old);
+    assert_eq!(login("old secret").await.unwrap().status(), 303);
+    let now = a.node.db().user("olga").unwrap().unwrap().password.unwrap();
+    assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
+    assert_eq!(login("old secret").await.unwrap().status(), 303);
+    a.stop().await;
+}

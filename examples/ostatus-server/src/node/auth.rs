@@ -1,14 +1,15 @@
-//! Local login: PBKDF2-HMAC-SHA256 password hashes (ring, no extra
-//! dependency), random session tokens in an `HttpOnly; SameSite=Lax`
-//! cookie, and a per-session CSRF token that every form carries.
+//! Local login: Argon2id password hashes (OWASP's parameters: 19 MiB,
+//! 2 passes, 1 lane, in the PHC string format; hashes made by earlier
+//! versions with PBKDF2-HMAC-SHA256 are still accepted and replaced at the
+//! next successful login), random session tokens in an `HttpOnly;
+//! SameSite=Lax` cookie, and a per-session CSRF token that every form
+//! carries.
 
 use std::num::NonZeroU32;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::NodeError;
-
-const ITERATIONS: u32 = 100_000;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "ostatus_session";
@@ -40,12 +41,14 @@ pub fn token() -> Result<String, NodeError> {
     Ok(hex(&b))
 }
 
-/// `pbkdf2-sha256$ITERATIONS$SALT$HASH` (hex).
+/// An Argon2id hash of `password` in the PHC string format
+/// (`$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH`).
 ///
 /// # Errors
 ///
 /// For an empty password, or when the random source fails.
 pub fn hash_password(password: &str) -> Result<String, NodeError> {
+    use argon2::PasswordHasher as _;
     if password.is_empty() {
         return Err(NodeError::Invalid("an empty password".into()));
     }
@@ -53,20 +56,49 @@ pub fn hash_password(password: &str) -> Result<String, NodeError> {
     SystemRandom::new()
         .fill(&mut salt)
         .map_err(|_| NodeError::Invalid("no randomness".into()))?;
-    let mut out = [0u8; 32];
-    let iterations = NonZeroU32::new(ITERATIONS).ok_or_else(|| NodeError::Invalid("iterations".into()))?;
-    ring::pbkdf2::derive(
-        ring::pbkdf2::PBKDF2_HMAC_SHA256,
-        iterations,
-        &salt,
-        password.as_bytes(),
-        &mut out,
-    );
-    Ok(format!("pbkdf2-sha256${ITERATIONS}${}${}", hex(&salt), hex(&out)))
+    let salt = argon2::password_hash::SaltString::encode_b64(&salt)
+        .map_err(|e| NodeError::Invalid(format!("password salt: {e}")))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| NodeError::Invalid(format!("password hash: {e}")))
 }
 
-/// Whether `password` matches `stored` (compared in constant time).
+/// Whether a stored hash should be replaced by a fresh [`hash_password`]
+/// (it is not Argon2id with the current parameters) after a successful login.
+pub fn needs_rehash(stored: &str) -> bool {
+    !stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+}
+
+/// A PBKDF2-HMAC-SHA256 hash as earlier versions made them
+/// (`pbkdf2-sha256$ITERATIONS$SALT$HASH`, hex), for tests of the upgrade.
+#[cfg(test)]
+fn legacy_pbkdf2(password: &str, iterations: u32) -> String {
+    let salt = [7u8; 16];
+    let mut out = [0u8; 32];
+    if let Some(n) = NonZeroU32::new(iterations) {
+        ring::pbkdf2::derive(
+            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+            n,
+            &salt,
+            password.as_bytes(),
+            &mut out,
+        );
+    }
+    format!("pbkdf2-sha256${iterations}${}${}", hex(&salt), hex(&out))
+}
+
+/// Whether `password` matches `stored`: an Argon2id PHC string, or a
+/// PBKDF2 hash of an earlier version (compared in constant time).
 pub fn check_password(stored: &str, password: &str) -> bool {
+    if stored.starts_with("$argon2") {
+        use argon2::PasswordVerifier as _;
+        return argon2::password_hash::PasswordHash::new(stored).is_ok_and(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
+    }
     let mut parts = stored.split('$');
     let (Some("pbkdf2-sha256"), Some(iter), Some(salt), Some(hash), None) = (
         parts.next(),
@@ -107,7 +139,15 @@ mod tests {
     #[test]
     fn passwords() {
         let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(!needs_rehash(&h));
         assert!(check_password(&h, "correct horse"));
+        assert!(!check_password(&h, "Correct horse"));
+        // A hash of an earlier version still logs in, and is to be replaced.
+        let old = legacy_pbkdf2("correct horse", 1000);
+        assert!(check_password(&old, "correct horse"));
+        assert!(!check_password(&old, "wrong"));
+        assert!(needs_rehash(&old));
         assert!(!check_password(&h, "correct horse "));
         assert!(!check_password("pbkdf2-sha256$1$zz$00", "x"));
         assert!(!check_password("", "x"));

@@ -602,6 +602,29 @@ impl Db {
         Ok(())
     }
 
+    /// Replaces a local user's password hash.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_password(&self, user_id: i64, hash: &str) -> Result<(), DbError> {
+        self.c().execute(
+            "UPDATE users SET password = ?2 WHERE id = ?1",
+            params![user_id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query (readiness).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn ping(&self) -> Result<(), DbError> {
+        self.c().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// A remote account by URI.
     ///
     /// # Errors

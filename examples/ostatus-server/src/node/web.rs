@@ -258,6 +258,8 @@ impl Node {
             .route("/authorize_follow", get(authorize_follow))
             .route("/actions/{action}", post(act))
             .route("/api/salmon/{name}", post(salmon))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
             .with_state(self.clone())
             .merge(ostatus_webfinger::axum::router(webfinger))
             .merge(ostatus_portable_contacts::axum::router(
@@ -413,6 +415,15 @@ async fn login(State(node): Shared, body: Bytes) -> Response {
             pages::login(&node, &next, Some("Wrong username or password.")),
         );
     };
+    // A hash of an earlier version (PBKDF2) is replaced by an Argon2id one
+    // now that the password is known to be right.
+    if let (Some(stored), Some(p)) = (user.password.as_deref(), f.get("password"))
+        && super::auth::needs_rehash(stored)
+        && let Ok(h) = super::auth::hash_password(p)
+        && let Err(e) = node.db().set_password(user.id, &h)
+    {
+        tracing::warn!(error = %e, "upgrading a password hash failed");
+    }
     let (Ok(t), Ok(csrf)) = (token(), token()) else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into());
     };
@@ -522,6 +533,19 @@ async fn remote_follow(State(node): Shared, Path(name): Path<String>, body: Byte
     match ostatus_webfinger::expand_subscribe_template(&template, &me) {
         Ok(to) => (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response(),
         Err(e) => fail(e.to_string()),
+    }
+}
+
+/// Liveness: the process answers (200 `ok`).
+async fn healthz() -> Response {
+    text(StatusCode::OK, "ok".into())
+}
+
+/// Readiness: the database answers (200 `ready`), else 503 with the reason.
+async fn readyz(State(node): Shared) -> Response {
+    match node.db().ping() {
+        Ok(()) => text(StatusCode::OK, "ready".into()),
+        Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
     }
 }
 
