@@ -1,0 +1,333 @@
+//! Load harness for the reference node, measured as peers meet it (issue 17):
+//! the `ostatus-server serve` binary runs as its own process, with default
+//! settings (plus `--insecure` for loopback), on a realistic data set made
+//! beforehand through the library: 100 users, 10,000 statuses, follows,
+//! favourites and shares among them. This process drives it over HTTP with a
+//! fixed number of requests in flight and reports requests/s, p50/p99
+//! latency and the server's peak RSS for each read path, next to host-meta
+//! (the baseline: the same server, the same run), and verified Salmon slaps
+//! next to the raw RSA verify rate of one core.
+//!
+//! ```sh
+//! cargo bench -p ostatus-server --bench node_load
+//! # smaller or larger: NODE_LOAD_REQUESTS (per path, default 5000), NODE_LOAD_INFLIGHT (64),
+//! # NODE_LOAD_USERS (100), NODE_LOAD_STATUSES (10000)
+//! ```
+//!
+//! Not a test: nothing here asserts a time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ostatus_activitystreams::{Entry, Meta, Person};
+use ostatus_salmon::{Envelope, PrivateKey};
+use ostatus_server::node::db::{Account, Kind, NewStatus, Visibility};
+use ostatus_server::node::{Node, NodeConfig, now_rfc3339};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Run {
+    name: String,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+}
+
+/// Sends every request of `reqs` (method, path, body) with `inflight` at once.
+async fn drive(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    reqs: Vec<(reqwest::Method, String, Option<Vec<u8>>, Vec<(&'static str, String)>)>,
+    inflight: usize,
+) -> Run {
+    let sem = Arc::new(tokio::sync::Semaphore::new(inflight));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(reqs.len());
+    for (method, path, body, headers) in reqs {
+        let permit = sem.clone().acquire_owned().await.unwrap();
+        let client = client.clone();
+        let url = format!("{base}{path}");
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let mut b = client.request(method, url);
+            for (k, v) in headers {
+                b = b.header(k, v);
+            }
+            if let Some(body) = body {
+                b = b.body(body);
+            }
+            let ok = match b.send().await {
+                Ok(r) => {
+                    let good = r.status().is_success();
+                    let _ = r.bytes().await;
+                    good
+                }
+                Err(_) => false,
+            };
+            drop(permit);
+            (t.elapsed(), ok)
+        }));
+    }
+    let mut lat = Vec::with_capacity(tasks.len());
+    let mut errors = 0;
+    for t in tasks {
+        let (d, ok) = t.await.unwrap();
+        lat.push(d);
+        errors += usize::from(!ok);
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    Run {
+        name: name.to_owned(),
+        rps: lat.len() as f64 / elapsed.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        errors,
+    }
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let requests = env("NODE_LOAD_REQUESTS", 5000);
+    let inflight = env("NODE_LOAD_INFLIGHT", 64);
+    let n_users = env("NODE_LOAD_USERS", 100).max(2);
+    let n_statuses = env("NODE_LOAD_STATUSES", 10_000);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let domain = format!("127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("ostatus-node-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // ---- The data set, made through the library ----------------------------
+    let t = Instant::now();
+    let node = Node::open(NodeConfig::new(&domain, dir.clone(), true).unwrap()).unwrap();
+    let mut users = Vec::new();
+    for i in 0..n_users {
+        users.push(node.create_user(&format!("user{i}"), &format!("User {i}"), None).await.unwrap());
+    }
+    let base_uri = node.user_uri("");
+    let uri = |i: usize| format!("{base_uri}user{}", i % n_users);
+    let mut statuses = Vec::new();
+    for s in 0..n_statuses {
+        let author = s % n_users;
+        let user = &users[author];
+        let profile = uri(author);
+        let parent = (s % 5 == 4).then(|| statuses.last().cloned()).flatten();
+        let share = s % 17 == 16 && !statuses.is_empty();
+        let st = node
+            .db()
+            .insert_status(
+                &NewStatus {
+                    uri: None,
+                    author_uri: profile.clone(),
+                    local_user: Some(user.id),
+                    kind: if share { Kind::Share } else { Kind::Note },
+                    content: format!("<p>Status number {s}, with a little text as people write it.</p>"),
+                    in_reply_to: if share { None } else { parent.clone() },
+                    conversation: None,
+                    shared_uri: if share { statuses.first().cloned() } else { None },
+                    url: None,
+                    published: now_rfc3339(),
+                    mentions: if s % 3 == 0 { vec![uri(author + 1)] } else { Vec::new() },
+                    visibility: Visibility::Public,
+                },
+                |id| {
+                    let u = format!("{profile}/updates/{id}");
+                    (u.clone(), Some(u))
+                },
+            )
+            .unwrap();
+        statuses.push(st.uri);
+    }
+    for i in 0..n_users {
+        for k in 1..=10 {
+            node.db().follow(&uri(i), &uri(i + k), None).unwrap();
+        }
+        for k in 0..20 {
+            node.db()
+                .set_favourite(&uri(i), &statuses[(i * 37 + k * 101) % statuses.len()], true)
+                .unwrap();
+        }
+    }
+    // A remote peer whose key the node has cached, for the Salmon slaps.
+    let peer_key = PrivateKey::generate(2048).unwrap();
+    let peer_uri = "http://127.0.0.1:9/users/peer".to_owned();
+    node.db()
+        .put_account(&Account {
+            uri: peer_uri.clone(),
+            acct: "peer@127.0.0.1:9".into(),
+            display_name: "Peer".into(),
+            public_key: Some(peer_key.public_key().to_data_uri()),
+            fetched_at: i64::try_from(ostatus_core::time::unix(std::time::SystemTime::now())).unwrap(),
+            ..Account::default()
+        })
+        .unwrap();
+    // A login session for the home timeline.
+    let now = i64::try_from(ostatus_core::time::unix(std::time::SystemTime::now())).unwrap();
+    node.db()
+        .create_session("bench-session", users[0].id, "bench-csrf", now, now + 86_400)
+        .unwrap();
+    node.shutdown().await;
+    drop(node);
+    let setup = t.elapsed();
+
+    // ---- The server, as its own process ------------------------------------
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
+        .args(["serve", "--listen", &domain, "--domain", &domain, "--insecure", "--data"])
+        .arg(&dir)
+        .args(["--slaps-per-minute", "1000000"])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let base = format!("http://{domain}");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(inflight)
+        .build()
+        .unwrap();
+
+    let get = |path: String| (reqwest::Method::GET, path, None, Vec::new());
+    let status_id = statuses[statuses.len() / 2].rsplit('/').next().unwrap().to_owned();
+    let thread_uri: String = url::form_urlencoded::byte_serialize(statuses[statuses.len() / 2].as_bytes()).collect();
+    let cases: Vec<(&str, Vec<_>)> = vec![
+        ("host-meta (baseline)", (0..requests).map(|_| get("/.well-known/host-meta".into())).collect()),
+        (
+            "WebFinger",
+            (0..requests)
+                .map(|i| get(format!("/.well-known/webfinger?resource=acct:user{}@{domain}", i % n_users)))
+                .collect(),
+        ),
+        ("Atom feed (20 entries)", (0..requests).map(|i| get(format!("/users/user{}.atom", i % n_users))).collect()),
+        (
+            "status Atom",
+            (0..requests)
+                .map(|_| get(format!("/users/user{}/updates/{status_id}.atom", (statuses.len() / 2) % n_users)))
+                .collect(),
+        ),
+        ("profile page", (0..requests).map(|i| get(format!("/users/user{}", i % n_users))).collect()),
+        ("thread page", (0..requests).map(|_| get(format!("/thread?uri={thread_uri}"))).collect()),
+        (
+            "home timeline (logged in)",
+            (0..requests)
+                .map(|_| {
+                    (
+                        reqwest::Method::GET,
+                        "/home".to_owned(),
+                        None,
+                        vec![("cookie", "ostatus_session=bench-session".to_owned())],
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    let mut runs = Vec::new();
+    for (name, reqs) in cases {
+        // A short warm-up, then the measured run.
+        let warm: Vec<_> = reqs.iter().take(200).cloned().collect();
+        drive(&client, &base, name, warm, inflight).await;
+        runs.push(drive(&client, &base, name, reqs, inflight).await);
+    }
+
+    // ---- Salmon: validly signed slaps from the cached peer -------------------
+    let slaps = (requests / 2).max(100);
+    let me = Person::account(&peer_uri, "peer", "127.0.0.1:9", Some("Peer"), None);
+    let target = uri(0);
+    let bodies: Vec<_> = (0..slaps)
+        .map(|i| {
+            let meta = Meta::new(format!("{peer_uri}#slap-{i}"), now_rfc3339());
+            let e = Entry::note(&meta, me.clone(), "<p>hello</p>").with_mention(&target);
+            let body = Envelope::sign(e.to_xml().as_bytes(), "application/atom+xml", &peer_key)
+                .unwrap()
+                .to_xml()
+                .into_bytes();
+            (
+                reqwest::Method::POST,
+                "/api/salmon/user0".to_owned(),
+                Some(body),
+                vec![("content-type", "application/magic-envelope+xml".to_owned())],
+            )
+        })
+        .collect();
+    let salmon = drive(&client, &base, "Salmon slaps (verified, applied)", bodies, inflight).await;
+
+    // The floor: raw RSA-SHA256 verifies of one core, in this process.
+    let env1 = Envelope::sign(b"<entry xmlns='http://www.w3.org/2005/Atom'/>", "application/atom+xml", &peer_key).unwrap();
+    let public = peer_key.public_key().clone();
+    let t = Instant::now();
+    let mut n = 0u32;
+    while t.elapsed() < Duration::from_secs(2) {
+        assert!(env1.verify(&public, ostatus_salmon::VerifyOptions::default()).is_ok());
+        n += 1;
+    }
+    let rsa_rate = f64::from(n) / t.elapsed().as_secs_f64();
+
+    let rss = peak_rss_mib(server.id());
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let base_rps = runs[0].rps;
+    println!(
+        "ostatus-server serve: {n_users} users, {n_statuses} statuses (set up in {:.1} s); {requests} requests per path, {inflight} in flight",
+        setup.as_secs_f64()
+    );
+    println!("{:<34} {:>10} {:>8} {:>9} {:>9} {:>7}", "request", "req/s", "ratio", "p50 ms", "p99 ms", "errors");
+    for r in &runs {
+        println!(
+            "{:<34} {:>10.0} {:>7.3}x {:>9.2} {:>9.2} {:>7}",
+            r.name,
+            r.rps,
+            r.rps / base_rps,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            r.errors
+        );
+    }
+    println!(
+        "{:<34} {:>10.0} {:>7.3}x {:>9.2} {:>9.2} {:>7}   (ratio to raw RSA verify of one core: {:.0}/s)",
+        salmon.name,
+        salmon.rps,
+        salmon.rps / rsa_rate,
+        salmon.p50.as_secs_f64() * 1e3,
+        salmon.p99.as_secs_f64() * 1e3,
+        salmon.errors,
+        rsa_rate
+    );
+    println!("server peak RSS: {rss:.1} MiB");
+}
