@@ -310,6 +310,14 @@ const MIGRATIONS: &[&str] = &[
     // honour scopes (issue 18).
     "ALTER TABLE statuses ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
      ALTER TABLE accounts ADD COLUMN honours_scope INTEGER NOT NULL DEFAULT 0;",
+    // 3: indexes for the timelines and threads (issue 17: the home
+    // timeline scanned every status).
+    "CREATE INDEX IF NOT EXISTS statuses_published ON statuses (published, id);
+     CREATE INDEX IF NOT EXISTS statuses_in_reply_to ON statuses (in_reply_to);
+     CREATE INDEX IF NOT EXISTS mentions_account ON mentions (account_uri);
+     CREATE INDEX IF NOT EXISTS follows_followee ON follows (followee);
+     CREATE INDEX IF NOT EXISTS favourites_status ON favourites (status_uri);
+     CREATE INDEX IF NOT EXISTS statuses_shared ON statuses (shared_uri);",
 ];
 
 /// The schema version this binary writes.

@@ -286,7 +286,16 @@ impl Node {
     /// Any account by URI: local, cached, or `None`.
     pub(crate) fn known_account(&self, uri: &str) -> Result<Option<Account>, NodeError> {
         if let Some(name) = self.local_username(uri) {
-            return Ok(self.db.user(&name)?.map(|u| self.local_account(&u)));
+            // Local accounts are read on every entry of every feed and page;
+            // nothing that makes them changes after the user is created.
+            if let Some(a) = self.local_account_cached(&name) {
+                return Ok(Some(a));
+            }
+            let found = self.db.user(&name)?.map(|u| self.local_account(&u));
+            if let Some(a) = &found {
+                self.cache_local_account(&name, a.clone());
+            }
+            return Ok(found);
         }
         Ok(self.db.account(uri)?)
     }

@@ -127,6 +127,8 @@ pub struct Node {
     /// pages need the public key on every request. A user's key never
     /// changes, so it is computed once per process.
     public_keys: Mutex<std::collections::HashMap<i64, Arc<str>>>,
+    /// Local users as accounts, by username (see `known_account`).
+    local_accounts: Mutex<std::collections::HashMap<String, db::Account>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -297,6 +299,7 @@ impl Node {
             events_tx,
             slap_counts: Mutex::default(),
             public_keys: Mutex::default(),
+            local_accounts: Mutex::default(),
         }))
     }
 
@@ -416,6 +419,21 @@ impl Node {
         if let Some(hub) = &self.hub {
             hub.shutdown().await;
         }
+    }
+
+    pub(crate) fn local_account_cached(&self, username: &str) -> Option<db::Account> {
+        self.local_accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(username)
+            .cloned()
+    }
+
+    pub(crate) fn cache_local_account(&self, username: &str, a: db::Account) {
+        self.local_accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(username.to_owned(), a);
     }
 
     /// A local user's magic public key as a `data:` URI, computed from the
