@@ -48,6 +48,8 @@
 use std::borrow::Cow;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
 
 /// Why a document was refused by the shared rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,6 +286,89 @@ impl Guard {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => return Ok(None),
             Event::Eof => Safe::Eof,
         }))
+    }
+}
+
+/// An owned reader event, for the small tree readers of the crates: the
+/// element's namespace as the crate classified it (`N`), its local name,
+/// its attributes as the crate keeps them (`A`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owned<N, A> {
+    /// A start or empty-element tag.
+    Start {
+        /// The namespace, as classified.
+        ns: N,
+        /// The local name.
+        local: String,
+        /// The attributes.
+        attrs: Vec<A>,
+        /// Whether it was an empty-element tag (no end tag follows).
+        empty: bool,
+    },
+    /// An end tag.
+    End,
+    /// Character data.
+    Text(String),
+    /// The end of the document.
+    Eof,
+}
+
+/// A namespace-aware pull reader over a document's text with the shared
+/// rules applied (see [`Guard`] and [`next_resolved`]).
+#[derive(Debug)]
+pub struct SafeReader<'i> {
+    reader: NsReader<&'i [u8]>,
+    guard: Guard,
+}
+
+impl<'i> SafeReader<'i> {
+    /// A reader of `text` (see [`document_text`]) allowing `max_depth`
+    /// levels of nesting.
+    pub fn new(text: &'i str, max_depth: usize) -> Self {
+        Self {
+            reader: NsReader::from_str(text),
+            guard: Guard::new(max_depth),
+        }
+    }
+
+    /// The underlying reader (for resolving attribute names).
+    pub fn inner(&self) -> &NsReader<&'i [u8]> {
+        &self.reader
+    }
+
+    /// The next kept event, its namespace classified by `classify`.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_resolved`].
+    pub fn next<N>(
+        &mut self,
+        classify: impl FnMut(ResolveResult<'_>) -> N,
+    ) -> Result<(N, Safe<'i>), XmlError> {
+        next_resolved(&mut self.reader, &mut self.guard, classify)
+    }
+}
+
+/// The next event of a namespace-aware reader that the [`Guard`] keeps,
+/// with its namespace classified by `classify` while the reader's bindings
+/// are in scope (the crate maps it to its own namespaces, so nothing is
+/// allocated for the known ones). Skipped events (declaration, comments,
+/// processing instructions) are read past.
+///
+/// # Errors
+///
+/// As [`Guard::event`], and [`XmlError::Syntax`] for what quick-xml refuses.
+pub fn next_resolved<'i, N>(
+    reader: &mut NsReader<&'i [u8]>,
+    guard: &mut Guard,
+    mut classify: impl FnMut(ResolveResult<'_>) -> N,
+) -> Result<(N, Safe<'i>), XmlError> {
+    loop {
+        let (res, ev) = reader.read_resolved_event()?;
+        let ns = classify(res);
+        if let Some(safe) = guard.event(ev)? {
+            return Ok((ns, safe));
+        }
     }
 }
 

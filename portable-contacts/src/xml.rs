@@ -41,10 +41,6 @@ impl Node {
     }
 }
 
-fn xml_err(e: impl std::fmt::Display) -> PocoError {
-    PocoError::Xml(e.to_string())
-}
-
 /// Whether XML 1.0 can carry `c` (its Char production).
 fn xml_char(c: char) -> bool {
     xml::is_xml_char(c)
@@ -61,22 +57,20 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
     let mut guard = Guard::new(MAX_DEPTH);
     let mut stack: Vec<Node> = Vec::new();
     loop {
-        let (res, ev) = reader.read_resolved_event().map_err(xml_err)?;
-        let ns = match res {
+        let (ns, safe) = xml::next_resolved(&mut reader, &mut guard, |res| match res {
             ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
             _ => None,
-        };
-        match guard.event(ev)? {
-            None => {}
-            Some(Safe::Start(e)) => stack.push(node(&e, ns)),
-            Some(Safe::Empty(e)) => {
+        })?;
+        match safe {
+            Safe::Start(e) => stack.push(node(&e, ns)),
+            Safe::Empty(e) => {
                 let n = node(&e, ns);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(n),
                     None => return Ok(n),
                 }
             }
-            Some(Safe::End) => {
+            Safe::End => {
                 let Some(n) = stack.pop() else {
                     return Err(PocoError::Xml("unbalanced end tag".into()));
                 };
@@ -85,12 +79,12 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Node, PocoError> {
                     None => return Ok(n),
                 }
             }
-            Some(Safe::Text(t)) => {
+            Safe::Text(t) => {
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&t);
                 }
             }
-            Some(Safe::Eof) => return Err(PocoError::Xml("no root element".into())),
+            Safe::Eof => return Err(PocoError::Xml("no root element".into())),
         }
     }
 }

@@ -3,10 +3,9 @@
 
 use std::fmt::Write as _;
 
-use ostatus_core::xml::{self, Guard, Safe, XmlError, escape_attr, escape_text};
+use ostatus_core::xml::{self, Safe, XmlError, escape_attr, escape_text};
 use quick_xml::events::BytesStart;
 use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
 use serde_json::{Map, Value};
 
 use crate::b64;
@@ -614,24 +613,13 @@ enum Ns {
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
-enum Ev {
-    Start {
-        ns: Ns,
-        local: String,
-        /// (namespaced?, local name, value)
-        attrs: Vec<(bool, String, String)>,
-        empty: bool,
-    },
-    End,
-    Text(String),
-    Eof,
-}
+/// An event: attributes as (namespaced?, local name, value).
+type Ev = xml::Owned<Ns, (bool, String, String)>;
 
 /// A pull parser with the security rules: no DTD, only predefined
 /// entities, bounded depth.
 struct Xml<'i> {
-    reader: NsReader<&'i [u8]>,
-    guard: Guard,
+    reader: xml::SafeReader<'i>,
 }
 
 fn xml_err(e: impl std::fmt::Display) -> EnvelopeError {
@@ -641,8 +629,7 @@ fn xml_err(e: impl std::fmt::Display) -> EnvelopeError {
 impl<'i> Xml<'i> {
     fn new(bytes: &'i [u8]) -> Result<Self, EnvelopeError> {
         Ok(Self {
-            reader: NsReader::from_str(xml::document_text(bytes)?),
-            guard: Guard::new(MAX_DEPTH),
+            reader: xml::SafeReader::new(xml::document_text(bytes)?, MAX_DEPTH),
         })
     }
 
@@ -650,7 +637,7 @@ impl<'i> Xml<'i> {
         let mut attrs = Vec::new();
         for a in e.attributes() {
             let a = a.map_err(xml_err)?;
-            let (res, local) = self.reader.resolver().resolve_attribute(a.key);
+            let (res, local) = self.reader.inner().resolver().resolve_attribute(a.key);
             let namespaced = matches!(res, ResolveResult::Bound(_));
             let v = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -666,24 +653,20 @@ impl<'i> Xml<'i> {
     }
 
     fn next(&mut self) -> Result<Ev, EnvelopeError> {
-        loop {
-            let (res, ev) = self.reader.read_resolved_event().map_err(xml_err)?;
-            let ns = match res {
-                ResolveResult::Bound(n) if n.as_ref() == ME_NS => Ok(Ns::Me),
-                ResolveResult::Bound(n) if n.as_ref() == ATOM_NS => Ok(Ns::Atom),
-                ResolveResult::Bound(_) => Ok(Ns::Other),
-                ResolveResult::Unbound => Ok(Ns::None),
-                ResolveResult::Unknown(p) => Err(XmlError::UndeclaredPrefix(p)),
-            };
-            match self.guard.event(ev)? {
-                None => {}
-                Some(Safe::Start(e)) => return self.start(&e, ns?, false),
-                Some(Safe::Empty(e)) => return self.start(&e, ns?, true),
-                Some(Safe::End) => return Ok(Ev::End),
-                Some(Safe::Text(t)) => return Ok(Ev::Text(t.into_owned())),
-                Some(Safe::Eof) => return Ok(Ev::Eof),
-            }
-        }
+        let (ns, safe) = self.reader.next(|res| match res {
+            ResolveResult::Bound(n) if n.as_ref() == ME_NS => Ok(Ns::Me),
+            ResolveResult::Bound(n) if n.as_ref() == ATOM_NS => Ok(Ns::Atom),
+            ResolveResult::Bound(_) => Ok(Ns::Other),
+            ResolveResult::Unbound => Ok(Ns::None),
+            ResolveResult::Unknown(p) => Err(XmlError::UndeclaredPrefix(p)),
+        })?;
+        Ok(match safe {
+            Safe::Start(e) => self.start(&e, ns?, false)?,
+            Safe::Empty(e) => self.start(&e, ns?, true)?,
+            Safe::End => Ev::End,
+            Safe::Text(t) => Ev::Text(t.into_owned()),
+            Safe::Eof => Ev::Eof,
+        })
     }
 
     /// Text of the element just started; nested elements skipped.

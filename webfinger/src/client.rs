@@ -9,54 +9,17 @@
 //! resolver state machine, so every hop is checked too. Bodies are read
 //! with a size cap and every request has a time limit.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use http::{Request, Response};
-use ostatus_core::fetch::{FetchConfig, Fetcher};
+use ostatus_core::fetch::Fetcher;
 
 use crate::acct::Resource;
 use crate::resolver::{FetchError, ResolveError, ResolveOptions, Resolved, Resolver, Step};
-use crate::ssrf::NetPolicy;
 
-/// Settings of a [`Client`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ClientConfig {
-    /// Time limit of one request, body included (default 10 s).
-    pub timeout: Duration,
-    /// Time limit of connecting (default 5 s).
-    pub connect_timeout: Duration,
-    /// Largest body read (default 256 KiB; a JRD is a few KiB).
-    pub max_body: usize,
-    /// Redirects followed per request (default 5).
-    pub max_redirects: u8,
-    /// What may be fetched (default: https, public addresses). Trusted
-    /// hosts of the policy may be reached over plain http.
-    pub net: NetPolicy,
-    /// The `User-Agent` header.
-    pub user_agent: String,
-    /// Fixed name-to-address mappings, checked by the policy like DNS answers
-    /// (for tests that serve several host names on loopback).
-    pub dns_overrides: Vec<(String, SocketAddr)>,
-    /// PEM bundles of extra root certificates (an internal CA).
-    pub extra_root_certificates: Vec<Vec<u8>>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(5),
-            max_body: 256 * 1024,
-            max_redirects: 5,
-            net: NetPolicy::default(),
-            user_agent: concat!("ostatus-webfinger/", env!("CARGO_PKG_VERSION")).to_owned(),
-            dns_overrides: Vec::new(),
-            extra_root_certificates: Vec::new(),
-        }
-    }
-}
+/// Settings of a [`Client`]: the guarded fetch's settings
+/// ([`ostatus_core::fetch::FetchConfig`]), shared by every ostatus-rs
+/// client: time limits, the body cap, redirects, the [`NetPolicy`](crate::NetPolicy)
+/// with its trusted hosts, proxies and extra root certificates.
+pub type ClientConfig = ostatus_core::fetch::FetchConfig;
 
 /// Why the client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -89,16 +52,7 @@ impl Client {
     /// [`ClientBuildError`] when the TLS backend cannot be initialised or a
     /// root certificate cannot be read.
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
-        let mut fc = FetchConfig::default();
-        fc.timeout = config.timeout;
-        fc.connect_timeout = config.connect_timeout;
-        fc.max_body = config.max_body;
-        fc.max_redirects = config.max_redirects;
-        fc.net = config.net.clone();
-        fc.user_agent = config.user_agent.clone();
-        fc.dns_overrides = config.dns_overrides.clone();
-        fc.extra_root_certificates = config.extra_root_certificates.clone();
-        let fetcher = Fetcher::new(fc).map_err(ClientBuildError)?;
+        let fetcher = Fetcher::new(config.clone()).map_err(ClientBuildError)?;
         Ok(Self { fetcher, config })
     }
 

@@ -11,11 +11,10 @@
 
 use std::fmt::Write as _;
 
-use ostatus_core::xml::{self, Guard, Safe, XmlError, escape_attr, escape_text as escape};
+use ostatus_core::xml::{self, Safe, XmlError, escape_attr, escape_text as escape};
 use quick_xml::XmlVersion;
 use quick_xml::events::BytesStart;
 use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
 
 use crate::descriptor::{Descriptor, Link, Property, Title, set_property, set_title};
 use crate::error::DocumentError;
@@ -45,22 +44,11 @@ struct Attr {
     value: String,
 }
 
-enum Ev {
-    Start {
-        ns: Ns,
-        local: String,
-        attrs: Vec<Attr>,
-        empty: bool,
-    },
-    End,
-    Text(String),
-    Eof,
-}
+type Ev = xml::Owned<Ns, Attr>;
 
 /// A small pull parser over quick-xml with the security rules applied.
 struct Xml<'i> {
-    reader: NsReader<&'i [u8]>,
-    guard: Guard,
+    reader: xml::SafeReader<'i>,
 }
 
 fn xml_err(e: impl std::fmt::Display) -> DocumentError {
@@ -69,13 +57,10 @@ fn xml_err(e: impl std::fmt::Display) -> DocumentError {
 
 impl<'i> Xml<'i> {
     fn new(text: &'i str) -> Self {
-        let mut reader = NsReader::from_str(text);
-        let cfg = reader.config_mut();
-        cfg.check_end_names = true;
-        cfg.expand_empty_elements = false;
+        // quick-xml's defaults check end names and keep empty elements
+        // apart, as this reader needs.
         Self {
-            reader,
-            guard: Guard::new(MAX_DEPTH),
+            reader: xml::SafeReader::new(text, MAX_DEPTH),
         }
     }
 
@@ -84,7 +69,7 @@ impl<'i> Xml<'i> {
         let mut attrs = Vec::new();
         for a in e.attributes() {
             let a = a.map_err(xml_err)?;
-            let (res, local) = self.reader.resolver().resolve_attribute(a.key);
+            let (res, local) = self.reader.inner().resolver().resolve_attribute(a.key);
             let ans = match res {
                 ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
                 ResolveResult::Unbound => None,
@@ -113,22 +98,19 @@ impl<'i> Xml<'i> {
     }
 
     fn next(&mut self) -> Result<Ev, DocumentError> {
-        loop {
-            let (res, ev) = self.reader.read_resolved_event().map_err(xml_err)?;
-            let ns = match res {
-                ResolveResult::Bound(n) if n.as_ref() == XRD_NS => Ok(Ns::Xrd),
-                ResolveResult::Bound(n) => Ok(Ns::Foreign(n.as_ref().to_owned())),
-                ResolveResult::Unbound => Ok(Ns::Xrd),
-                ResolveResult::Unknown(p) => Err(XmlError::UndeclaredPrefix(p)),
-            };
-            match self.guard.event(ev)? {
-                None => {}
-                Some(Safe::Start(e)) => return self.start(&e, ns?, false),
-                Some(Safe::Empty(e)) => return self.start(&e, ns?, true),
-                Some(Safe::End) => return Ok(Ev::End),
-                Some(Safe::Text(t)) => return Ok(Ev::Text(t.into_owned())),
-                Some(Safe::Eof) => return Ok(Ev::Eof),
-            }
+        // No namespace at all is read leniently as XRD.
+        let (ns, safe) = self.reader.next(|res| match res {
+            ResolveResult::Bound(n) if n.as_ref() == XRD_NS => Ok(Ns::Xrd),
+            ResolveResult::Bound(n) => Ok(Ns::Foreign(n.as_ref().to_owned())),
+            ResolveResult::Unbound => Ok(Ns::Xrd),
+            ResolveResult::Unknown(p) => Err(XmlError::UndeclaredPrefix(p)),
+        })?;
+        match safe {
+            Safe::Start(e) => self.start(&e, ns?, false),
+            Safe::Empty(e) => self.start(&e, ns?, true),
+            Safe::End => Ok(Ev::End),
+            Safe::Text(t) => Ok(Ev::Text(t.into_owned())),
+            Safe::Eof => Ok(Ev::Eof),
         }
     }
 

@@ -2,59 +2,27 @@
 //! (feature `client`: reqwest + rustls), with the SSRF guard checked on
 //! every redirect hop and every DNS answer, a body cap and time limits.
 
-use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use http::{Request, StatusCode};
-use ostatus_core::fetch::{FetchConfig, Fetcher};
+use ostatus_core::fetch::Fetcher;
 use ostatus_core::{FetchError, TransportError};
 use url::Url;
 
 use crate::discovery::{Discovered, discover};
-use crate::net::{Blocked, NetPolicy};
+use crate::net::Blocked;
 use crate::publisher::publish_request;
 use crate::store::{Store, Subscription};
 use crate::subscriber::{Subscriber, SubscriberError};
 
 pub use ostatus_core::fetch::Fetched;
 
-/// Settings of a [`Client`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ClientConfig {
-    /// Time limit of one request (default 10 s).
-    pub timeout: Duration,
-    /// Time limit of connecting (default 5 s).
-    pub connect_timeout: Duration,
-    /// Largest body read (default 4 MiB).
-    pub max_body: usize,
-    /// Redirects followed per request (default 5).
-    pub max_redirects: u8,
-    /// What may be fetched. Hosts the operator trusts explicitly (an
-    /// internal hub, publisher or subscriber) are named in the policy
-    /// ([`NetPolicy::with_trusted_hosts`]): requests to them may use plain
-    /// `http` and reach private addresses; every other host, including
-    /// where a trusted host redirects to, stays under the policy.
-    pub net: NetPolicy,
-    /// Fixed name-to-address mappings (tests), checked by the policy like DNS answers.
-    pub dns_overrides: Vec<(String, SocketAddr)>,
-    /// PEM bundles of extra root certificates (an internal CA).
-    pub extra_root_certificates: Vec<Vec<u8>>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(5),
-            max_body: 4 << 20,
-            max_redirects: 5,
-            net: NetPolicy::default(),
-            dns_overrides: Vec::new(),
-            extra_root_certificates: Vec::new(),
-        }
-    }
-}
+/// Settings of a [`Client`]: the guarded fetch's settings
+/// ([`ostatus_core::fetch::FetchConfig`]), shared by every ostatus-rs
+/// client. Hosts the operator trusts explicitly (an internal hub,
+/// publisher or subscriber) are named in its policy
+/// ([`NetPolicy::with_trusted_hosts`](crate::NetPolicy::with_trusted_hosts)).
+pub type ClientConfig = ostatus_core::fetch::FetchConfig;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,17 +97,8 @@ impl Client {
     ///
     /// [`ClientError::Transport`] if the TLS backend cannot start.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
-        let mut fc = FetchConfig::default();
-        fc.timeout = config.timeout;
-        fc.connect_timeout = config.connect_timeout;
-        fc.max_body = config.max_body;
-        fc.max_redirects = config.max_redirects;
-        fc.net = config.net;
-        fc.user_agent = concat!("ostatus-websub/", env!("CARGO_PKG_VERSION")).to_owned();
-        fc.dns_overrides = config.dns_overrides;
-        fc.extra_root_certificates = config.extra_root_certificates;
         Ok(Self {
-            fetcher: Fetcher::new(fc)?,
+            fetcher: Fetcher::new(config)?,
         })
     }
 

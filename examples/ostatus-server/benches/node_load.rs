@@ -34,8 +34,14 @@ use ostatus_server::node::db::{Account, Kind, NewStatus, Visibility};
 use ostatus_server::node::{Node, NodeConfig, now_rfc3339};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
+
+/// One request: method, path, body, headers.
+type Req = (reqwest::Method, String, Option<Vec<u8>>, Vec<(&'static str, String)>);
 
 struct Run {
     name: String,
@@ -50,7 +56,7 @@ async fn drive(
     client: &reqwest::Client,
     base: &str,
     name: &str,
-    reqs: Vec<(reqwest::Method, String, Option<Vec<u8>>, Vec<(&'static str, String)>)>,
+    reqs: Vec<Req>,
     inflight: usize,
 ) -> Run {
     let sem = Arc::new(tokio::sync::Semaphore::new(inflight));
@@ -112,7 +118,10 @@ fn peak_rss_mib(pid: u32) -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run());
 }
 
@@ -122,7 +131,11 @@ async fn run() {
     let n_users = env("NODE_LOAD_USERS", 100).max(2);
     let n_statuses = env("NODE_LOAD_STATUSES", 10_000);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let domain = format!("127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("ostatus-node-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -132,7 +145,11 @@ async fn run() {
     let node = Node::open(NodeConfig::new(&domain, dir.clone(), true).unwrap()).unwrap();
     let mut users = Vec::new();
     for i in 0..n_users {
-        users.push(node.create_user(&format!("user{i}"), &format!("User {i}"), None).await.unwrap());
+        users.push(
+            node.create_user(&format!("user{i}"), &format!("User {i}"), None)
+                .await
+                .unwrap(),
+        );
     }
     let base_uri = node.user_uri("");
     let uri = |i: usize| format!("{base_uri}user{}", i % n_users);
@@ -157,7 +174,11 @@ async fn run() {
                     shared_uri: if share { statuses.first().cloned() } else { None },
                     url: None,
                     published: now_rfc3339(),
-                    mentions: if s % 3 == 0 { vec![uri(author + 1)] } else { Vec::new() },
+                    mentions: if s % 3 == 0 {
+                        vec![uri(author + 1)]
+                    } else {
+                        Vec::new()
+                    },
                     visibility: Visibility::Public,
                 },
                 |id| {
@@ -202,7 +223,15 @@ async fn run() {
 
     // ---- The server, as its own process ------------------------------------
     let mut server = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
-        .args(["serve", "--listen", &domain, "--domain", &domain, "--insecure", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            &domain,
+            "--domain",
+            &domain,
+            "--insecure",
+            "--data",
+        ])
         .arg(&dir)
         .args(["--slaps-per-minute", "1000000"])
         .env("RUST_LOG", "warn")
@@ -223,25 +252,60 @@ async fn run() {
         .unwrap();
 
     let get = |path: String| (reqwest::Method::GET, path, None, Vec::new());
-    let status_id = statuses[statuses.len() / 2].rsplit('/').next().unwrap().to_owned();
-    let thread_uri: String = url::form_urlencoded::byte_serialize(statuses[statuses.len() / 2].as_bytes()).collect();
+    let status_id = statuses[statuses.len() / 2]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let thread_uri: String =
+        url::form_urlencoded::byte_serialize(statuses[statuses.len() / 2].as_bytes()).collect();
     let cases: Vec<(&str, Vec<_>)> = vec![
-        ("host-meta (baseline)", (0..requests).map(|_| get("/.well-known/host-meta".into())).collect()),
+        (
+            "host-meta (baseline)",
+            (0..requests)
+                .map(|_| get("/.well-known/host-meta".into()))
+                .collect(),
+        ),
         (
             "WebFinger",
             (0..requests)
-                .map(|i| get(format!("/.well-known/webfinger?resource=acct:user{}@{domain}", i % n_users)))
+                .map(|i| {
+                    get(format!(
+                        "/.well-known/webfinger?resource=acct:user{}@{domain}",
+                        i % n_users
+                    ))
+                })
                 .collect(),
         ),
-        ("Atom feed (20 entries)", (0..requests).map(|i| get(format!("/users/user{}.atom", i % n_users))).collect()),
+        (
+            "Atom feed (20 entries)",
+            (0..requests)
+                .map(|i| get(format!("/users/user{}.atom", i % n_users)))
+                .collect(),
+        ),
         (
             "status Atom",
             (0..requests)
-                .map(|_| get(format!("/users/user{}/updates/{status_id}.atom", (statuses.len() / 2) % n_users)))
+                .map(|_| {
+                    get(format!(
+                        "/users/user{}/updates/{status_id}.atom",
+                        (statuses.len() / 2) % n_users
+                    ))
+                })
                 .collect(),
         ),
-        ("profile page", (0..requests).map(|i| get(format!("/users/user{}", i % n_users))).collect()),
-        ("thread page", (0..requests).map(|_| get(format!("/thread?uri={thread_uri}"))).collect()),
+        (
+            "profile page",
+            (0..requests)
+                .map(|i| get(format!("/users/user{}", i % n_users)))
+                .collect(),
+        ),
+        (
+            "thread page",
+            (0..requests)
+                .map(|_| get(format!("/thread?uri={thread_uri}")))
+                .collect(),
+        ),
         (
             "home timeline (logged in)",
             (0..requests)
@@ -284,21 +348,38 @@ async fn run() {
             )
         })
         .collect();
-    let salmon = drive(&client, &base, "Salmon slaps (verified, applied)", bodies, inflight).await;
+    let salmon = drive(
+        &client,
+        &base,
+        "Salmon slaps (verified, applied)",
+        bodies,
+        inflight,
+    )
+    .await;
 
     // The floor: raw RSA-SHA256 verifies of one core, in this process.
-    let env1 = Envelope::sign(b"<entry xmlns='http://www.w3.org/2005/Atom'/>", "application/atom+xml", &peer_key).unwrap();
+    let env1 = Envelope::sign(
+        b"<entry xmlns='http://www.w3.org/2005/Atom'/>",
+        "application/atom+xml",
+        &peer_key,
+    )
+    .unwrap();
     let public = peer_key.public_key().clone();
     let t = Instant::now();
     let mut n = 0u32;
     while t.elapsed() < Duration::from_secs(2) {
-        assert!(env1.verify(&public, ostatus_salmon::VerifyOptions::default()).is_ok());
+        assert!(
+            env1.verify(&public, ostatus_salmon::VerifyOptions::default())
+                .is_ok()
+        );
         n += 1;
     }
     let rsa_rate = f64::from(n) / t.elapsed().as_secs_f64();
 
     let rss = peak_rss_mib(server.id());
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -307,7 +388,10 @@ async fn run() {
         "ostatus-server serve: {n_users} users, {n_statuses} statuses (set up in {:.1} s); {requests} requests per path, {inflight} in flight",
         setup.as_secs_f64()
     );
-    println!("{:<34} {:>10} {:>8} {:>9} {:>9} {:>7}", "request", "req/s", "ratio", "p50 ms", "p99 ms", "errors");
+    println!(
+        "{:<34} {:>10} {:>8} {:>9} {:>9} {:>7}",
+        "request", "req/s", "ratio", "p50 ms", "p99 ms", "errors"
+    );
     for r in &runs {
         println!(
             "{:<34} {:>10.0} {:>7.3}x {:>9.2} {:>9.2} {:>7}",
