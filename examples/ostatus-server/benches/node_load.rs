@@ -41,7 +41,12 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 /// One request: method, path, body, headers.
-type Req = (reqwest::Method, String, Option<Vec<u8>>, Vec<(&'static str, String)>);
+type Req = (
+    reqwest::Method,
+    String,
+    Option<Vec<u8>>,
+    Vec<(&'static str, String)>,
+);
 
 struct Run {
     name: String,
@@ -52,13 +57,7 @@ struct Run {
 }
 
 /// Sends every request of `reqs` (method, path, body) with `inflight` at once.
-async fn drive(
-    client: &reqwest::Client,
-    base: &str,
-    name: &str,
-    reqs: Vec<Req>,
-    inflight: usize,
-) -> Run {
+async fn drive(client: &reqwest::Client, base: &str, name: &str, reqs: Vec<Req>, inflight: usize) -> Run {
     let sem = Arc::new(tokio::sync::Semaphore::new(inflight));
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(reqs.len());
