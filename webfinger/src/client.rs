@@ -1,7 +1,7 @@
 //! An HTTP client that runs the [resolver state machine](crate::resolver::Resolver) over
 //! reqwest with rustls (feature `client`).
 //!
-//! Every request goes through the [`NetPolicy`]: `https` only and public
+//! Every request goes through the [`NetPolicy`](crate::NetPolicy): `https` only and public
 //! addresses only unless the dangerous policy is chosen. Host names are
 //! checked after DNS resolution, in a resolver installed into reqwest, so a
 //! name that resolves to `127.0.0.1` or `169.254.169.254` is refused as the
