@@ -18,7 +18,7 @@ use proptest::prelude::*;
 fn read(rel: &str) -> Vec<u8> {
     std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures")
+            .join("tests/fixtures")
             .join(rel),
     )
     .unwrap()

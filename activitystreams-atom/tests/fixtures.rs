@@ -15,7 +15,7 @@ use ostatus_activitystreams::{Entry, Feed, MentionKind, ObjectType, TextType, Ve
 
 fn read(rel: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("tests/fixtures")
         .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
@@ -311,7 +311,7 @@ fn all_atom_files() -> Vec<String> {
         "vectors/activitystreams/ostatus-real",
     ] {
         let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures")
+            .join("tests/fixtures")
             .join(dir);
         for f in std::fs::read_dir(&p).unwrap() {
             let name = f.unwrap().file_name().into_string().unwrap();

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 fn read(rel: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("tests/fixtures")
         .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }

@@ -16,7 +16,7 @@ use criterion::{Criterion, Throughput};
 use ostatus_salmon::{Envelope, PrivateKey, SigningForm, VerifyOptions};
 use ring::signature::{self, RsaKeyPair, RsaPublicKeyComponents};
 
-const PEM: &str = include_str!("../../tests/fixtures/wire/pleroma/test-rsa-private-key.pem");
+const PEM: &str = include_str!("../tests/fixtures/wire/pleroma/test-rsa-private-key.pem");
 
 /// A 2 KB Atom entry, roughly what Mastodon sends for a reply with mentions.
 fn entry() -> Vec<u8> {

@@ -16,7 +16,7 @@
 //! ```
 //! use ostatus_salmon::{Envelope, PrivateKey, SigningForm, VerifyOptions};
 //!
-//! # let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/wire/pleroma/test-rsa-private-key.pem"))?;
+//! # let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wire/pleroma/test-rsa-private-key.pem"))?;
 //! let key = PrivateKey::from_pem(&pem)?; // or PrivateKey::generate(2048)?
 //! let entry = br#"<entry xmlns="http://www.w3.org/2005/Atom"><author><uri>acct:alice@example.com</uri></author></entry>"#;
 //!

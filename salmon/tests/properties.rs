@@ -13,7 +13,7 @@ fn key() -> &'static PrivateKey {
         PrivateKey::from_pem(
             &std::fs::read_to_string(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../tests/fixtures/wire/pleroma/test-rsa-private-key.pem"
+                "/tests/fixtures/wire/pleroma/test-rsa-private-key.pem"
             ))
             .unwrap(),
         )

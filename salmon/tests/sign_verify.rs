@@ -124,7 +124,7 @@ fn tampering_with_any_part_fails() {
     let other = PrivateKey::from_pem(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/wire/pleroma/test-rsa-private-key.pem"
+            "/tests/fixtures/wire/pleroma/test-rsa-private-key.pem"
         ))
         .unwrap(),
     )

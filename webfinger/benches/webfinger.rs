@@ -18,7 +18,7 @@ use criterion::{Criterion, Throughput};
 use ostatus_webfinger::{Descriptor, Lookup, LookupError, Rel, Resource, WebFinger};
 
 fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 struct One(Descriptor);

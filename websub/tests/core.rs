@@ -20,7 +20,7 @@ use url::Url;
 
 fn vectors() -> Value {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/vectors/websub/x-hub-signature.json");
+        .join("tests/fixtures/vectors/websub/x-hub-signature.json");
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 

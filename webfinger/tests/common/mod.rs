@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use ostatus_webfinger::resolver::{ResolveError, Resolved, Resolver, Step};
 
-/// Path of a file under the repository's `tests/fixtures/`.
+/// Path of a file under the crate's `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("tests/fixtures")
         .join(rel)
 }
 
