@@ -19,8 +19,8 @@ use serde_json::Value;
 use url::Url;
 
 fn vectors() -> Value {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/vectors/websub/x-hub-signature.json");
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/websub/x-hub-signature.json");
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
