@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
 shift || true
-all=(jrd xrd resource magic_envelope magic_key atom poco_json poco_xml websub)
+all=(jrd xrd resource magic_envelope magic_key atom poco_json poco_xml websub hub_request)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
@@ -42,6 +42,13 @@ seed() {
         websub) printf '<https://hub.example/>; rel="hub", <https://e.example/feed>; rel="self"' > "$dir/link"
                 printf 'hub.mode=subscribe&hub.topic=https%%3A%%2F%%2Fe.example%%2Ffeed&hub.challenge=x' > "$dir/query"
                 cp $fx/wire/pleroma/feed-mastodon-note-cw.atom "$dir"/ ;;
+        hub_request)
+                # Mastodon's ostatus2 subscription, a WebSub one, a PuSH 0.3 publish, a fat ping's query.
+                printf 'hub.mode=subscribe&hub.callback=https%%3A%%2F%%2Fm.example%%2Fapi%%2Fpush%%2F1&hub.verify=async&hub.lease_seconds=&hub.secret=s3&hub.topic=https%%3A%%2F%%2Fe.example%%2Ffeed' > "$dir/mastodon"
+                printf 'hub.mode=subscribe&hub.topic=https%%3A%%2F%%2Fe.example%%2Ffeed&hub.callback=https%%3A%%2F%%2Fs.example%%2Fcb%%3Fx%%3D1&hub.lease_seconds=86400' > "$dir/websub"
+                printf 'hub.mode=publish&hub.url=https%%3A%%2F%%2Fe.example%%2Ffeed&hub.url=https%%3A%%2F%%2Fe.example%%2Fother' > "$dir/publish"
+                printf 'hub.mode=unsubscribe&hub.verify=sync&hub.verify_token=t&hub.topic=http%%3A%%2F%%2Fe.example%%2F%%7Euser&hub.callback=http%%3A%%2F%%2Fs.example%%2F' > "$dir/unsub"
+                printf 'hub.mode=publish&hub.topic=https%%3A%%2F%%2Fe.example%%2Ffeed' > "$dir/fat" ;;
     esac
 }
 
