@@ -2,7 +2,7 @@
 //! requests and answers the hub's requests to the callback; the caller sends
 //! and receives them (see the `client` and `axum` features).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::header::{CONTENT_TYPE, LINK};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -115,10 +115,8 @@ pub enum Event {
     },
 }
 
-/// Seconds since the Unix epoch.
-pub fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
+/// Seconds since the Unix epoch (0 for times before it).
+pub use ostatus_core::time::unix;
 
 /// A WebSub subscriber over a [`Store`].
 #[derive(Debug)]
