@@ -41,6 +41,11 @@ enum Sub {
         /// The payload's media type.
         #[arg(long, default_value = ostatus_salmon::ATOM)]
         data_type: String,
+        /// The signature's `key_id` hint (default: the key's own id, the
+        /// base64url SHA-256 of its magic form). It is not signed; Diaspora
+        /// reads it as the base64url of the sender's handle.
+        #[arg(long)]
+        key_id: Option<String>,
         /// The payload file (`-` or nothing for standard input).
         payload_file: Option<String>,
     },
@@ -152,6 +157,7 @@ pub(crate) fn run(args: &Args) -> Result<String, CliError> {
             key,
             format,
             data_type,
+            key_id,
             payload_file,
         } => {
             let key = private_key(key)?;
@@ -159,8 +165,13 @@ pub(crate) fn run(args: &Args) -> Result<String, CliError> {
             if payload.is_empty() {
                 return Err(CliError::Usage("salmon sign: the payload is empty".into()));
             }
-            let env =
+            let mut env =
                 Envelope::sign(&payload, data_type, &key).map_err(|e| CliError::Failed(e.to_string()))?;
+            if let Some(id) = key_id {
+                for sig in &mut env.sigs {
+                    sig.key_id = Some(id.clone());
+                }
+            }
             Ok(match format {
                 EnvelopeFormat::Xml => env.to_xml().trim_end().to_owned(),
                 EnvelopeFormat::Json => env.to_json(),
