@@ -79,6 +79,7 @@ pub use diff::{Page, new_or_updated, page};
 pub use error::AtomError;
 pub use model::{
     Category, Entry, Feed, InReplyTo, Link, Mention, MentionKind, NoticeInfo, Person, Text, TextType,
+    is_xml_media_type,
 };
 pub use read::ReadOptions;
 pub use vocab::{MASTODON_SCHEMA, OSTATUS_SCHEMA, ObjectType, PUBLIC_COLLECTION, SCHEMA, Verb};

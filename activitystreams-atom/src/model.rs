@@ -28,7 +28,20 @@ impl TextType {
     }
 }
 
-/// A text construct: title, summary, content.
+/// A text construct (title, summary), or `atom:content`, which may also
+/// hold any media type, inline or out of line (RFC 4287 §4.1.3).
+///
+/// | written | `type_` | `media_type` | `src` | `value` |
+/// |---|---|---|---|---|
+/// | `type="text"` or none | `Text` | — | — | the text |
+/// | `type="html"` | `Html` | — | — | the HTML, unescaped once |
+/// | `type="xhtml"` | `Xhtml` | — | — | the `div`'s inner markup |
+/// | an XML media type (`application/xml`, `…+xml`, `…/xml`) | `Text` | the type | — | the inline XML, as markup |
+/// | a `text/*` media type | `Text` | the type | — | the text |
+/// | any other media type | `Text` | the type | — | the Base64, as written |
+/// | `src="…"` (content only) | `Text` | the type, if given | the IRI | empty |
+///
+/// Each form is written back as it was read (ATOM-CON-04).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Text {
     /// The value as written: HTML kept as is (unescaped once, as XML says).
@@ -37,6 +50,12 @@ pub struct Text {
     pub type_: TextType,
     /// `xml:lang`.
     pub lang: Option<String>,
+    /// `atom:content` only: a MIME media type in `type` other than the three
+    /// text types (`text/html` reads as `Html`, `application/xhtml+xml` as
+    /// `Xhtml`).
+    pub media_type: Option<String>,
+    /// `atom:content` only: out-of-line content, the `src` IRI as written.
+    pub src: Option<String>,
 }
 
 impl Text {
@@ -44,8 +63,7 @@ impl Text {
     pub fn plain(s: impl Into<String>) -> Self {
         Self {
             value: s.into(),
-            type_: TextType::Text,
-            lang: None,
+            ..Self::default()
         }
     }
 
@@ -54,19 +72,78 @@ impl Text {
         Self {
             value: s.into(),
             type_: TextType::Html,
-            lang: None,
+            ..Self::default()
         }
+    }
+
+    /// Inline content of a media type (for `atom:content`): XML markup for
+    /// an XML media type (written as is, so it must be well-formed, as for
+    /// `xhtml`), text for `text/*`, Base64 for anything else.
+    pub fn media(media_type: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            media_type: Some(media_type.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Out-of-line content (for `atom:content`): a `src` IRI and, if known,
+    /// its media type.
+    pub fn out_of_line(src: impl Into<String>, media_type: Option<String>) -> Self {
+        Self {
+            src: Some(src.into()),
+            media_type,
+            ..Self::default()
+        }
+    }
+
+    /// Whether `value` holds XML markup: `xhtml`, or an XML media type
+    /// (RFC 3023: `application/xml`, `text/xml`, `…+xml`).
+    pub fn is_xml(&self) -> bool {
+        self.type_ == TextType::Xhtml || self.media_type.as_deref().is_some_and(is_xml_media_type)
+    }
+
+    /// Whether `value` is Base64 of a non-text, non-XML media type.
+    pub fn is_base64(&self) -> bool {
+        self.src.is_none()
+            && self
+                .media_type
+                .as_deref()
+                .is_some_and(|m| !is_xml_media_type(m) && !is_text_media_type(m))
     }
 
     /// The text without markup: tags removed, `<br>` and block ends turned
     /// into line breaks, character references decoded. For display and
     /// search only — it is not a sanitiser.
+    ///
+    /// Content that is not text (out of line, Base64, XML media types) has
+    /// no plain text: the empty string.
     pub fn plain_text(&self) -> String {
+        if self.src.is_some() || self.media_type.as_deref().is_some_and(|m| !is_text_media_type(m)) {
+            return String::new();
+        }
         match self.type_ {
             TextType::Text => self.value.clone(),
             TextType::Html | TextType::Xhtml => crate::html::to_text(&self.value),
         }
     }
+}
+
+/// An XML media type (RFC 3023, RFC 4287 §4.1.3.3 rule 4): `text/xml`,
+/// `application/xml`, or any type ending in `+xml` or `/xml`.
+pub fn is_xml_media_type(media_type: &str) -> bool {
+    let m = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    m.ends_with("+xml") || m.ends_with("/xml")
+}
+
+/// A `text/*` media type (RFC 4287 §4.1.3.3 rule 5) that is not XML.
+fn is_text_media_type(media_type: &str) -> bool {
+    media_type.trim().to_ascii_lowercase().starts_with("text/") && !is_xml_media_type(media_type)
 }
 
 /// A link (`atom:link`).
@@ -105,6 +182,45 @@ impl Link {
     pub fn with_type(mut self, t: impl Into<String>) -> Self {
         self.type_ = Some(t.into());
         self
+    }
+
+    fn thr_attr(&self, local: &str) -> Option<&str> {
+        self.extra_attrs
+            .iter()
+            .find(|a| a.ns.as_deref() == Some(crate::xml::THR) && a.local == local)
+            .map(|a| a.value.as_str())
+    }
+
+    /// `thr:count` of a `replies` link: how many replies the linked resource
+    /// holds (THR-06). A hint, never exact (THR-08); `None` when absent or
+    /// not a non-negative integer.
+    pub fn thr_count(&self) -> Option<u64> {
+        self.thr_attr("count").and_then(|v| v.trim().parse().ok())
+    }
+
+    /// `thr:updated` of a `replies` link: when the most recent reply was
+    /// made, as written (THR-06). A hint (THR-08).
+    pub fn thr_updated(&self) -> Option<&str> {
+        self.thr_attr("updated")
+    }
+
+    /// A `replies` link (THR-05): where the replies to an entry (or, on a
+    /// feed, to any of its entries) are, with their count and latest date
+    /// if known. The media type, when not given, is Atom.
+    pub fn replies(href: impl Into<String>, count: Option<u64>, updated: Option<&str>) -> Self {
+        let mut l = Self::new("replies", href).with_type("application/atom+xml");
+        let thr = |local: &str, value: String| crate::xml::Attr {
+            ns: Some(crate::xml::THR.to_owned()),
+            local: local.to_owned(),
+            value,
+        };
+        if let Some(n) = count {
+            l.extra_attrs.push(thr("count", n.to_string()));
+        }
+        if let Some(u) = updated {
+            l.extra_attrs.push(thr("updated", u.to_owned()));
+        }
+        l
     }
 }
 
@@ -285,6 +401,36 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The `replies` links (THR-05), in order. Each names its own resource:
+    /// several are not representations of one (THR-09).
+    pub fn replies(&self) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(|l| l.rel == "replies")
+    }
+
+    /// `thr:total`: how many unique replies the publisher knows of (THR-07).
+    /// A hint (THR-08); `None` when absent or not a non-negative integer.
+    pub fn thr_total(&self) -> Option<u64> {
+        self.extensions
+            .iter()
+            .find(|e| e.is(crate::xml::THR, "total"))
+            .and_then(|e| e.text().trim().parse().ok())
+    }
+
+    /// Sets (or with `None` removes) `thr:total`, keeping at most one (THR-07).
+    pub fn set_thr_total(&mut self, total: Option<u64>) {
+        self.extensions.retain(|e| !e.is(crate::xml::THR, "total"));
+        if let Some(n) = total {
+            self.extensions.push(Element {
+                ns: Some(crate::xml::THR.to_owned()),
+                prefix: Some("thr".to_owned()),
+                local: "total".to_owned(),
+                attrs: Vec::new(),
+                children: vec![crate::xml::Node::Text(n.to_string())],
+                base: None,
+            });
+        }
+    }
+
     /// The verb, with the default: `post` when absent (AS-ATOM-02).
     pub fn verb(&self) -> Verb {
         self.verb.clone().unwrap_or(Verb::Post)

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::AtomError;
-use crate::model::{Category, Entry, Feed, InReplyTo, Link, NoticeInfo, Person, Text, TextType};
+use crate::model::{
+    Category, Entry, Feed, InReplyTo, Link, NoticeInfo, Person, Text, TextType, is_xml_media_type,
+};
 use crate::stream::{Ev, Stream, Tag};
 use crate::vocab::{ObjectType, Verb};
 use crate::xml::{ACTIVITY, ATOM, GEORSS, MASTODON, ME, OSTATUS, POCO, STATUSNET, THR};
@@ -105,7 +107,14 @@ fn trim_owned(v: String) -> String {
 }
 
 fn read_text(s: &mut Stream<'_>, t: Tag<'_>) -> Result<Text, AtomError> {
-    let type_ = match t.attr("type").map(str::trim) {
+    read_text_or_content(s, t, false)
+}
+
+/// Reads a text construct, or with `content` set, `atom:content` with its
+/// media types and `src` too (RFC 4287 §4.1.3, ATOM-CON-04).
+fn read_text_or_content(s: &mut Stream<'_>, t: Tag<'_>, content: bool) -> Result<Text, AtomError> {
+    let declared = t.attr("type").map(str::trim);
+    let type_ = match declared {
         Some("html" | "text/html") => TextType::Html,
         Some("xhtml" | "application/xhtml+xml") => TextType::Xhtml,
         _ => TextType::Text,
@@ -113,17 +122,46 @@ fn read_text(s: &mut Stream<'_>, t: Tag<'_>) -> Result<Text, AtomError> {
     let lang = t
         .attr_ns("http://www.w3.org/XML/1998/namespace", "lang")
         .map(str::to_owned);
-    let value = match type_ {
-        TextType::Xhtml => {
-            let el = s.subtree(t)?;
-            el.elements()
-                .next()
-                .filter(|d| d.local == "div")
-                .map_or_else(|| el.inner_xml(), |d| d.inner_xml())
-        }
-        _ => s.text(&t)?,
+    let media_type = match declared {
+        Some(m) if content && type_ == TextType::Text && m.contains('/') => Some(m.to_owned()),
+        _ => None,
     };
-    Ok(Text { value, type_, lang })
+    let src = if content {
+        t.attr("src").map(|v| v.trim().to_owned())
+    } else {
+        None
+    };
+    if let Some(src) = src {
+        // Out of line: the element is empty (RFC 4287 §4.1.3.2).
+        let media_type = declared.filter(|m| m.contains('/')).map(str::to_owned);
+        s.skip(&t)?;
+        return Ok(Text {
+            type_,
+            lang,
+            media_type,
+            src: Some(src),
+            ..Text::default()
+        });
+    }
+    let xml_media = media_type.as_deref().is_some_and(is_xml_media_type);
+    let value = if type_ == TextType::Xhtml {
+        let el = s.subtree(t)?;
+        el.elements()
+            .next()
+            .filter(|d| d.local == "div")
+            .map_or_else(|| el.inner_xml(), |d| d.inner_xml())
+    } else if xml_media {
+        s.subtree(t)?.inner_xml().trim().to_owned()
+    } else {
+        s.text(&t)?
+    };
+    Ok(Text {
+        value,
+        type_,
+        lang,
+        media_type,
+        src: None,
+    })
 }
 
 fn read_link(s: &mut Stream<'_>, mut t: Tag<'_>) -> Result<Link, AtomError> {
@@ -336,7 +374,7 @@ fn read_entry(s: &mut Stream<'_>, t: &Tag<'_>) -> Result<Entry, AtomError> {
             match c.local() {
                 "id" => en.id = trimmed(s, &c)?,
                 "title" => en.title = Some(trim_owned(s.text(&c)?)),
-                "content" => en.content = Some(read_text(s, c)?),
+                "content" => en.content = Some(read_text_or_content(s, c, true)?),
                 "summary" => en.summary = Some(read_text(s, c)?),
                 "published" => en.published = trimmed(s, &c)?,
                 "updated" => en.updated = trimmed(s, &c)?,

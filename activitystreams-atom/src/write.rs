@@ -80,23 +80,29 @@ fn elem(out: &mut String, indent: &str, name: &str, v: Option<&str>) {
 
 fn write_text(out: &mut String, indent: &str, name: &str, t: &Text) {
     let _ = write!(out, "{indent}<{name}");
-    if t.type_ != TextType::Text {
+    if let Some(m) = &t.media_type {
+        let _ = write!(out, " type=\"{}\"", escape_attr(m));
+    } else if t.type_ != TextType::Text {
         let _ = write!(out, " type=\"{}\"", t.type_.as_str());
     }
     if let Some(l) = &t.lang {
         let _ = write!(out, " xml:lang=\"{}\"", escape_attr(l));
     }
-    match t.type_ {
-        TextType::Xhtml => {
-            let _ = writeln!(
-                out,
-                "><div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div></{name}>",
-                t.value
-            );
-        }
-        _ => {
-            let _ = writeln!(out, ">{}</{name}>", escape_text(&t.value));
-        }
+    if let Some(src) = &t.src {
+        let _ = writeln!(out, " src=\"{}\"/>", escape_attr(src));
+        return;
+    }
+    if t.type_ == TextType::Xhtml {
+        let _ = writeln!(
+            out,
+            "><div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div></{name}>",
+            t.value
+        );
+    } else if t.is_xml() {
+        // Inline XML of an XML media type: the markup as read.
+        let _ = writeln!(out, ">{}</{name}>", t.value);
+    } else {
+        let _ = writeln!(out, ">{}</{name}>", escape_text(&t.value));
     }
 }
 

@@ -159,7 +159,8 @@ fn text_to_html(text: &str, mentions: &[(String, Account)]) -> String {
 /// The HTML content of an entry (text content escaped).
 fn entry_html(t: Option<&Text>) -> String {
     match t {
-        Some(t) if t.type_ == TextType::Text => format!("<p>{}</p>", escape(&t.value)),
+        // Out-of-line, Base64 and XML media content have no text to show.
+        Some(t) if t.type_ == TextType::Text => format!("<p>{}</p>", escape(&t.plain_text())),
         Some(t) => t.value.clone(),
         None => String::new(),
     }
