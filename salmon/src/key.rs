@@ -38,6 +38,71 @@ pub enum KeyError {
 /// The `data:` URI prefix of a magic public key in an XRD or JRD link.
 pub const MAGIC_KEY_DATA_PREFIX: &str = "data:application/magic-public-key,";
 
+/// A key found in a JSON key document (MS-KEY-04): the key and its optional
+/// `key_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonMagicKey {
+    /// The key.
+    pub key: MagicPublicKey,
+    /// The `key_id` given with it, if any.
+    pub key_id: Option<String>,
+}
+
+/// Reads the keys of a JSON key document (Magic Signatures §8.2.1):
+/// `{"magic_keys": [{"value": "RSA.…", "key_id": "…"}]}`. The §8.2.3
+/// spelling `magic_public_keys` is accepted too (MS-KEY-04). Entries whose
+/// value is not a key are skipped; a document with neither array, or with
+/// no usable key, is an error that says so.
+///
+/// ```
+/// let doc = br#"{"magic_keys":[{"key_id":"1","value":"RSA.mVgY8RN6URBTstndvmUUPb4UZTdwvwmddSKE5z_jvKUEK6yk1u3rrC9yN8k6FilGj9K0eeUPe2hf4Pj-5CmHww.AQAB"}]}"#;
+/// let keys = ostatus_salmon::magic_keys_from_json(doc).unwrap();
+/// assert_eq!(keys[0].key_id.as_deref(), Some("1"));
+/// assert_eq!(keys[0].key.bits(), 512);
+/// ```
+///
+/// # Errors
+///
+/// [`KeyError::Malformed`] when the document is not JSON, has no
+/// `magic_keys` (or `magic_public_keys`) array, or no entry of it holds a
+/// key.
+pub fn magic_keys_from_json(doc: &[u8]) -> Result<Vec<JsonMagicKey>, KeyError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(doc).map_err(|e| KeyError::Malformed(format!("key document: {e}")))?;
+    let list = v
+        .get("magic_keys")
+        .or_else(|| v.get("magic_public_keys"))
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| KeyError::Malformed("key document: no magic_keys array".into()))?;
+    let mut last_error = None;
+    let keys: Vec<JsonMagicKey> = list
+        .iter()
+        .filter_map(|k| {
+            let value = k.get("value").and_then(serde_json::Value::as_str)?;
+            match MagicPublicKey::parse(value) {
+                Ok(key) => Some(JsonMagicKey {
+                    key,
+                    key_id: k
+                        .get("key_id")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned),
+                }),
+                Err(e) => {
+                    last_error = Some(e);
+                    None
+                }
+            }
+        })
+        .collect();
+    if keys.is_empty() {
+        return Err(match last_error {
+            Some(e) => KeyError::Malformed(format!("key document: no usable key ({e})")),
+            None => KeyError::Malformed("key document: no key with a value".into()),
+        });
+    }
+    Ok(keys)
+}
+
 /// Smallest key accepted by default (GNU social's 1024-bit keys verify).
 pub const MIN_BITS: usize = 1024;
 /// Smallest key accepted with the legacy short-key option (Friendica's 512).

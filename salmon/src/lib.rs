@@ -94,7 +94,10 @@ pub use envelope::{
     ALG, ATOM, ENCODING, Envelope, EnvelopeError, ME_NS, MEDIA_TYPE_JSON, MEDIA_TYPE_XML, Signature,
     SigningForm, Verified, VerifyError, VerifyOptions, entry_author_uri,
 };
-pub use key::{KeyError, LEGACY_MIN_BITS, MAGIC_KEY_DATA_PREFIX, MIN_BITS, MagicPublicKey, PrivateKey};
+pub use key::{
+    JsonMagicKey, KeyError, LEGACY_MIN_BITS, MAGIC_KEY_DATA_PREFIX, MIN_BITS, MagicPublicKey, PrivateKey,
+    magic_keys_from_json,
+};
 
 /// base64url helpers with the input tolerance Magic Signatures needs.
 pub mod base64url {

@@ -51,8 +51,9 @@ enum Sub {
     },
     /// Verify a magic envelope (XML, JSON or compact).
     Verify {
-        /// The key: a magic public key string, a PEM file, or an XRD/JRD file
-        /// with a magic-public-key link.
+        /// The key: a magic public key string, a PEM file, an XRD/JRD file
+        /// with a magic-public-key link, or a JSON key document
+        /// (`magic_keys`).
         #[arg(long)]
         key: String,
         /// Accept the legacy data-only signature form and keys under 1024 bits
@@ -109,6 +110,13 @@ fn public_key(spec: &str) -> Result<MagicPublicKey, CliError> {
     }
     if let Ok(k) = MagicPublicKey::parse(text.trim()) {
         return Ok(k);
+    }
+    if text.contains("\"magic_keys\"") || text.contains("\"magic_public_keys\"") {
+        // A JSON key document (MS-KEY-04): its first usable key.
+        return ostatus_salmon::magic_keys_from_json(text.as_bytes())
+            .map(|keys| keys.into_iter().map(|k| k.key).next())
+            .map_err(|e| CliError::Usage(format!("salmon: {spec}: {e}")))?
+            .ok_or_else(|| CliError::Usage(format!("salmon: {spec}: no key")));
     }
     let d = Descriptor::parse(text.as_bytes(), None)
         .map_err(|e| CliError::Usage(format!("salmon: {spec}: not a key, PEM or XRD/JRD: {e}")))?;
