@@ -142,6 +142,30 @@ async fn serve_and_act_from_the_command_line() {
         .await
         .unwrap();
     assert!(feed.contains("hello from the command line"), "{feed}");
+    // Feeds and pages are kept as rendered until the database changes
+    // (issue 17). Asked again, unchanged: the same document, and 304 for
+    // its ETag.
+    let first = reqwest::get(format!("http://{domain}/users/hana.atom"))
+        .await
+        .unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.text().await.unwrap(), feed);
+    let revalidated = reqwest::Client::new()
+        .get(format!("http://{domain}/users/hana.atom"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status().as_u16(), 304);
+    let profile = || async {
+        reqwest::get(format!("http://{domain}/users/hana"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(profile().await.contains("hello from the command line"));
 
     ok(bin()
         .args(["favourite", &uri, "--as", "hana", "--data", &data])
@@ -173,6 +197,18 @@ async fn serve_and_act_from_the_command_line() {
     assert!(
         feed.contains("http://activitystrea.ms/schema/1.0/share"),
         "{feed}"
+    );
+    // Written by other processes since: nothing stale is served.
+    let after = reqwest::Client::new()
+        .get(format!("http://{domain}/users/hana.atom"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 200, "the old ETag no longer matches");
+    assert!(
+        !profile().await.contains("hello from the command line"),
+        "the deleted status is gone from the profile page"
     );
 
     // An action for a user that does not exist fails with a reason.

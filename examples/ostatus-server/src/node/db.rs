@@ -422,6 +422,9 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
+/// A database change stamp: see [`Db::change_stamp`].
+pub type Stamp = (i64, u64);
+
 const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key";
 const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope";
 
@@ -446,6 +449,22 @@ impl Db {
         self.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Where the database stands: changes made through this connection
+    /// (`total_changes`) and commits by any other connection to the same
+    /// file (`PRAGMA data_version`). Two equal stamps mean nothing was
+    /// written in between; what was read at one is still true at the other.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn change_stamp(&self) -> Result<Stamp, DbError> {
+        let c = self.c();
+        let others: i64 = c
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        Ok((others, c.total_changes()))
     }
 
     /// The first row of `sql`, if any, mapped by `row`.

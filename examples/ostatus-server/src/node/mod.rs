@@ -11,6 +11,7 @@
 //! host name.
 
 pub mod auth;
+mod cache;
 pub mod db;
 mod federation;
 pub mod pages;
@@ -129,6 +130,8 @@ pub struct Node {
     public_keys: Mutex<std::collections::HashMap<i64, Arc<str>>>,
     /// Local users as accounts, by username (see `known_account`).
     local_accounts: Mutex<std::collections::HashMap<String, db::Account>>,
+    /// Feeds, entries and pages as rendered, until the database changes.
+    rendered: cache::RenderCache,
 }
 
 impl std::fmt::Debug for Node {
@@ -226,7 +229,20 @@ impl Node {
             slap_counts: Mutex::default(),
             public_keys: Mutex::default(),
             local_accounts: Mutex::default(),
+            rendered: cache::RenderCache::default(),
         }))
+    }
+
+    /// The document for `key` as the database stands now: kept from an
+    /// earlier request if nothing was written since, else rendered by
+    /// `render` and kept (see [`cache`]).
+    pub(crate) fn rendered(
+        &self,
+        key: cache::Key,
+        render: impl FnOnce() -> Result<cache::Rendered, NodeError>,
+    ) -> Result<Arc<cache::Rendered>, NodeError> {
+        let stamp = self.db.change_stamp()?;
+        self.rendered.get_or_render(key, stamp, render)
     }
 
     /// The settings.

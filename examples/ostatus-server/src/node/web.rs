@@ -19,6 +19,7 @@ use ostatus_salmon::{Endpoint, EndpointConfig, VerifyOptions};
 use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, WebFinger};
 
 use super::auth::{COOKIE as SESSION_COOKIE, check_password, same_token, token};
+use super::cache::{Key, Rendered};
 use super::db::Visibility;
 use super::pages::{self, Viewer};
 use super::{Node, NodeError};
@@ -63,12 +64,8 @@ fn atom(body: String) -> Response {
         .into_response()
 }
 
-/// An Atom document that peers and proxies may revalidate: a strong
-/// `ETag` (a hash of the bytes), `Cache-Control: public, max-age=60`, and
-/// 304 Not Modified when the request's `If-None-Match` names the same tag.
-/// A hub's conditional fetch and every remote subscriber's poll then cost
-/// no body when nothing changed.
-fn atom_cached(req: &HeaderMap, body: String) -> Response {
+/// A strong `ETag` for a document: a hash of its bytes.
+fn etag_of(body: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
     let tag: String = digest
         .as_ref()
@@ -76,7 +73,32 @@ fn atom_cached(req: &HeaderMap, body: String) -> Response {
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let etag = format!("\"{tag}\"");
+    format!("\"{tag}\"")
+}
+
+/// An Atom document, rendered for the cache with its validator.
+fn atom_doc(body: String) -> Rendered {
+    Rendered {
+        etag: etag_of(&body),
+        body,
+    }
+}
+
+/// A page, rendered for the cache.
+fn page_doc(body: String) -> Rendered {
+    Rendered {
+        body,
+        etag: String::new(),
+    }
+}
+
+/// An Atom document that peers and proxies may revalidate: a strong
+/// `ETag` (a hash of the bytes), `Cache-Control: public, max-age=60`, and
+/// 304 Not Modified when the request's `If-None-Match` names the same tag.
+/// A hub's conditional fetch and every remote subscriber's poll then cost
+/// no body when nothing changed.
+fn atom_cached(req: &HeaderMap, doc: &Rendered) -> Response {
+    let etag = &doc.etag;
     let matches = req
         .get_all(http::header::IF_NONE_MATCH)
         .iter()
@@ -87,10 +109,10 @@ fn atom_cached(req: &HeaderMap, body: String) -> Response {
     let mut r = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        atom(body)
+        atom(doc.body.clone())
     };
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(http::header::ETAG, v);
     }
     h.insert(
@@ -304,9 +326,16 @@ async fn user_page(
 ) -> Response {
     let v = viewer(&node, &headers);
     if let Some(name) = name.strip_suffix(".atom") {
-        return match max_id(&q).and_then(|m| node.feed(name, m)) {
+        let feed = max_id(&q).and_then(|m| {
+            let key = Key::Feed {
+                user: name.to_owned(),
+                max_id: m,
+            };
+            node.rendered(key, || node.feed(name, m).map(|f| atom_doc(f.to_xml())))
+        });
+        return match feed {
             Ok(feed) => {
-                let mut r = atom_cached(&headers, feed.to_xml());
+                let mut r = atom_cached(&headers, &feed);
                 if let (Ok(hub), Ok(link)) = (
                     node.hub_url(),
                     url::Url::parse(&format!("{}.atom", node.user_uri(name))),
@@ -319,9 +348,23 @@ async fn user_page(
             Err(e) => text(status_of(&e), e.to_string()),
         };
     }
-    match node.user(&name).and_then(|u| pages::profile(&node, &u, &v)) {
-        Ok(p) => html(StatusCode::OK, p),
+    let key = page_key(format!("/users/{name}"), &v);
+    match node.rendered(key, || {
+        node.user(&name)
+            .and_then(|u| pages::profile(&node, &u, &v))
+            .map(page_doc)
+    }) {
+        Ok(p) => html(StatusCode::OK, p.body.clone()),
         Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+/// The cache key of a page as `viewer` sees it (pages embed the viewer's
+/// CSRF token).
+fn page_key(path: String, viewer: &Viewer) -> Key {
+    Key::Page {
+        path,
+        viewer: viewer.as_ref().map(|(u, csrf)| (u.id, csrf.clone())),
     }
 }
 
@@ -351,14 +394,18 @@ async fn status_page(
         if !s.visibility.is_world_readable() {
             return text(StatusCode::NOT_FOUND, format!("no status {uri}"));
         }
-        return match node.entry(&s) {
-            Ok(e) => atom_cached(&headers, e.to_xml()),
+        return match node.rendered(Key::Entry(s.uri.clone()), || {
+            node.entry(&s).map(|e| atom_doc(e.to_xml()))
+        }) {
+            Ok(e) => atom_cached(&headers, &e),
             Err(e) => text(status_of(&e), e.to_string()),
         };
     }
     let back = format!("/users/{name}/updates/{id}");
-    match pages::thread(&node, &s, &v, &back) {
-        Ok(p) => html(StatusCode::OK, p),
+    match node.rendered(page_key(back.clone(), &v), || {
+        pages::thread(&node, &s, &v, &back).map(page_doc)
+    }) {
+        Ok(p) => html(StatusCode::OK, p.body.clone()),
         Err(e) => error_page(&node, &v, &e),
     }
 }
@@ -379,8 +426,13 @@ async fn thread_page(
         "/thread?uri={}",
         percent_encoding::utf8_percent_encode(&uri, percent_encoding::NON_ALPHANUMERIC)
     );
-    match found.and_then(|s| pages::thread(&node, &s, &v, &back)) {
-        Ok(p) => html(StatusCode::OK, p),
+    let thread = found.and_then(|s| {
+        node.rendered(page_key(back.clone(), &v), || {
+            pages::thread(&node, &s, &v, &back).map(page_doc)
+        })
+    });
+    match thread {
+        Ok(p) => html(StatusCode::OK, p.body.clone()),
         Err(e) => error_page(&node, &v, &e),
     }
 }
@@ -390,7 +442,16 @@ async fn home(State(node): Shared, headers: HeaderMap, Query(q): Query<HashMap<S
     let Some((user, csrf)) = v.clone() else {
         return see_other("/login?next=/home");
     };
-    match pages::home(&node, &user, &csrf, &v, q.get("error").map(String::as_str)) {
+    let page = match q.get("error") {
+        // An error message is shown once: not kept.
+        Some(error) => pages::home(&node, &user, &csrf, &v, Some(error)),
+        None => node
+            .rendered(page_key("/home".into(), &v), || {
+                pages::home(&node, &user, &csrf, &v, None).map(page_doc)
+            })
+            .map(|p| p.body.clone()),
+    };
+    match page {
         Ok(p) => html(StatusCode::OK, p),
         Err(e) => error_page(&node, &v, &e),
     }
