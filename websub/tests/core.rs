@@ -424,3 +424,98 @@ async fn callback_router_times_out_stalled_bodies() {
     assert!(started.elapsed() >= std::time::Duration::from_secs(30));
     assert!(rx.try_recv().is_err());
 }
+
+/// Issue 19: with `callback_router_with`, the hub's answer waits on the
+/// application. An accepted delivery is 200 after the handler took it; a
+/// refused one is 503 with Retry-After, so that the hub delivers it again
+/// (WS-SUB delivery: any non-2xx is a failure the hub retries); a
+/// verification is answered as the store decided, whatever the handler says.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn callback_router_with_answers_after_the_application() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tower::ServiceExt;
+    let now = SystemTime::now();
+    let subscriber = std::sync::Arc::new(Subscriber::new(
+        MemoryStore::default(),
+        Url::parse("https://sub.example/cb").unwrap(),
+    ));
+    let hub = Url::parse("https://h.example/").unwrap();
+    let topic = Url::parse("https://t.example/feed").unwrap();
+    let (sub, _) = subscriber
+        .subscribe(&hub, &topic, Some("k"), Some(3600), now)
+        .await
+        .unwrap();
+    let refuse = std::sync::Arc::new(AtomicBool::new(true));
+    let taken = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+    let (refuse2, taken2) = (refuse.clone(), taken.clone());
+    let app = ostatus_websub::axum::callback_router_with(
+        "/cb",
+        subscriber,
+        move |ev| {
+            let (refuse, taken) = (refuse2.clone(), taken2.clone());
+            async move {
+                if refuse.load(Ordering::SeqCst) {
+                    return Err(ostatus_websub::axum::Refused("the queue is full".into()));
+                }
+                match ev {
+                    Event::Delivery {
+                        body,
+                        signature: SignatureStatus::Valid(_),
+                        ..
+                    } => taken.lock().unwrap().push(body),
+                    // The application may look at a forged delivery, and even
+                    // refuse it: the hub is still not asked to send it again.
+                    Event::Delivery { .. } => {
+                        return Err(ostatus_websub::axum::Refused("forged".into()));
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+        },
+        1 << 16,
+    );
+    let path = sub.callback.path().to_owned();
+    // The verification goes through although the handler refuses.
+    let verify = http::Request::get(format!(
+        "{path}?hub.mode=subscribe&hub.topic={}&hub.challenge=c1&hub.lease_seconds=3600",
+        q(topic.as_str())
+    ))
+    .body(axum::body::Body::empty())
+    .unwrap();
+    let r = app.clone().oneshot(verify).await.unwrap();
+    assert_eq!(r.status(), http::StatusCode::OK);
+    let deliver = || {
+        http::Request::post(path.as_str())
+            .header("content-type", "application/atom+xml")
+            .header("x-hub-signature", sign(SignatureAlg::Sha256, b"k", b"<feed/>"))
+            .body(axum::body::Body::from("<feed/>"))
+            .unwrap()
+    };
+    let refused = app.clone().oneshot(deliver()).await.unwrap();
+    assert_eq!(refused.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "60");
+    assert!(taken.lock().unwrap().is_empty());
+    // The hub's retry, once the application has room: taken, then 200.
+    refuse.store(false, Ordering::SeqCst);
+    let accepted = app.clone().oneshot(deliver()).await.unwrap();
+    assert_eq!(accepted.status(), http::StatusCode::OK);
+    assert_eq!(taken.lock().unwrap().as_slice(), &[b"<feed/>".to_vec()]);
+    // A badly signed delivery stays refused (not 503: the hub must not retry it).
+    let forged = http::Request::post(path.as_str())
+        .header("content-type", "application/atom+xml")
+        .header(
+            "x-hub-signature",
+            sign(SignatureAlg::Sha256, b"wrong", b"<feed/>"),
+        )
+        .body(axum::body::Body::from("<feed/>"))
+        .unwrap();
+    let r = app.oneshot(forged).await.unwrap();
+    assert_ne!(r.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        taken.lock().unwrap().len(),
+        1,
+        "the forged one never reached the application"
+    );
+}

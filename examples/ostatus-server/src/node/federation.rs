@@ -10,6 +10,7 @@ use http::StatusCode;
 use ostatus_activitystreams::{Entry, Feed, InReplyTo, Link, Meta, ObjectType, Person, Text, TextType, Verb};
 use ostatus_salmon::{Envelope, KeyLookupError, KeyResolver, MagicPublicKey, PrivateKey, Slap};
 use ostatus_webfinger::{Rel, Resource};
+use ostatus_websub::axum::Refused;
 use ostatus_websub::{Event, SignatureStatus};
 use url::Url;
 
@@ -1270,7 +1271,8 @@ impl Node {
 
     /// A WebSub event: a verified delivery of a followed feed is stored
     /// (only entries by the feed's own account are taken).
-    pub(crate) async fn on_websub_event(&self, ev: Event) {
+    pub(crate) async fn on_websub_event(&self, ev: Event) -> Result<(), Refused> {
+        let unavailable = |e: &dyn std::fmt::Display| Refused(format!("the database failed: {e}"));
         match ev {
             Event::Delivery {
                 topic,
@@ -1279,24 +1281,29 @@ impl Node {
                 ..
             } => {
                 if !matches!(signature, SignatureStatus::Valid(_)) {
-                    return;
+                    return Ok(());
                 }
                 let account = match self.db.account_by_feed(topic.as_str()) {
                     Ok(Some(a)) => a,
-                    _ => return,
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(unavailable(&e)),
                 };
-                let blocked = Url::parse(&account.uri)
+                let blocked = match Url::parse(&account.uri)
                     .ok()
-                    .and_then(|u| u.host_str().map(|h| self.db.domain_blocked(h)));
-                if matches!(blocked, Some(Ok(true) | Err(_))) {
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                {
+                    Some(h) => self.db.domain_blocked(&h).map_err(|e| unavailable(&e))?,
+                    None => false,
+                };
+                if blocked {
                     tracing::info!(topic = %topic, "a delivery from a blocked domain, ignored");
-                    return;
+                    return Ok(());
                 }
                 let feed = match Feed::parse(&body) {
                     Ok(f) => f,
                     Err(e) => {
                         tracing::warn!(topic = %topic, error = %e, "an unreadable delivery");
-                        return;
+                        return Ok(());
                     }
                 };
                 self.report_with(
@@ -1317,8 +1324,11 @@ impl Node {
                     if by.as_deref().is_some_and(|b| b != account.uri) {
                         continue;
                     }
-                    if let Err(err) = self.ingest(e, &account) {
-                        tracing::warn!(error = %err, "an entry of a delivery was refused");
+                    match self.ingest(e, &account) {
+                        Ok(()) => {}
+                        // Not stored: the hub is asked to deliver again.
+                        Err(NodeError::Db(err)) => return Err(unavailable(&err)),
+                        Err(err) => tracing::warn!(error = %err, "an entry of a delivery was refused"),
                     }
                 }
             }
@@ -1330,6 +1340,7 @@ impl Node {
             }
             _ => {}
         }
+        Ok(())
     }
 
     /// The Salmon endpoint's key lookup.
@@ -1537,7 +1548,8 @@ mod interop {
                     signature: SignatureStatus::Valid(ostatus_websub::SignatureAlg::Sha1),
                     self_link: None,
                 })
-                .await;
+                .await
+                .unwrap();
             } else {
                 n.ingest(&entry, &author).unwrap();
             }

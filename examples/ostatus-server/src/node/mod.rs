@@ -119,8 +119,8 @@ pub struct Node {
     webfinger: ostatus_webfinger::client::Client,
     http: ostatus_websub::client::Client,
     wire: Mutex<Option<mpsc::UnboundedSender<Wire>>>,
-    events: Mutex<Option<mpsc::UnboundedReceiver<ostatus_websub::Event>>>,
-    events_tx: mpsc::UnboundedSender<ostatus_websub::Event>,
+    /// Whether the background work was started.
+    started: std::sync::atomic::AtomicBool,
     /// A token bucket per signer host: (tokens left, when last refilled).
     slap_counts: Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
     /// Local users' magic public keys (`data:` URIs) by user id: parsing
@@ -215,7 +215,6 @@ impl Node {
                 )
             }
         };
-        let (events_tx, events) = mpsc::unbounded_channel();
         Ok(Arc::new(Self {
             config,
             db,
@@ -224,8 +223,7 @@ impl Node {
             webfinger,
             http,
             wire: Mutex::new(None),
-            events: Mutex::new(Some(events)),
-            events_tx,
+            started: std::sync::atomic::AtomicBool::new(false),
             slap_counts: Mutex::default(),
             public_keys: Mutex::default(),
             local_accounts: Mutex::default(),
@@ -263,25 +261,15 @@ impl Node {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
     }
 
-    /// Starts the background work: the embedded hub's delivery worker and
-    /// the handling of incoming hub deliveries. Call once the router is
-    /// being served.
+    /// Starts the background work: the embedded hub's delivery worker,
+    /// Salmon retries and lease renewals. Call once the router is being
+    /// served. (Hub deliveries are handled in the callback's request: the
+    /// hub is answered once they are stored.)
     pub fn start_background(self: &Arc<Self>) {
         if let Some(hub) = &self.hub {
             hub.spawn_workers();
         }
-        let events = self
-            .events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(mut events) = events {
-            let node = self.clone();
-            tokio::spawn(async move {
-                while let Some(ev) = events.recv().await {
-                    node.on_websub_event(ev).await;
-                }
-            });
+        if !self.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
             // Queued Salmon slaps are tried again.
             let outbox = Arc::downgrade(self);
             tokio::spawn(async move {

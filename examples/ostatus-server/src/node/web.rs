@@ -288,12 +288,20 @@ impl Node {
                 "/poco/{name}",
                 Contacts(self.clone()),
             ))
-            .merge(ostatus_websub::axum::callback_router(
-                "/api/subscriptions",
-                self.subscriber.clone(),
-                self.events_tx.clone(),
-                4 << 20,
-            ));
+            .merge({
+                // A delivery is answered 2xx once it is stored; when the
+                // database fails, 503, and the hub delivers it again.
+                let node = self.clone();
+                ostatus_websub::axum::callback_router_with(
+                    "/api/subscriptions",
+                    self.subscriber.clone(),
+                    move |ev| {
+                        let node = node.clone();
+                        async move { node.on_websub_event(ev).await }
+                    },
+                    4 << 20,
+                )
+            });
         if let Some(hub) = &self.hub {
             app = app.merge(ostatus_websub::hub_runtime::router(hub.clone(), "/api/push"));
         }
