@@ -27,6 +27,17 @@ pub struct Checker {
 struct Served {
     hub: Result<crate::hub::HubTests, String>,
     subscriber: Result<crate::subscriber::SubscriberTests, String>,
+    account: Result<std::sync::Arc<crate::account::CheckerAccount>, String>,
+}
+
+impl Served {
+    fn failed(why: String) -> Self {
+        Self {
+            hub: Err(why.clone()),
+            subscriber: Err(why.clone()),
+            account: Err(why),
+        }
+    }
 }
 
 impl std::fmt::Debug for Checker {
@@ -246,12 +257,15 @@ impl Checker {
         if wanted(Protocol::Feed) {
             self.feed(&mut ctx, descriptor.as_ref()).await;
         }
-        if wanted(Protocol::Salmon) {
-            self.salmon(&mut ctx, descriptor.as_ref()).await;
-        }
         let served = self
-            .serve_callbacks(wanted(Protocol::Hub) || wanted(Protocol::Subscriber))
+            .serve_callbacks(
+                wanted(Protocol::Hub) || wanted(Protocol::Subscriber) || wanted(Protocol::Salmon),
+            )
             .await;
+        if wanted(Protocol::Salmon) {
+            self.salmon(&mut ctx, descriptor.as_ref(), served.as_ref().map(|s| &s.account))
+                .await;
+        }
         if wanted(Protocol::Hub) {
             self.hub(
                 &mut ctx,
@@ -277,23 +291,12 @@ impl Checker {
         let listen = self.callback_listen.filter(|_| needed)?;
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
-            Err(e) => {
-                let why = format!("cannot listen on {listen}: {e}");
-                return Some(Served {
-                    hub: Err(why.clone()),
-                    subscriber: Err(why),
-                });
-            }
+            Err(e) => return Some(Served::failed(format!("cannot listen on {listen}: {e}"))),
         };
         let base = match (&self.callback_base, listener.local_addr()) {
             (Some(b), _) => b.as_str().trim_end_matches('/').to_owned(),
             (None, Ok(local)) => format!("http://{local}"),
-            (None, Err(e)) => {
-                return Some(Served {
-                    hub: Err(e.to_string()),
-                    subscriber: Err(e.to_string()),
-                });
-            }
+            (None, Err(e)) => return Some(Served::failed(e.to_string())),
         };
         let mut app = axum::Router::new();
         let hub = crate::hub::HubTests::new(&base, self.hub_wait).map(|(t, r)| {
@@ -308,10 +311,17 @@ impl Checker {
             }
             None => Err("needs --subscribe-command CMD (how to make the subscriber subscribe)".to_owned()),
         };
+        let account = crate::account::CheckerAccount::new(&base).inspect(|a| {
+            app = std::mem::take(&mut app).merge(a.router());
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Some(Served { hub, subscriber })
+        Some(Served {
+            hub,
+            subscriber,
+            account,
+        })
     }
 
     /// websub.rocks hub tests 100–106 against the account feed's hub, or
@@ -346,7 +356,7 @@ impl Checker {
                 "WS-HUB-15",
                 "hub 105: a text/plain topic is delivered verbatim",
             ),
-            (106, "WS-HUB-15", "hub 106: a JSON topic is delivered verbatim"),
+            (106, "WS-HUB-15.2", "hub 106: a JSON topic is delivered verbatim"),
         ];
         let skip = |ctx: &mut Ctx<'_>, why: String| {
             for (_, id, title) in TESTS {
@@ -415,25 +425,25 @@ impl Checker {
             ),
             (
                 101,
-                "WS-SUB-01",
+                "WS-SUB-01.2",
                 Level::Must,
                 "subscriber 101: discovery from HTML <link> tags",
             ),
             (
                 102,
-                "WS-SUB-01",
+                "WS-SUB-01.3",
                 Level::Must,
                 "subscriber 102: discovery in an Atom feed served as text/xml",
             ),
             (
                 103,
-                "WS-SUB-01",
+                "WS-SUB-01.4",
                 Level::Must,
                 "subscriber 103: discovery in an RSS feed served as text/xml",
             ),
             (
                 104,
-                "WS-SUB-01",
+                "WS-SUB-01.5",
                 Level::Must,
                 "subscriber 104: Link headers take priority over the body",
             ),
@@ -445,13 +455,13 @@ impl Checker {
             ),
             (
                 201,
-                "WS-SUB-04",
+                "WS-SUB-04.2",
                 Level::Must,
                 "subscriber 201: a topic redirected with 302",
             ),
             (
                 202,
-                "WS-SUB-04",
+                "WS-SUB-04.3",
                 Level::Must,
                 "subscriber 202: a topic redirected with 301",
             ),
@@ -463,7 +473,7 @@ impl Checker {
             ),
             (
                 204,
-                "WS-SUB-08",
+                "WS-SUB-08.2",
                 Level::Should,
                 "subscriber 204: a hub redirecting with 308",
             ),
@@ -615,7 +625,7 @@ impl Checker {
             .await;
         ctx.record(
             proto,
-            "WF-SRV-04",
+            "WF-SRV-04.2",
             Level::Must,
             "a malformed resource gives 400",
             pass_if(malformed.status() == Some(400), || {
@@ -642,17 +652,22 @@ impl Checker {
             }),
             Some(&unknown),
         );
-        for (r, title) in [
+        for (id, r, title) in [
             (
+                "WF-SRV-18",
                 "mailto:nobody@example.invalid",
                 "an unknown mailto: resource gives 404",
             ),
-            ("foo://example.invalid", "an unknown foo: resource gives 404"),
+            (
+                "WF-SRV-18.2",
+                "foo://example.invalid",
+                "an unknown foo: resource gives 404",
+            ),
         ] {
             let ex = self.get(&format!("{wf}?resource={}", enc(r)), None).await;
             ctx.record(
                 proto,
-                "WF-SRV-18",
+                id,
                 Level::Should,
                 title,
                 pass_if(ex.status() == Some(404), || format!("status {:?}", ex.status())),
@@ -890,7 +905,7 @@ impl Checker {
         );
         ctx.record(
             proto,
-            "OST-PUB-07",
+            "OST-PUB-07.2",
             Level::Should,
             "the feed links a Salmon endpoint (rel=salmon)",
             pass_if(feed.salmon().is_some(), || "no salmon link".into()),
@@ -928,8 +943,14 @@ impl Checker {
         );
     }
 
-    async fn salmon(&self, ctx: &mut Ctx<'_>, d: Option<&Descriptor>) {
+    async fn salmon(
+        &self,
+        ctx: &mut Ctx<'_>,
+        d: Option<&Descriptor>,
+        account: Option<&Result<std::sync::Arc<crate::account::CheckerAccount>, String>>,
+    ) {
         let proto = Protocol::Salmon;
+        self.magic_key(ctx, d);
         let Some(url) = d.and_then(|d| d.href(&Rel::Salmon)).map(str::to_owned) else {
             ctx.record(
                 proto,
@@ -941,51 +962,246 @@ impl Checker {
             );
             return;
         };
-        // A slap from an account that cannot exist: its key cannot be found.
-        let forged = match PrivateKey::generate(2048) {
-            Ok(k) => {
-                let entry = "<entry xmlns=\"http://www.w3.org/2005/Atom\" xmlns:activity=\"http://activitystrea.ms/spec/1.0/\"><id>tag:ostatus-check.invalid,2026:1</id><title>check</title><updated>2026-01-01T00:00:00Z</updated><author><uri>https://ostatus-check.invalid/users/nobody</uri><name>nobody</name></author><activity:verb>http://activitystrea.ms/schema/1.0/post</activity:verb><content>conformance check</content></entry>";
-                Envelope::sign(entry.as_bytes(), "application/atom+xml", &k).ok()
-            }
-            Err(_) => None,
-        };
         let post = |ct: &str, body: Vec<u8>| Request::post(url.as_str()).header(CONTENT_TYPE, ct).body(body);
-        if let Some(Ok(req)) = forged.map(|e| post("application/magic-envelope+xml", e.to_xml().into_bytes()))
-        {
-            let ex = self.send(req).await;
-            let ok = ex.status().is_some_and(|s| !(200..300).contains(&s));
-            ctx.record(
+        // A slap from an account that cannot exist: its key cannot be found.
+        const FORGED: (&str, &str) = (
+            "SAL-RCV-02.1",
+            "an envelope signed by a key that cannot be found gets no 2xx",
+        );
+        let forged = PrivateKey::generate(2048)
+            .map_err(|e| e.to_string())
+            .and_then(|k| {
+                let entry = "<entry xmlns=\"http://www.w3.org/2005/Atom\" xmlns:activity=\"http://activitystrea.ms/spec/1.0/\"><id>tag:ostatus-check.invalid,2026:1</id><title>check</title><updated>2026-01-01T00:00:00Z</updated><author><uri>https://ostatus-check.invalid/users/nobody</uri><name>nobody</name></author><activity:verb>http://activitystrea.ms/schema/1.0/post</activity:verb><content>conformance check</content></entry>";
+                Envelope::sign(entry.as_bytes(), "application/atom+xml", &k).map_err(|e| e.to_string())
+            })
+            .and_then(|e| {
+                post("application/magic-envelope+xml", e.to_xml().into_bytes()).map_err(|e| e.to_string())
+            });
+        match forged {
+            Ok(req) => {
+                let ex = self.send(req).await;
+                let ok = ex.status().is_some_and(|s| !(200..300).contains(&s));
+                ctx.record(
+                    proto,
+                    FORGED.0,
+                    Level::Must,
+                    FORGED.1,
+                    pass_if(ok, || format!("status {:?}", ex.status())),
+                    Some(&ex),
+                );
+            }
+            Err(e) => ctx.record(
                 proto,
-                "SAL-RCV-02",
+                FORGED.0,
                 Level::Must,
-                "an envelope signed by a key that cannot be found gets no 2xx",
-                pass_if(ok, || format!("status {:?}", ex.status())),
-                Some(&ex),
-            );
+                FORGED.1,
+                Outcome::Fail(format!("the check's set-up failed: {e}")),
+                None,
+            ),
         }
-        if let Ok(req) = post("application/magic-envelope+xml", b"<not-an-envelope/>".to_vec()) {
-            let ex = self.send(req).await;
-            ctx.record(
+        match post("application/magic-envelope+xml", b"<not-an-envelope/>".to_vec()) {
+            Ok(req) => {
+                let ex = self.send(req).await;
+                ctx.record(
+                    proto,
+                    "SAL-RCV-02.2",
+                    Level::Should,
+                    "a malformed envelope gets 400",
+                    pass_if(ex.status() == Some(400), || format!("status {:?}", ex.status())),
+                    Some(&ex),
+                );
+            }
+            Err(e) => ctx.record(
                 proto,
-                "SAL-RCV-02",
+                "SAL-RCV-02.2",
                 Level::Should,
                 "a malformed envelope gets 400",
-                pass_if(ex.status() == Some(400), || format!("status {:?}", ex.status())),
-                Some(&ex),
-            );
+                Outcome::Fail(format!("the check's set-up failed: {e}")),
+                None,
+            ),
         }
-        if let Ok(req) = post("text/plain", b"hello".to_vec()) {
-            let ex = self.send(req).await;
-            let ok = ex.status().is_some_and(|s| (400..500).contains(&s));
-            ctx.record(
+        match post("text/plain", b"hello".to_vec()) {
+            Ok(req) => {
+                let ex = self.send(req).await;
+                let ok = ex.status().is_some_and(|s| (400..500).contains(&s));
+                ctx.record(
+                    proto,
+                    "MS-ENV-09",
+                    Level::Should,
+                    "a wrong content type gets 4xx",
+                    pass_if(ok, || format!("status {:?}", ex.status())),
+                    Some(&ex),
+                );
+            }
+            Err(e) => ctx.record(
                 proto,
                 "MS-ENV-09",
                 Level::Should,
                 "a wrong content type gets 4xx",
-                pass_if(ok, || format!("status {:?}", ex.status())),
-                Some(&ex),
-            );
+                Outcome::Fail(format!("the check's set-up failed: {e}")),
+                None,
+            ),
         }
+        self.salmon_accepts(ctx, d, &url, account).await;
+    }
+
+    /// The positive side: slaps signed by the checker's own account (served
+    /// on `--callback-listen`, so the target can discover its key) are
+    /// accepted. A server that refuses every slap fails here.
+    async fn salmon_accepts(
+        &self,
+        ctx: &mut Ctx<'_>,
+        d: Option<&Descriptor>,
+        url: &str,
+        account: Option<&Result<std::sync::Arc<crate::account::CheckerAccount>, String>>,
+    ) {
+        const MENTION: (&str, &str) = (
+            "SAL-RCV-02.3",
+            "a correctly signed mention from a discoverable account is accepted (2xx)",
+        );
+        const REPLY: (&str, &str) = (
+            "SAL-RCV-02.4",
+            "a correctly signed reply to the account's latest status is accepted (2xx)",
+        );
+        let proto = Protocol::Salmon;
+        let account = match account {
+            Some(Ok(a)) => a.clone(),
+            other => {
+                let outcome = match other {
+                    Some(Err(e)) => Outcome::Fail(format!("the check's set-up failed: {e}")),
+                    _ => Outcome::Skip(
+                        "needs --callback-listen ADDR (the checker serves its own account there, so that \
+                         the target can verify its slaps)"
+                            .into(),
+                    ),
+                };
+                for (id, title) in [MENTION, REPLY] {
+                    ctx.record(proto, id, Level::Must, title, outcome.clone(), None);
+                }
+                return;
+            }
+        };
+        let now = ostatus_core::time::rfc3339_millis(std::time::SystemTime::now());
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let slap = |body: Vec<u8>| {
+            Request::post(url)
+                .header(CONTENT_TYPE, "application/magic-envelope+xml")
+                .body(body)
+                .map_err(|e| e.to_string())
+        };
+        // Whom to mention: the account's URI (an http alias), else its profile page.
+        let whom = d.and_then(|d| {
+            d.aliases
+                .iter()
+                .find(|a| a.starts_with("http"))
+                .map(String::as_str)
+                .or_else(|| d.href(&Rel::ProfilePage))
+                .map(str::to_owned)
+        });
+        let mention = whom
+            .ok_or_else(|| "the WebFinger answer names no account URI to mention".to_owned())
+            .and_then(|w| account.mention(&w, &now, n))
+            .and_then(slap);
+        self.expect_accepted(ctx, MENTION, mention).await;
+        // What to answer: the newest entry of the account's feed.
+        let parent = match d.and_then(|d| d.href(&Rel::UpdatesFrom)) {
+            Some(feed) => {
+                let ex = self.get(feed, Some("application/atom+xml")).await;
+                Feed::parse(ex.body()).ok().and_then(|f| {
+                    f.entries.into_iter().find_map(|e| {
+                        let href = e.link("alternate").map(|l| l.href.clone());
+                        e.id.map(|id| (id, href))
+                    })
+                })
+            }
+            None => None,
+        };
+        match parent {
+            Some((id, href)) => {
+                let reply = account.reply(&id, href, &now, n).and_then(slap);
+                self.expect_accepted(ctx, REPLY, reply).await;
+            }
+            None => ctx.record(
+                proto,
+                REPLY.0,
+                Level::Must,
+                REPLY.1,
+                Outcome::Skip("the account's feed has no status to reply to".into()),
+                None,
+            ),
+        }
+    }
+
+    async fn expect_accepted(
+        &self,
+        ctx: &mut Ctx<'_>,
+        (id, title): (&'static str, &'static str),
+        req: Result<Request<Vec<u8>>, String>,
+    ) {
+        match req {
+            Ok(req) => {
+                let ex = self.send(req).await;
+                let ok = ex.status().is_some_and(|s| (200..300).contains(&s));
+                ctx.record(
+                    Protocol::Salmon,
+                    id,
+                    Level::Must,
+                    title,
+                    pass_if(ok, || format!("status {:?}", ex.status())),
+                    Some(&ex),
+                );
+            }
+            Err(e) => ctx.record(
+                Protocol::Salmon,
+                id,
+                Level::Must,
+                title,
+                Outcome::Fail(format!("the check's set-up failed: {e}")),
+                None,
+            ),
+        }
+    }
+
+    /// The account's magic public key: it parses (MS-KEY-01), is at least
+    /// 1024 bits (what every OStatus peer verifies) and, better, 2048.
+    fn magic_key(&self, ctx: &mut Ctx<'_>, d: Option<&Descriptor>) {
+        let proto = Protocol::Salmon;
+        let Some(d) = d else { return };
+        let found: Vec<String> = d.magic_keys().map(str::to_owned).collect();
+        let key = found
+            .iter()
+            .find_map(|k| ostatus_salmon::MagicPublicKey::parse(k).ok());
+        ctx.record(
+            proto,
+            "MS-KEY-01",
+            Level::Must,
+            "the account's magic public key (WebFinger) parses",
+            pass_if(key.is_some(), || match found.first() {
+                Some(k) => format!("not a magic key: {k}"),
+                None => "no magic-public-key link or property".into(),
+            }),
+            None,
+        );
+        let Some(key) = key else { return };
+        let bits = key.bits();
+        ctx.record(
+            proto,
+            "MS-KEY-01.2",
+            Level::Must,
+            "the magic public key has at least 1024 bits (the floor OStatus peers verify)",
+            pass_if(bits >= 1024, || format!("{bits} bits")),
+            None,
+        );
+        ctx.record(
+            proto,
+            "MS-KEY-01.3",
+            Level::Should,
+            "the magic public key has at least 2048 bits",
+            pass_if(bits >= 2048, || format!("{bits} bits")),
+            None,
+        );
     }
 
     async fn poco(&self, ctx: &mut Ctx<'_>, d: Option<&Descriptor>, base: &str) {
@@ -1049,7 +1265,7 @@ impl Checker {
             && PocoResponse::from_json(empty.body()).is_ok_and(|r| r.contacts().is_empty());
         ctx.record(
             proto,
-            "POCO-PRV-13",
+            "POCO-PRV-13.2",
             Level::Must,
             "a filter without matches gives 200 and no entries",
             pass_if(empty_ok, || format!("status {:?}", empty.status())),

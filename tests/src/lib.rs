@@ -11,6 +11,16 @@
 //!        ─► Report (text, JSON, self-contained HTML)
 //! ```
 //!
+//! Each check's ID is the `SPEC-CHECKLIST` item it proves; when several
+//! checks prove one item, the second and later carry `.2`, `.3`… (so every
+//! check has its own ID).
+//!
+//! With [`Checker::with_callback_listen`] the checker also serves an
+//! account of its own there (WebFinger, host-meta, a magic public key, a
+//! feed), signs a mention of the target account and a reply to its latest
+//! status, and expects both accepted: a server that refuses every slap
+//! fails, as one that accepts forged slaps does.
+//!
 //! Covered: WebFinger, host-meta and LRDD, the Atom feed, the Salmon
 //! endpoint, Portable Contacts, the WebSub hub (websub.rocks hub tests
 //! 100–106, with the checker serving topics and callbacks on
@@ -31,6 +41,7 @@
 //! # }
 //! ```
 
+mod account;
 mod checks;
 mod hub;
 mod report;

@@ -1,8 +1,10 @@
 //! The whole suite against the reference node (`ostatus-server`): every
 //! check of every protocol it serves passes — WebFinger, host-meta/LRDD,
 //! the feed, Salmon, the embedded hub (websub.rocks 100–106) and Portable
-//! Contacts. Only the subscriber checks are skipped: a node subscribes
-//! only to OStatus accounts, and the checker's topics are not accounts.
+//! Contacts. The Salmon checks include the positive ones: the checker
+//! serves its own account and the node accepts its signed mention and
+//! reply. Only the subscriber checks are skipped: a node subscribes only to
+//! OStatus accounts, and the checker's topics are not accounts.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,7 +21,7 @@ use ostatus_server::demo::LocalNode;
 async fn every_check_passes_against_the_reference_node() {
     let dir = std::env::temp_dir().join(format!("ostatus-conformance-node-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let node = LocalNode::start(&dir, 1024).await.unwrap();
+    let node = LocalNode::start(&dir, 2048).await.unwrap();
     let carol = node.node.create_user("carol", "Carol", None).await.unwrap();
     node.node
         .post(&carol, "Hello, conformance suite.", None)
@@ -36,6 +38,11 @@ async fn every_check_passes_against_the_reference_node() {
     let report = checker.run(&target, &Protocol::ALL, |_| {}).await;
     let text = report.to_text();
     assert_eq!(report.must_failures(), 0, "{text}");
+    // Every check has its own ID (issue 23 item 4).
+    let mut ids = std::collections::HashSet::new();
+    for r in &report.results {
+        assert!(ids.insert(r.id), "{} is used twice", r.id);
+    }
     for r in &report.results {
         match &r.outcome {
             Outcome::Pass => {}

@@ -26,6 +26,8 @@ use ostatus_webfinger::{Descriptor, Link, Lookup, LookupError, Rel, Resource, We
 struct Node {
     base: String,
     host: String,
+    /// Alice's magic public key, as a `data:` URI.
+    magic: String,
 }
 
 impl Lookup for Node {
@@ -49,6 +51,7 @@ impl Lookup for Node {
                         .with_href(format!("{b}/users/alice.atom")),
                 )
                 .with_link(Link::new(Rel::Salmon).with_href(format!("{b}/salmon/alice")))
+                .with_link(Link::new(Rel::MagicPublicKey).with_href(self.magic.clone()))
                 .with_link(
                     Link::new("http://portablecontacts.net/spec/1.0").with_href(format!("{b}/poco/alice")),
                 )
@@ -60,16 +63,38 @@ impl Lookup for Node {
     }
 }
 
-struct NobodyKnown;
-impl KeyResolver for NobodyKnown {
-    async fn keys(&self, signer: &str, _: bool) -> Result<Vec<MagicPublicKey>, KeyLookupError> {
-        Err(KeyLookupError {
-            signer: signer.into(),
-            reason: "unknown account".into(),
-        })
+/// Keys found as a Salmon receiver finds them: WebFinger on the signer,
+/// its magic-public-key link.
+struct WebFingerKeys(ostatus_webfinger::client::Client);
+
+impl WebFingerKeys {
+    fn new() -> Self {
+        let mut cfg = ostatus_webfinger::client::ClientConfig::default();
+        cfg.net = ostatus_webfinger::NetPolicy::dangerous_allow_http_and_private();
+        Self(ostatus_webfinger::client::Client::new(cfg).unwrap())
     }
 }
-impl SlapReceiver for NobodyKnown {
+
+impl KeyResolver for WebFingerKeys {
+    async fn keys(&self, signer: &str, _: bool) -> Result<Vec<MagicPublicKey>, KeyLookupError> {
+        let fail = |reason: String| KeyLookupError {
+            signer: signer.into(),
+            reason,
+        };
+        let r = Resource::parse(signer).map_err(|e| fail(e.to_string()))?;
+        let d = self
+            .0
+            .resolve(&r)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .descriptor;
+        d.href(&Rel::MagicPublicKey)
+            .and_then(|k| MagicPublicKey::parse(k).ok())
+            .map(|k| vec![k])
+            .ok_or_else(|| fail("no magic-public-key".into()))
+    }
+}
+impl SlapReceiver for WebFingerKeys {
     async fn accept(&self, _: Slap) -> Result<(), Rejected> {
         Ok(())
     }
@@ -121,6 +146,7 @@ fn feed(base: &str) -> String {
 struct Broken {
     no_cors: bool,
     salmon_accepts_anything: bool,
+    salmon_refuses_everything: bool,
 }
 
 async fn serve(broken: Broken) -> SocketAddr {
@@ -130,6 +156,10 @@ async fn serve(broken: Broken) -> SocketAddr {
     let node = Node {
         base: base.clone(),
         host: addr.to_string(),
+        magic: ostatus_salmon::PrivateKey::generate(2048)
+            .unwrap()
+            .public_key()
+            .to_data_uri(),
     };
     let wf = Arc::new(WebFinger::new(node, &base));
     let wf_handler = {
@@ -161,10 +191,15 @@ async fn serve(broken: Broken) -> SocketAddr {
         .merge(ostatus_portable_contacts::axum::router("/poco/{user}", Book));
     app = if broken.salmon_accepts_anything {
         app.route("/salmon/{user}", any(|| async { "ok" }))
+    } else if broken.salmon_refuses_everything {
+        app.route(
+            "/salmon/{user}",
+            any(|| async { (http::StatusCode::BAD_REQUEST, "no") }),
+        )
     } else {
         app.merge(ostatus_salmon::axum::router(
             "/salmon/{user}",
-            Arc::new(Endpoint::new(NobodyKnown)),
+            Arc::new(Endpoint::new(WebFingerKeys::new())),
         ))
     };
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
@@ -180,6 +215,31 @@ async fn check(addr: SocketAddr) -> Report {
     let report = checker.run(&target, &Protocol::ALL, |_| seen += 1).await;
     assert_eq!(seen, report.results.len(), "progress saw every result");
     report
+}
+
+/// The Salmon checks with the checker's own account served, so that it
+/// can send correctly signed slaps.
+async fn check_salmon_with_account(addr: SocketAddr) -> Report {
+    let target = Target::parse(&format!("alice@{addr}"))
+        .unwrap()
+        .with_scheme("http");
+    Checker::new(true)
+        .unwrap()
+        .with_callback_listen("127.0.0.1:0".parse().unwrap())
+        .run(&target, &[Protocol::Webfinger, Protocol::Salmon], |_| {})
+        .await
+}
+
+/// Every check of a report has its own ID.
+fn assert_unique_ids(r: &Report) {
+    let mut seen = std::collections::HashSet::new();
+    let twice: Vec<String> = r
+        .results
+        .iter()
+        .filter(|c| !seen.insert(c.id))
+        .map(|c| format!("{} ({})", c.id, c.title))
+        .collect();
+    assert!(twice.is_empty(), "IDs used more than once: {twice:#?}");
 }
 
 fn outcome<'a>(r: &'a Report, id: &str, title_part: &str) -> &'a Outcome {
@@ -221,7 +281,12 @@ async fn every_must_passes_against_the_projects_own_crates() {
             .iter()
             .any(|c| c.protocol == Protocol::Hub && matches!(c.outcome, Outcome::Skip(_)))
     );
-    assert_eq!(*outcome(&r, "SAL-RCV-02", "cannot be found"), Outcome::Pass);
+    assert_eq!(*outcome(&r, "SAL-RCV-02.1", "cannot be found"), Outcome::Pass);
+    assert_eq!(*outcome(&r, "MS-KEY-01", "parses"), Outcome::Pass);
+    // Without --callback-listen the checker has no account to sign with:
+    // the positive Salmon checks say so.
+    assert!(matches!(outcome(&r, "SAL-RCV-02.3", "mention"), Outcome::Skip(_)));
+    assert_unique_ids(&r);
     // The three output forms.
     assert!(r.to_text().contains("0 MUST failures"));
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
@@ -261,10 +326,13 @@ async fn a_salmon_endpoint_that_accepts_anything_fails() {
     )
     .await;
     assert!(matches!(
-        outcome(&r, "SAL-RCV-02", "cannot be found"),
+        outcome(&r, "SAL-RCV-02.1", "cannot be found"),
         Outcome::Fail(_)
     ));
-    assert!(matches!(outcome(&r, "SAL-RCV-02", "malformed"), Outcome::Fail(_)));
+    assert!(matches!(
+        outcome(&r, "SAL-RCV-02.2", "malformed"),
+        Outcome::Fail(_)
+    ));
     assert!(matches!(
         outcome(&r, "MS-ENV-09", "content type"),
         Outcome::Fail(_)
@@ -274,6 +342,41 @@ async fn a_salmon_endpoint_that_accepts_anything_fails() {
             .iter()
             .any(|c| c.level == Level::Must && matches!(c.outcome, Outcome::Fail(_)))
     );
+}
+
+/// Issue 23 item 4: good slaps from the checker's own account are
+/// accepted by a receiver that verifies them (and its 2xx passes)...
+#[tokio::test]
+async fn correctly_signed_slaps_are_accepted_by_a_verifying_endpoint() {
+    let r = check_salmon_with_account(serve(Broken::default()).await).await;
+    for (id, what) in [("SAL-RCV-02.3", "mention"), ("SAL-RCV-02.4", "reply")] {
+        assert_eq!(*outcome(&r, id, what), Outcome::Pass, "{}", r.to_text());
+    }
+    assert_eq!(r.must_failures(), 0, "{}", r.to_text());
+    assert_unique_ids(&r);
+}
+
+/// ... and a server that refuses every slap, good ones included, fails
+/// (before, it passed every Salmon check).
+#[tokio::test]
+async fn a_salmon_endpoint_that_refuses_everything_fails() {
+    let r = check_salmon_with_account(
+        serve(Broken {
+            salmon_refuses_everything: true,
+            ..Broken::default()
+        })
+        .await,
+    )
+    .await;
+    for (id, what) in [("SAL-RCV-02.3", "mention"), ("SAL-RCV-02.4", "reply")] {
+        assert!(
+            matches!(outcome(&r, id, what), Outcome::Fail(_)),
+            "{}",
+            r.to_text()
+        );
+    }
+    assert_eq!(*outcome(&r, "SAL-RCV-02.1", "cannot be found"), Outcome::Pass);
+    assert!(r.must_failures() >= 2);
 }
 
 #[tokio::test]

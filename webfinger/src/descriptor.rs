@@ -3,6 +3,10 @@
 
 use crate::rel::Rel;
 
+/// The XRD `Property` type under which a magic public key is published
+/// (Magic Signatures §8.1's second form).
+pub const MAGIC_KEY_PROPERTY: &str = "http://salmon-protocol.org/ns/magic-key";
+
 /// A resource descriptor: what a WebFinger or LRDD lookup returns, and what
 /// host-meta is.
 ///
@@ -172,6 +176,35 @@ impl Descriptor {
             .iter()
             .filter(|l| &l.rel == rel)
             .find_map(|l| l.href.as_deref())
+    }
+
+    /// The magic public keys the document publishes, as written (trimmed):
+    /// the `href`s of its `magic-public-key` links (often `data:` URIs),
+    /// then the values of its `http://salmon-protocol.org/ns/magic-key`
+    /// properties, the XRD form StatusNet and Friendica also used (Magic
+    /// Signatures §8.1; the two may name different keys). Parse them with
+    /// `ostatus_salmon::MagicPublicKey::parse`.
+    ///
+    /// ```
+    /// use ostatus_webfinger::{Descriptor, Link, MAGIC_KEY_PROPERTY, Rel};
+    ///
+    /// let d = Descriptor::new("acct:a@example.org")
+    ///     .with_link(Link::new(Rel::MagicPublicKey).with_href("data:application/magic-public-key,RSA.AQ.AQAB"))
+    ///     .with_property(MAGIC_KEY_PROPERTY, Some(" RSA.Aw.AQAB ".into()));
+    /// let keys: Vec<&str> = d.magic_keys().collect();
+    /// assert_eq!(keys, ["data:application/magic-public-key,RSA.AQ.AQAB", "RSA.Aw.AQAB"]);
+    /// ```
+    pub fn magic_keys(&self) -> impl Iterator<Item = &str> {
+        self.links_with_rel(&Rel::MagicPublicKey)
+            .filter_map(|l| l.href.as_deref())
+            .chain(
+                self.properties
+                    .iter()
+                    .filter(|p| p.type_ == MAGIC_KEY_PROPERTY)
+                    .filter_map(|p| p.value.as_deref()),
+            )
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
     }
 
     /// Every link of relation `rel`, in order.

@@ -109,7 +109,7 @@ pub mod axum;
 pub mod client;
 
 pub use acct::{Acct, AcctError, Resource};
-pub use descriptor::{Descriptor, Link, Property, Title};
+pub use descriptor::{Descriptor, Link, MAGIC_KEY_PROPERTY, Property, Title};
 pub use error::DocumentError;
 pub use jrd::JRD_MEDIA_TYPE;
 pub use lrdd::{TemplateError, expand_subscribe_template, expand_template};

@@ -2,7 +2,7 @@
 
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use ostatus_salmon::{Envelope, MagicPublicKey, PrivateKey, VerifyOptions, entry_author_uri};
-use ostatus_webfinger::{Descriptor, Rel};
+use ostatus_webfinger::Descriptor;
 use serde_json::json;
 
 use crate::{CliError, OutputFormat, read_input};
@@ -120,14 +120,7 @@ fn public_key(spec: &str) -> Result<MagicPublicKey, CliError> {
     }
     let d = Descriptor::parse(text.as_bytes(), None)
         .map_err(|e| CliError::Usage(format!("salmon: {spec}: not a key, PEM or XRD/JRD: {e}")))?;
-    d.links_with_rel(&Rel::MagicPublicKey)
-        .filter_map(|l| l.href.as_deref())
-        .chain(
-            d.properties
-                .iter()
-                .filter(|p| p.type_ == "http://salmon-protocol.org/ns/magic-key")
-                .filter_map(|p| p.value.as_deref()),
-        )
+    d.magic_keys()
         .find_map(|k| MagicPublicKey::parse(k).ok())
         .ok_or_else(|| {
             CliError::Usage(format!(

@@ -182,27 +182,13 @@ pub struct Posted {
     pub withheld: Vec<String>,
 }
 
-/// The XRD `Property` type under which Friendica and StatusNet published
-/// a magic public key (magicsig §8.1's second discovery form).
-const MAGIC_KEY_PROPERTY: &str = "http://salmon-protocol.org/ns/magic-key";
-
 /// Every magic public key a WebFinger document publishes, space-separated:
 /// the `magic-public-key` links and the XRD `Property` form (Friendica and
 /// StatusNet published both, sometimes with different keys).
 pub(crate) fn magic_keys_of(d: &ostatus_webfinger::Descriptor) -> Option<String> {
     let keys: Vec<&str> = d
-        .links
-        .iter()
-        .filter(|l| l.rel == Rel::MagicPublicKey)
-        .filter_map(|l| l.href.as_deref())
-        .chain(
-            d.properties
-                .iter()
-                .filter(|p| p.type_ == MAGIC_KEY_PROPERTY)
-                .filter_map(|p| p.value.as_deref()),
-        )
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))
+        .magic_keys()
+        .filter(|k| !k.contains(char::is_whitespace))
         .collect();
     (!keys.is_empty()).then(|| keys.join(" "))
 }
