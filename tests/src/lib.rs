@@ -137,7 +137,8 @@ pub enum Outcome {
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
-    /// The `SPEC-CHECKLIST` ID.
+    /// The check's ID: the checklist item it proves, with `.2`, `.3`… for
+    /// the second and later checks of one item (see `docs/checklist.md`).
     pub id: &'static str,
     /// The protocol.
     pub protocol: Protocol,
@@ -153,7 +154,22 @@ pub struct CheckResult {
     pub received: Vec<String>,
 }
 
+/// Where the requirements the checks prove are written down: the
+/// project's `docs/checklist.md`, one anchor per ID.
+pub const CHECKLIST_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/checklist.md");
+
 impl CheckResult {
+    /// The checklist item this check proves: its ID without the `.n` that
+    /// tells several checks of one item apart (`SAL-RCV-02.3` → `SAL-RCV-02`).
+    pub fn checklist_id(&self) -> &'static str {
+        self.id.split('.').next().unwrap_or(self.id)
+    }
+
+    /// The link to the requirement's entry in [`CHECKLIST_URL`].
+    pub fn checklist_link(&self) -> String {
+        format!("{CHECKLIST_URL}#{}", self.checklist_id().to_ascii_lowercase())
+    }
+
     /// A one-line summary: `PASS MUST WF-SRV-04 …`.
     pub fn line(&self) -> String {
         let (word, why) = match &self.outcome {

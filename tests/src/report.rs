@@ -69,8 +69,9 @@ impl Report {
         let (p, f, s) = self.counts();
         let _ = write!(
             out,
-            "\n{p} passed, {f} failed, {s} skipped; {} MUST failures",
-            self.must_failures()
+            "\n{p} passed, {f} failed, {s} skipped; {} MUST failures\nWhat each ID requires: {}",
+            self.must_failures(),
+            crate::CHECKLIST_URL
         );
         out
     }
@@ -85,6 +86,7 @@ impl Report {
                 let (o, why) = outcome(&r.outcome);
                 json!({
                     "id": r.id,
+                    "checklist": r.checklist_link(),
                     "protocol": r.protocol.as_str(),
                     "level": r.level.as_str(),
                     "title": r.title,
@@ -137,9 +139,10 @@ impl Report {
             }
             let _ = writeln!(
                 out,
-                "<tr><td class=\"{o}\">{}</td><td>{}</td><td>{}</td><td>{} <small>({})</small></td><td>{details}</td></tr>",
+                "<tr><td class=\"{o}\">{}</td><td>{}</td><td><a href=\"{}\">{}</a></td><td>{} <small>({})</small></td><td>{details}</td></tr>",
                 o.to_uppercase(),
                 r.level.as_str(),
+                html_escape(&r.checklist_link()),
                 r.id,
                 html_escape(r.title),
                 r.protocol.as_str()

@@ -230,8 +230,22 @@ async fn check_salmon_with_account(addr: SocketAddr) -> Report {
         .await
 }
 
-/// Every check of a report has its own ID.
+/// Every check of a report has its own ID, and its requirement an entry
+/// in `docs/checklist.md` (where the report links).
 fn assert_unique_ids(r: &Report) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/checklist.md")).unwrap();
+    for c in &r.results {
+        let anchor = format!("<a id=\"{}\"></a>", c.checklist_id().to_ascii_lowercase());
+        assert!(
+            doc.contains(&anchor),
+            "docs/checklist.md has no entry for {}",
+            c.id
+        );
+        assert!(
+            c.checklist_link()
+                .ends_with(&format!("#{}", c.checklist_id().to_ascii_lowercase()))
+        );
+    }
     let mut seen = std::collections::HashSet::new();
     let twice: Vec<String> = r
         .results
