@@ -17,70 +17,95 @@ use url::Url;
 #[derive(clap::Args)]
 pub struct HubArgs {
     /// Address to listen on.
-    #[arg(long)]
+    #[arg(long, env = "OSTATUS_LISTEN")]
     listen: SocketAddr,
     /// The hub's public URL: where subscribers and publishers POST, and the
     /// rel=hub link of deliveries. The hub is served at its path.
-    #[arg(long)]
+    #[arg(long, env = "OSTATUS_PUBLIC_URL")]
     public_url: Url,
     /// Storage: `sqlite:PATH` (durable, one process per file; the default
     /// `sqlite:hub.db`), `postgres://…` or `postgresql://…` (several hub
     /// processes may share the database), or `memory`.
-    #[arg(long, default_value = "sqlite:hub.db")]
+    #[arg(long, default_value = "sqlite:hub.db", env = "OSTATUS_DB")]
     db: String,
     /// Connections to PostgreSQL per process.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, env = "OSTATUS_DB_CONNECTIONS")]
     db_connections: usize,
     /// Accept only these topics: a URL prefix (`https://blog.example/`) or
     /// a host name (`blog.example`). Repeatable; none = any topic.
-    #[arg(long, value_name = "PREFIX|HOST")]
+    #[arg(
+        long,
+        value_name = "PREFIX|HOST",
+        env = "OSTATUS_ALLOW_TOPIC",
+        value_delimiter = ','
+    )]
     allow_topic: Vec<String>,
     /// Refuse these topics (prefix or host). Repeatable.
-    #[arg(long, value_name = "PREFIX|HOST")]
+    #[arg(
+        long,
+        value_name = "PREFIX|HOST",
+        env = "OSTATUS_DENY_TOPIC",
+        value_delimiter = ','
+    )]
     deny_topic: Vec<String>,
     /// Accept only these callbacks (prefix or host). Repeatable; none = any.
-    #[arg(long, value_name = "PREFIX|HOST")]
+    #[arg(
+        long,
+        value_name = "PREFIX|HOST",
+        env = "OSTATUS_ALLOW_CALLBACK",
+        value_delimiter = ','
+    )]
     allow_callback: Vec<String>,
     /// Refuse these callbacks (prefix or host). Repeatable.
-    #[arg(long, value_name = "PREFIX|HOST")]
+    #[arg(
+        long,
+        value_name = "PREFIX|HOST",
+        env = "OSTATUS_DENY_CALLBACK",
+        value_delimiter = ','
+    )]
     deny_callback: Vec<String>,
     /// Topics (URL prefixes) whose publishers may send the content with the
     /// publish request (fat pings). Repeatable; none by default.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "OSTATUS_FAT_PING_TOPIC",
+        value_delimiter = ','
+    )]
     fat_ping_topic: Vec<String>,
     /// HMAC for X-Hub-Signature: sha1, sha256, sha384 or sha512.
-    #[arg(long, default_value = "sha256")]
+    #[arg(long, default_value = "sha256", env = "OSTATUS_SIGNATURE")]
     signature: String,
     /// Allow plain http and loopback/private addresses for topics and
     /// callbacks (local testing only).
-    #[arg(long)]
+    #[arg(long, env = "OSTATUS_INSECURE")]
     insecure: bool,
     /// A host trusted explicitly (an internal publisher or subscriber): the
     /// hub may reach it over plain http and at a private address, without
     /// `--insecure`. An exact host name or IP address; repeatable. Where it
     /// redirects to stays under the default policy.
-    #[arg(long, value_name = "HOST")]
+    #[arg(long, value_name = "HOST", env = "OSTATUS_TRUST_HOST", value_delimiter = ',')]
     trust_host: Vec<String>,
     /// Shortest lease granted, in seconds.
-    #[arg(long, default_value_t = 3600)]
+    #[arg(long, default_value_t = 3600, env = "OSTATUS_LEASE_MIN")]
     lease_min: u64,
     /// Lease granted when none is requested, in seconds.
-    #[arg(long, default_value_t = 864_000)]
+    #[arg(long, default_value_t = 864_000, env = "OSTATUS_LEASE_DEFAULT")]
     lease_default: u64,
     /// Longest lease granted, in seconds.
-    #[arg(long, default_value_t = 2_592_000)]
+    #[arg(long, default_value_t = 2_592_000, env = "OSTATUS_LEASE_MAX")]
     lease_max: u64,
     /// Deliveries in flight (or waiting for their host) at once.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, env = "OSTATUS_CONCURRENCY")]
     concurrency: usize,
     /// Deliveries in flight at once to one callback host.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, env = "OSTATUS_PER_HOST_CONCURRENCY")]
     per_host_concurrency: usize,
     /// Attempts per delivery before it is given up.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, env = "OSTATUS_MAX_ATTEMPTS")]
     max_attempts: u32,
     /// Time limit of one outbound request, in seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, env = "OSTATUS_TIMEOUT")]
     timeout: u64,
 }
 

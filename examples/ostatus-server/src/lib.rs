@@ -25,8 +25,12 @@
 //! Dependencies beyond the workspace's: `rusqlite` (bundled SQLite) for the
 //! node's one database file; `hyper`, `hyper-util` and `tower-http` (all
 //! already under axum and reqwest) to serve with header and body read
-//! timeouts, which `axum::serve` lacks ([`serve`]). Passwords are hashed
-//! with `ring`'s PBKDF2, so no password-hashing crate is added.
+//! timeouts, which `axum::serve` lacks ([`serve`]); `argon2` (RustCrypto)
+//! for Argon2id password hashes, the OWASP recommendation (hashes of the
+//! earlier PBKDF2 form still verify and are upgraded at login);
+//! `rpassword` for the no-echo password prompt of `user create`; `toml`
+//! (the toml-rs parser that Cargo itself uses) for the `--config` file,
+//! with clap's `env` feature for the `OSTATUS_…` variables.
 
 pub mod demo;
 pub mod hub;

@@ -25,8 +25,21 @@ use ostatus_server::node::{Node, NodeConfig, NodeError};
 use url::Url;
 
 #[derive(Parser)]
-#[command(name = "ostatus-server", version, about = "The ostatus-rs reference server")]
+#[command(
+    name = "ostatus-server",
+    version,
+    about = "The ostatus-rs reference server",
+    after_help = "Every flag of `serve` and `hub` can also be given in the environment (the variable \
+                  named in its help) or in a TOML file (`--config FILE`, a [serve] and a [hub] table \
+                  whose keys are the flags' names). A flag wins over the environment, which wins over \
+                  the file. See docs/configuration.md."
+)]
 struct Cli {
+    /// A TOML file of settings: `[serve]` and `[hub]` tables, keys named as
+    /// the flags (`listen = "127.0.0.1:8080"`, `trust-host = ["hub.internal"]`).
+    /// Flags and environment variables override it.
+    #[arg(long, global = true, env = "OSTATUS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,7 +47,7 @@ struct Cli {
 #[derive(clap::Args)]
 struct Data {
     /// The node's data directory.
-    #[arg(long, default_value = "ostatus-data")]
+    #[arg(long, env = "OSTATUS_DATA", default_value = "ostatus-data")]
     data: PathBuf,
 }
 
@@ -124,29 +137,34 @@ enum Command {
     /// Run an OStatus node.
     Serve {
         /// Address to listen on.
-        #[arg(long)]
+        #[arg(long, env = "OSTATUS_LISTEN")]
         listen: SocketAddr,
         /// The node's host name (`user@DOMAIN`), with `:port` if needed.
-        #[arg(long)]
+        #[arg(long, env = "OSTATUS_DOMAIN")]
         domain: String,
         #[command(flatten)]
         data: Data,
         /// Serve and fetch over plain http, and allow loopback/private peers
         /// (local testing only).
-        #[arg(long)]
+        #[arg(long, env = "OSTATUS_INSECURE")]
         insecure: bool,
         /// Use this external WebSub hub instead of the embedded one.
-        #[arg(long)]
+        #[arg(long, env = "OSTATUS_HUB")]
         hub: Option<Url>,
         /// A host reached over plain http and at a private address without
         /// `--insecure` (an external hub on the internal network): an exact
         /// host name or IP address; repeatable. For WebFinger, WebSub and
         /// Salmon traffic alike.
-        #[arg(long, value_name = "HOST")]
+        #[arg(long, value_name = "HOST", env = "OSTATUS_TRUST_HOST", value_delimiter = ',')]
         trust_host: Vec<String>,
         /// Salmon slaps taken per signer host: a burst of this many, then
         /// this many a minute (429 with Retry-After beyond; SAL-RCV-11).
-        #[arg(long, default_value_t = 300, value_name = "N")]
+        #[arg(
+            long,
+            default_value_t = 300,
+            value_name = "N",
+            env = "OSTATUS_SLAPS_PER_MINUTE"
+        )]
         slaps_per_minute: u32,
     },
     /// Manage local users.
@@ -224,8 +242,98 @@ enum Command {
     Hub(Box<hub::HubArgs>),
 }
 
+/// `--config FILE` (or `--config=FILE`) from the command line, else
+/// `OSTATUS_CONFIG`.
+fn config_path() -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        if a == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.to_str().and_then(|s| s.strip_prefix("--config=")) {
+            return Some(PathBuf::from(v));
+        }
+    }
+    std::env::var_os("OSTATUS_CONFIG").map(PathBuf::from)
+}
+
+/// The commands whose flags a configuration file may set.
+const CONFIGURABLE: [&str; 2] = ["serve", "hub"];
+
+/// Installs the settings of a TOML file as the defaults of the flags they
+/// name, so that a flag, then its environment variable, still win.
+fn with_file_defaults(mut cmd: clap::Command, path: &std::path::Path) -> Result<clap::Command, String> {
+    let at = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--config {at}: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("--config {at}: {e}"))?;
+    for (section, value) in table {
+        let toml::Value::Table(settings) = value else {
+            return Err(format!(
+                "--config {at}: `{section}` is not a table; settings go under [serve] or [hub]"
+            ));
+        };
+        if !CONFIGURABLE.contains(&section.as_str()) {
+            return Err(format!(
+                "--config {at}: unknown table [{section}]; the file has [serve] and [hub] tables"
+            ));
+        }
+        for (key, value) in settings {
+            let id = key.replace('-', "_");
+            let known = cmd.find_subcommand(&section).is_some_and(|sc| {
+                sc.get_arguments().any(|a| {
+                    a.get_id() == id.as_str() && a.get_long().is_some() && id != "help" && id != "config"
+                })
+            });
+            if !known {
+                return Err(format!(
+                    "--config {at}: [{section}] has no setting `{key}` (see `ostatus-server {section} --help`)"
+                ));
+            }
+            let scalar = |v: &toml::Value| -> Result<String, String> {
+                match v {
+                    toml::Value::String(s) => Ok(s.clone()),
+                    toml::Value::Integer(i) => Ok(i.to_string()),
+                    toml::Value::Boolean(b) => Ok(b.to_string()),
+                    other => Err(format!(
+                        "--config {at}: [{section}] {key}: a {} is not a setting value",
+                        other.type_str()
+                    )),
+                }
+            };
+            let values: Vec<String> = match &value {
+                toml::Value::Array(items) => items.iter().map(scalar).collect::<Result<_, _>>()?,
+                v => vec![scalar(v)?],
+            };
+            cmd = cmd.mut_subcommand(&section, |sc| {
+                sc.mut_arg(id.as_str(), |a| a.default_values(values).required(false))
+            });
+        }
+    }
+    Ok(cmd)
+}
+
+/// The command line, with the configuration file's settings as defaults.
+fn parse_cli() -> Result<Cli, String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    if let Some(path) = config_path() {
+        cmd = with_file_defaults(cmd, &path)?;
+    }
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("ostatus-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // The demo prints what crosses the wire itself; its log would say it
     // twice, so by default it logs only warnings.
     let default_level = if matches!(cli.command, Command::Demo { .. }) {
