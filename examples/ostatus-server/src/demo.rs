@@ -68,6 +68,7 @@ impl LocalNode {
             .local_addr()
             .map_err(|e| NodeError::Invalid(e.to_string()))?;
         let mut config = NodeConfig::new(&addr.to_string(), dir.to_path_buf(), true)?;
+        config.group_commit = true;
         config.key_bits = key_bits;
         configure(&mut config);
         let node = Node::open(config)?;

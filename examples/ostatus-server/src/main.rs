@@ -503,6 +503,7 @@ async fn serve(
     slaps_per_minute: u32,
 ) -> Result<(), String> {
     let mut config = NodeConfig::new(domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
+    config.group_commit = true;
     config.external_hub = hub;
     config.slaps_per_minute = slaps_per_minute.max(1);
     if let Some(bad) = trust_host

@@ -60,6 +60,11 @@ pub struct NodeConfig {
     /// WebFinger lookup at the host it names, so this also bounds how hard
     /// forged slaps can make the node hit a third party.
     pub slaps_per_minute: u32,
+    /// Group commit (default off): many writes in flight share one sync
+    /// of the database log, made before any of them is acknowledged
+    /// ([`db::Db::open_group_commit`]). For a serving process; a one-shot
+    /// command leaves it off, so each commit is synced on its own.
+    pub group_commit: bool,
 }
 
 impl NodeConfig {
@@ -82,6 +87,7 @@ impl NodeConfig {
             trusted_hosts: Vec::new(),
             key_bits: 2048,
             slaps_per_minute: 300,
+            group_commit: false,
         })
     }
 }
@@ -168,7 +174,12 @@ impl Node {
     pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| NodeError::Invalid(format!("{}: {e}", config.data_dir.display())))?;
-        let db = Db::open(&config.data_dir.join("node.db"))?;
+        let path = config.data_dir.join("node.db");
+        let db = if config.group_commit {
+            Db::open_group_commit(&path)?
+        } else {
+            Db::open(&path)?
+        };
         match db.setting("domain")? {
             Some(d) if d != config.domain => {
                 return Err(NodeError::Invalid(format!(

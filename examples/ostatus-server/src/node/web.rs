@@ -305,7 +305,30 @@ impl Node {
         if let Some(hub) = &self.hub {
             app = app.merge(ostatus_websub::hub_runtime::router(hub.clone(), "/api/push"));
         }
-        app
+        // What a request wrote is durable before it is acknowledged.
+        app.layer(axum::middleware::from_fn_with_state(self.clone(), durable_writes))
+    }
+}
+
+/// Answers a request that may have written (anything but GET and HEAD)
+/// only once its writes are durable: with group commit, many requests
+/// share one sync of the log ([`super::db::Db::durable`]). If the sync
+/// fails, 503: the peer or user tries again.
+async fn durable_writes(State(node): Shared, req: Request, next: axum::middleware::Next) -> Response {
+    let writes = !matches!(*req.method(), http::Method::GET | http::Method::HEAD);
+    let resp = next.run(req).await;
+    if !writes {
+        return resp;
+    }
+    match node.db().durable().await {
+        Ok(()) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "a write could not be made durable");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server could not store this durably; try again".into(),
+            )
+        }
     }
 }
 
