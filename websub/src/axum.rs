@@ -132,6 +132,20 @@ where
     router(path, subscriber, Sink::Handler(boxed), max_body)
 }
 
+/// [`callback_router_with`] served at the subscriber's own callback path
+/// ([`Subscriber::callback_path`]): the path is written once, in the
+/// callback base URL given to [`Subscriber::new`], and cannot drift from
+/// the router's.
+pub fn subscriber_router<S, H, F>(subscriber: Arc<Subscriber<S>>, handler: H, max_body: usize) -> Router
+where
+    S: Store + 'static,
+    H: Fn(Event) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<(), Refused>> + Send + 'static,
+{
+    let path = subscriber.callback_path();
+    callback_router_with(&path, subscriber, handler, max_body)
+}
+
 fn router<S: Store + 'static>(
     path: &str,
     subscriber: Arc<Subscriber<S>>,

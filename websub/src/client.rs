@@ -24,6 +24,16 @@ pub use ostatus_core::fetch::Fetched;
 /// ([`NetPolicy::with_trusted_hosts`](crate::NetPolicy::with_trusted_hosts)).
 pub type ClientConfig = ostatus_core::fetch::FetchConfig;
 
+/// What [`Client::renew_due`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Renewals {
+    /// Renewals the hub accepted (each is verified on its callback next).
+    pub renewed: Vec<Subscription>,
+    /// Renewals that failed, with the reason; tried again at the next call.
+    pub failed: Vec<(Subscription, String)>,
+}
+
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -209,6 +219,69 @@ impl Client {
             return Err(status_error(&f, 300));
         }
         Ok(())
+    }
+
+    /// Renews every active subscription whose lease ends within `margin`
+    /// of `now`: the same hub, topic, callback and secret, asking for
+    /// `lease_seconds` (or what was asked before), so that the hub replaces
+    /// the subscription (WS-HUB-03) and nothing is delivered twice. The
+    /// hub verifies each renewal on the callback as for a subscription.
+    /// Call it periodically, more often than `margin`; a failed renewal is
+    /// tried again at the next call, while the lease lasts.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ostatus_websub::client::Client,
+    /// #     subscriber: ostatus_websub::Subscriber<ostatus_websub::MemoryStore>) {
+    /// use std::time::{Duration, SystemTime};
+    /// loop {
+    ///     let day = Duration::from_secs(86_400);
+    ///     match client.renew_due(&subscriber, SystemTime::now(), day, Some(7 * 86_400)).await {
+    ///         Ok(r) => for (sub, why) in &r.failed {
+    ///             eprintln!("renewing {} at {}: {why}", sub.topic, sub.hub);
+    ///         },
+    ///         Err(e) => eprintln!("renewals: {e}"),
+    ///     }
+    ///     tokio::time::sleep(Duration::from_secs(3600)).await;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Subscriber`] when the store cannot be read; failures
+    /// of single renewals are in [`Renewals::failed`].
+    pub async fn renew_due<S: Store>(
+        &self,
+        subscriber: &Subscriber<S>,
+        now: SystemTime,
+        margin: std::time::Duration,
+        lease_seconds: Option<u64>,
+    ) -> Result<Renewals, ClientError> {
+        let mut out = Renewals::default();
+        for mut sub in subscriber.due_for_renewal(now, margin).await? {
+            if lease_seconds.is_some() {
+                sub.requested_lease = lease_seconds;
+            }
+            let sent = async {
+                subscriber
+                    .store()
+                    .put(sub.clone())
+                    .await
+                    .map_err(SubscriberError::from)?;
+                let req = subscriber.request(&sub, crate::subscriber::Mode::Subscribe)?;
+                let f = self.post(req).await?;
+                if f.status.is_success() {
+                    Ok(())
+                } else {
+                    Err(status_error(&f, 300))
+                }
+            };
+            match sent.await {
+                Ok(()) => out.renewed.push(sub),
+                Err(e) => out.failed.push((sub, e.to_string())),
+            }
+        }
+        Ok(out)
     }
 
     /// Sends a publish ping.

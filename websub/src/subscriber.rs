@@ -171,6 +171,18 @@ impl<S: Store> Subscriber<S> {
         Self { store, callback_base }
     }
 
+    /// The path under which this subscriber's callbacks are served: the
+    /// path of its callback base (`https://app.example/websub` → `/websub`),
+    /// for a router mounted at the same place.
+    pub fn callback_path(&self) -> String {
+        let p = self.callback_base.path().trim_end_matches('/');
+        if p.is_empty() {
+            "/".to_owned()
+        } else {
+            p.to_owned()
+        }
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store

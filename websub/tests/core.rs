@@ -519,3 +519,89 @@ async fn callback_router_with_answers_after_the_application() {
         "the forged one never reached the application"
     );
 }
+
+/// Issue 19 item 3: the renewal helper renews what is due (same callback,
+/// the lease asked), reports the hub's refusals, and leaves the rest; the
+/// router's path comes from the subscriber's callback URL.
+#[cfg(all(feature = "axum", feature = "client"))]
+#[tokio::test]
+async fn renewals_are_sent_for_due_leases_and_failures_reported() {
+    use std::sync::{Arc, Mutex};
+    // A hub that accepts subscriptions to /ok and refuses those to /no.
+    type Forms = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+    let seen: Forms = Arc::default();
+    let seen2 = seen.clone();
+    let hub = axum::Router::new().route(
+        "/hub",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let seen = seen2.clone();
+            async move {
+                let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+                let refuse = form.iter().any(|(k, v)| k == "hub.topic" && v.ends_with("/no"));
+                seen.lock().unwrap().push(form);
+                if refuse {
+                    (http::StatusCode::INTERNAL_SERVER_ERROR, "no")
+                } else {
+                    (http::StatusCode::ACCEPTED, "")
+                }
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = Url::parse(&format!("http://{}/hub", l.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(l, hub).await.unwrap() });
+
+    let subscriber = Subscriber::new(
+        MemoryStore::default(),
+        Url::parse("https://app.example/websub/").unwrap(),
+    );
+    assert_eq!(subscriber.callback_path(), "/websub");
+    let now = SystemTime::now();
+    let mut ids = Vec::new();
+    for (topic, lease) in [
+        ("https://t.example/ok", 600),
+        ("https://t.example/no", 600),
+        ("https://t.example/later", 864_000),
+    ] {
+        let (sub, _) = subscriber
+            .subscribe(&hub_url, &Url::parse(topic).unwrap(), Some("k"), Some(lease), now)
+            .await
+            .unwrap();
+        // Verified by the hub with the lease asked.
+        let verify = http::Request::get(format!(
+            "{}?hub.mode=subscribe&hub.topic={}&hub.challenge=c&hub.lease_seconds={lease}",
+            sub.callback,
+            q(topic)
+        ))
+        .body(Vec::<u8>::new())
+        .unwrap();
+        let (r, _) = subscriber.handle(&verify, now).await.unwrap();
+        assert_eq!(r.status(), 200);
+        ids.push(sub);
+    }
+    let mut cfg = ostatus_websub::client::ClientConfig::default();
+    cfg.net = ostatus_websub::NetPolicy::dangerous_allow_http_and_private();
+    let client = ostatus_websub::client::Client::new(cfg).unwrap();
+    let r = client
+        .renew_due(&subscriber, now, Duration::from_secs(3600), Some(7 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.renewed.iter().map(|s| s.topic.as_str()).collect::<Vec<_>>(),
+        ["https://t.example/ok"]
+    );
+    assert_eq!(r.failed.len(), 1);
+    assert_eq!(r.failed[0].0.topic.as_str(), "https://t.example/no");
+    assert!(r.failed[0].1.contains("500"), "{}", r.failed[0].1);
+    // Two requests reached the hub: the same callbacks, the lease asked now.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for form in seen.iter() {
+        let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("hub.mode").as_deref(), Some("subscribe"));
+        assert_eq!(get("hub.lease_seconds").as_deref(), Some("604800"));
+        let topic = get("hub.topic").unwrap();
+        let original = ids.iter().find(|s| s.topic.as_str() == topic).unwrap();
+        assert_eq!(get("hub.callback").as_deref(), Some(original.callback.as_str()));
+    }
+}

@@ -308,43 +308,31 @@ impl Node {
     /// subscription's callback, so the hub replaces the subscription rather
     /// than adding one (WS-HUB-03), and nothing is delivered twice.
     pub async fn renew_subscriptions(&self, now: SystemTime) -> usize {
-        use ostatus_websub::Store;
-        let due = match self
-            .subscriber
-            .due_for_renewal(now, Duration::from_secs(86_400))
+        // Ask for a week again, whatever the hub granted last time.
+        match self
+            .http
+            .renew_due(
+                &self.subscriber,
+                now,
+                Duration::from_secs(86_400),
+                Some(7 * 86_400),
+            )
             .await
         {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "listing subscriptions to renew failed");
-                return 0;
-            }
-        };
-        let mut renewed = 0;
-        for mut sub in due {
-            // Ask for a week again, whatever the hub granted last time.
-            sub.requested_lease = Some(7 * 86_400);
-            if let Err(e) = self.subscriber.store().put(sub.clone()).await {
-                tracing::error!(error = %e, "storing a renewal failed");
-                continue;
-            }
-            let sent = match self.subscriber.request(&sub, ostatus_websub::Mode::Subscribe) {
-                Ok(req) => self.http.post(req).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "building a renewal failed");
-                    continue;
-                }
-            };
-            match sent {
-                Ok(f) if f.status.is_success() => {
-                    renewed += 1;
+            Ok(r) => {
+                for sub in &r.renewed {
                     self.report("→", format!("WebSub renewal of {} at {}", sub.topic, sub.hub));
                 }
-                Ok(f) => tracing::warn!(topic = %sub.topic, status = %f.status, "the hub refused a renewal"),
-                Err(e) => tracing::warn!(topic = %sub.topic, error = %e, "a renewal failed"),
+                for (sub, why) in &r.failed {
+                    tracing::warn!(topic = %sub.topic, hub = %sub.hub, error = %why, "a renewal failed");
+                }
+                r.renewed.len()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "listing subscriptions to renew failed");
+                0
             }
         }
-        renewed
     }
 
     /// Waits until the embedded hub has nothing left to deliver (tests and

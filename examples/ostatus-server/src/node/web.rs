@@ -292,8 +292,7 @@ impl Node {
                 // A delivery is answered 2xx once it is stored; when the
                 // database fails, 503, and the hub delivers it again.
                 let node = self.clone();
-                ostatus_websub::axum::callback_router_with(
-                    "/api/subscriptions",
+                ostatus_websub::axum::subscriber_router(
                     self.subscriber.clone(),
                     move |ev| {
                         let node = node.clone();
