@@ -879,43 +879,52 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     }
 }
 
-/// An axum router: the hub at `path` (POST), its metrics at `/metrics`.
-/// Request bodies are capped at 64 KiB (413 beyond) and must arrive within
-/// [`crate::axum::BODY_READ_TIMEOUT`] (408 after).
+/// An axum router: the hub at `path` (POST). Request bodies are capped at
+/// 64 KiB (413 beyond) and must arrive within
+/// [`crate::axum::BODY_READ_TIMEOUT`] (408 after). The metrics are a
+/// separate router ([`metrics_router`]), mounted where the application
+/// wants them (and kept off the public site if it likes).
 pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) -> axum::Router {
     use axum::body::Body;
-    use axum::routing::{any, get};
-    let h = hub.clone();
-    axum::Router::new()
-        .route(
-            path,
-            any(move |req: axum::extract::Request| {
-                let hub = h.clone();
-                async move {
-                    let (parts, body) = req.into_parts();
-                    let bytes =
-                        match crate::axum::read_body(&parts.headers, body, 64 << 10, "websub hub").await {
-                            Ok(b) => b,
-                            Err(r) => return r,
-                        };
-                    hub.handle(&Request::from_parts(parts, bytes))
-                        .await
-                        .map(Body::from)
-                }
-            }),
-        )
-        .route(
-            "/metrics",
-            get(move || {
-                let hub = hub.clone();
-                async move {
-                    let mut r = Response::new(Body::from(hub.metrics_text().await));
-                    r.headers_mut().insert(
-                        CONTENT_TYPE,
-                        HeaderValue::from_static("text/plain; version=0.0.4"),
-                    );
-                    r
-                }
-            }),
-        )
+    use axum::routing::any;
+    axum::Router::new().route(
+        path,
+        any(move |req: axum::extract::Request| {
+            let hub = hub.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let bytes = match crate::axum::read_body(&parts.headers, body, 64 << 10, "websub hub").await {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                hub.handle(&Request::from_parts(parts, bytes))
+                    .await
+                    .map(Body::from)
+            }
+        }),
+    )
+}
+
+/// The hub's Prometheus metrics (text format 0.0.4) at `path` (GET):
+/// deliveries, verifications, queue and subscription gauges, delivery
+/// latency. Separate from [`router`] so that an application that has its
+/// own `/metrics`, or serves metrics on another listener, mounts them
+/// where it wants.
+pub fn metrics_router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) -> axum::Router {
+    use axum::body::Body;
+    use axum::routing::get;
+    axum::Router::new().route(
+        path,
+        get(move || {
+            let hub = hub.clone();
+            async move {
+                let mut r = Response::new(Body::from(hub.metrics_text().await));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                r
+            }
+        }),
+    )
 }

@@ -178,7 +178,11 @@ async fn harness_with<S: HubStore>(
     client(&mut client_config, rocks_addr);
     let hub = Hub::new(cfg, policy, store, WholeContent, client_config).unwrap();
     hub.spawn_workers();
-    let app = router(hub.clone(), "/hub");
+    // The metrics are mounted by the application, where it wants them.
+    let app = router(hub.clone(), "/hub").merge(ostatus_websub::hub_runtime::metrics_router(
+        hub.clone(),
+        "/metrics",
+    ));
     tokio::spawn(async move { axum::serve(hl, app).await.unwrap() });
     Harness {
         base,
@@ -820,4 +824,48 @@ async fn mastodon_era_subscribers_get_sha1_and_pings_get_204() {
         q(&h.topic(106))
     );
     assert_eq!(h.post(fragment).await, 400);
+}
+
+/// Issue 19 item 4: the hub router claims only its own path, so an app that
+/// has its own `/metrics` merges it (axum refuses overlapping routes), and
+/// mounts the hub's metrics where it wants them.
+#[tokio::test]
+async fn the_hub_router_leaves_metrics_to_the_app() {
+    use tower::ServiceExt;
+    let hub = Hub::new(
+        HubConfig::new(Url::parse("https://hub.example/hub").unwrap()),
+        DeliveryPolicy::default(),
+        MemoryHubStore::default(),
+        WholeContent,
+        ClientConfig::default(),
+    )
+    .unwrap();
+    let app = Router::new()
+        .route("/metrics", get(|| async { "the app's own metrics" }))
+        .merge(router(hub.clone(), "/hub"))
+        .merge(ostatus_websub::hub_runtime::metrics_router(
+            hub.clone(),
+            "/internal/hub-metrics",
+        ));
+    let get_text = |path: &'static str| {
+        let app = app.clone();
+        async move {
+            let r = app
+                .oneshot(
+                    axum::http::Request::get(path)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+            String::from_utf8(body.to_vec()).unwrap()
+        }
+    };
+    assert_eq!(get_text("/metrics").await, "the app's own metrics");
+    assert!(
+        get_text("/internal/hub-metrics")
+            .await
+            .contains("websub_hub_subscriptions 0")
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ostatus_activitystreams::{Feed, new_or_updated};
 use ostatus_websub::client::ClientConfig;
 use ostatus_websub::hub::{AccessLists, HubConfig};
-use ostatus_websub::hub_runtime::{ContentFilter, DeliveryPolicy, Hub, router};
+use ostatus_websub::hub_runtime::{ContentFilter, DeliveryPolicy, Hub, metrics_router, router};
 use ostatus_websub::hub_store::{HubStore, MemoryHubStore, PostgresHubStore, SqliteHubStore};
 use ostatus_websub::{NetPolicy, SignatureAlg};
 use url::Url;
@@ -205,6 +205,7 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
     };
     let ready = hub.clone();
     let app = router(hub.clone(), path)
+        .merge(metrics_router(hub.clone(), "/metrics"))
         .route(
             "/healthz",
             axum::routing::get(|| async { (http::StatusCode::OK, "ok\n") }),
