@@ -291,13 +291,11 @@ async fn leases_are_renewed_at_the_same_callback() {
     assert_eq!(an.renew_subscriptions(week).await, 1);
     bn.hub_idle().await;
     // Replaced, not added: bob's hub still has one subscription.
-    let metrics = reqwest::get(format!("{}metrics", b.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bn.hub_metrics().await.unwrap();
     assert!(metrics.contains("\nwebsub_hub_subscriptions 1\n"), "{metrics}");
+    // Not on the node's public site.
+    let public = reqwest::get(format!("{}metrics", b.url())).await.unwrap();
+    assert_eq!(public.status().as_u16(), 404);
     assert!(
         metrics.contains("\nwebsub_hub_verifications_total 2\n"),
         "{metrics}"

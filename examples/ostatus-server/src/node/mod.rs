@@ -335,6 +335,15 @@ impl Node {
         }
     }
 
+    /// The embedded hub's metrics (Prometheus text), if it runs one. The
+    /// node does not serve them on its public site.
+    pub async fn hub_metrics(&self) -> Option<String> {
+        match &self.hub {
+            Some(hub) => Some(hub.metrics_text().await),
+            None => None,
+        }
+    }
+
     /// Waits until the embedded hub has nothing left to deliver (tests and
     /// the demo).
     pub async fn hub_idle(&self) {
