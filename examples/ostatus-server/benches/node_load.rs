@@ -179,6 +179,8 @@ async fn run() {
                         Vec::new()
                     },
                     visibility: Visibility::Public,
+                    summary: None,
+                    tags: Vec::new(),
                 },
                 |id| {
                     let u = format!("{profile}/updates/{id}");

@@ -183,6 +183,10 @@ enum Command {
         /// servers that do not honour them; they are named on stderr.
         #[arg(long, default_value = "public", value_parser = parse_visibility)]
         visibility: Visibility,
+        /// A content warning: shown with the text collapsed under it
+        /// (Mastodon's `summary`).
+        #[arg(long, value_name = "SUBJECT")]
+        cw: Option<String>,
         #[command(flatten)]
         who: Acting,
     },
@@ -438,11 +442,12 @@ async fn run(command: Command) -> Result<(), String> {
             text,
             reply_to,
             visibility,
+            cw,
             who,
         } => {
             let (node, user) = acting(&who)?;
             let p = node
-                .post_with(&user, &text, reply_to.as_deref(), visibility)
+                .post_note(&user, &text, reply_to.as_deref(), visibility, cw.as_deref())
                 .await
                 .map_err(err)?;
             if !p.withheld.is_empty() {

@@ -756,3 +756,70 @@ async fn an_old_password_hash_is_upgraded_at_login() {
     assert_eq!(login("old secret").await.unwrap().status(), 303);
     a.stop().await;
 }
+
+/// Issue 18 items 2 and 3 between two nodes: a content warning and
+/// hashtags travel through the hub as Mastodon wrote them (`summary`,
+/// `category`), and the follower's node shows the warning with the text
+/// collapsed, and the status on its tag page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_warnings_and_hashtags_federate() {
+    use ostatus_server::node::db::Visibility;
+    let a = LocalNode::start(&dir("cw-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("cw-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    an.hub_idle().await;
+    let posted = an
+        .post_note(
+            &alice,
+            "The ending of #Dune, discussed. #Books",
+            None,
+            Visibility::Public,
+            Some("spoilers"),
+        )
+        .await
+        .unwrap();
+    // On alice's node: linked tags, the warning, in her feed as Mastodon wrote it.
+    let mine = posted.status;
+    assert!(
+        mine.content
+            .contains("/tags/dune\" class=\"mention hashtag\" rel=\"tag\">#<span>Dune</span></a>"),
+        "{}",
+        mine.content
+    );
+    let feed = an.feed("alice", None).unwrap();
+    let e = feed
+        .entries
+        .iter()
+        .find(|e| e.id.as_deref() == Some(mine.uri.as_str()))
+        .unwrap();
+    assert_eq!(e.summary.as_ref().map(|t| t.value.as_str()), Some("spoilers"));
+    let terms: Vec<&str> = e.categories.iter().map(|c| c.term.as_str()).collect();
+    assert_eq!(terms, ["books", "dune"]);
+    // On bob's node, through the hub.
+    an.hub_idle().await;
+    wait_for("the post on bob's node", WAIT, || async {
+        Ok(bn.db().status(&mine.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let theirs = bn.db().status(&mine.uri).unwrap().unwrap();
+    assert_eq!(theirs.summary.as_deref(), Some("spoilers"));
+    assert_eq!(bn.db().tags(&mine.uri).unwrap(), ["books", "dune"]);
+    let page = reqwest::get(format!("{}tags/dune", b.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("data-uri=\"{}\"", mine.uri)), "{page}");
+    assert!(
+        page.contains("<details class=\"cw\"><summary>spoilers</summary>"),
+        "{page}"
+    );
+    for n in [a, b] {
+        n.stop().await;
+    }
+}

@@ -170,6 +170,9 @@ pub struct Status {
     pub deleted: bool,
     /// Who may see it.
     pub visibility: Visibility,
+    /// The content warning (Mastodon's `atom:summary`): shown, with the
+    /// content collapsed under it.
+    pub summary: Option<String>,
 }
 
 /// A new status (no row id yet).
@@ -199,6 +202,10 @@ pub struct NewStatus {
     pub mentions: Vec<String>,
     /// Who may see it.
     pub visibility: Visibility,
+    /// See [`Status::summary`].
+    pub summary: Option<String>,
+    /// Hashtags, lower-cased, without `#`.
+    pub tags: Vec<String>,
 }
 
 /// A Salmon slap waiting in the outbox.
@@ -334,6 +341,14 @@ const MIGRATIONS: &[&str] = &[
     // 4: replay records are forgotten by age on every slap; without an
     // index that scanned them all (issue 17: slaps slowed as they came).
     "CREATE INDEX IF NOT EXISTS seen_slaps_at ON seen_slaps (at);",
+    // 5: content warnings and hashtags (issue 18 items 2 and 3).
+    "ALTER TABLE statuses ADD COLUMN summary TEXT;
+     CREATE TABLE IF NOT EXISTS tags (
+         tag TEXT NOT NULL,
+         status_uri TEXT NOT NULL,
+         PRIMARY KEY (tag, status_uri)
+     );
+     CREATE INDEX IF NOT EXISTS tags_status ON tags (status_uri);",
 ];
 
 /// The schema version this binary writes.
@@ -374,7 +389,7 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 }
 
 const STATUS_COLUMNS: &str = "id, uri, author_uri, local_user, kind, content, in_reply_to, conversation, \
-                              shared_uri, url, published, updated, deleted, visibility";
+                              shared_uri, url, published, updated, deleted, visibility, summary";
 
 /// The SQL condition "the viewer bound to `?{n}` (NULL for nobody logged
 /// in) may see the status": world-readable ones to anyone; otherwise to its
@@ -409,6 +424,7 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
         updated: r.get(11)?,
         deleted: r.get::<_, i64>(12)? != 0,
         visibility: Visibility::of_scope(Some(&r.get::<_, String>(13)?)),
+        summary: r.get(14)?,
     })
 }
 
@@ -811,8 +827,8 @@ impl Db {
         }
         tx.execute(
             "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
-                                   shared_uri, url, published, updated, visibility)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+                                   shared_uri, url, published, updated, visibility, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
             params![
                 s.uri,
                 s.author_uri,
@@ -824,7 +840,8 @@ impl Db {
                 s.shared_uri,
                 s.url,
                 s.published,
-                s.visibility.as_str()
+                s.visibility.as_str(),
+                s.summary
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -844,6 +861,12 @@ impl Db {
             tx.execute(
                 "INSERT OR IGNORE INTO mentions (status_uri, account_uri) VALUES (?1, ?2)",
                 [&uri, m],
+            )?;
+        }
+        for t in &s.tags {
+            tx.execute(
+                "INSERT OR IGNORE INTO tags (tag, status_uri) VALUES (?1, ?2)",
+                [t, &uri],
             )?;
         }
         let st = tx.query_row(
@@ -1017,6 +1040,36 @@ impl Db {
                 visible_to(2)
             ),
             params![uri, viewer],
+        )
+    }
+
+    /// The hashtags of a status, in order.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn tags(&self, status_uri: &str) -> Result<Vec<String>, DbError> {
+        self.many(
+            "SELECT tag FROM tags WHERE status_uri = ?1 ORDER BY tag",
+            [status_uri],
+            |r| r.get(0),
+        )
+    }
+
+    /// Public statuses (local and remote) with a hashtag, newest first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn tagged(&self, tag: &str, limit: usize) -> Result<Vec<Status>, DbError> {
+        self.statuses(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses
+                 WHERE uri IN (SELECT status_uri FROM tags WHERE tag = ?1)
+                   AND deleted = 0 AND visibility = 'public'
+                 ORDER BY published DESC, id DESC LIMIT ?2"
+            ),
+            params![tag, i64::try_from(limit).unwrap_or(i64::MAX)],
         )
     }
 

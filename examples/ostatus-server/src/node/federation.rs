@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::StatusCode;
-use ostatus_activitystreams::{Entry, Feed, InReplyTo, Link, Meta, ObjectType, Person, Text, TextType, Verb};
+use ostatus_activitystreams::{
+    Category, Entry, Feed, InReplyTo, Link, Meta, ObjectType, Person, Text, TextType, Verb,
+};
 use ostatus_salmon::{Envelope, KeyLookupError, KeyResolver, MagicPublicKey, PrivateKey, Slap};
 use ostatus_webfinger::{Rel, Resource};
 use ostatus_websub::axum::Refused;
@@ -115,9 +117,55 @@ pub(crate) fn find_mentions(text: &str) -> Vec<String> {
     out
 }
 
-/// Plain text from a form as HTML: paragraphs, line breaks, and mentions
-/// linked to the accounts' profile pages (`h-card` markup as Mastodon).
-fn text_to_html(text: &str, mentions: &[(String, Account)]) -> String {
+/// The hashtag a word starts with, if any: `#` and then letters, digits
+/// and `_`, with at least one letter (so `#1` is no tag), lower-cased as
+/// Mastodon stored them. Trailing punctuation is not part of it.
+fn hashtag_of(word: &str) -> Option<(String, usize)> {
+    let rest = word.strip_prefix('#')?;
+    let len: usize = rest
+        .char_indices()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .map(|(_, c)| c.len_utf8())
+        .sum();
+    let tag = &rest[..len];
+    (tag.chars().any(char::is_alphabetic) && tag.chars().count() <= 100)
+        .then(|| (tag.to_lowercase(), len + 1))
+}
+
+/// The hashtags of a text, lower-cased, each once, in order.
+pub(crate) fn find_hashtags(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(char::is_whitespace) {
+        if let Some((tag, _)) = hashtag_of(word.trim_start_matches('('))
+            && !out.contains(&tag)
+        {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+/// The hashtags an entry carries: its `category` terms (Mastodon and GNU
+/// social wrote one per tag), lower-cased, without `#`, each once.
+fn entry_tags(e: &Entry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &e.categories {
+        let t = c.term.trim().trim_start_matches('#').to_lowercase();
+        let ok = !t.is_empty()
+            && t.chars().count() <= 100
+            && t.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && t != "nsfw";
+        if ok && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Plain text from a form as HTML: paragraphs, line breaks, mentions
+/// linked to the accounts' profile pages (`h-card` markup as Mastodon), and
+/// hashtags linked to this node's tag pages (`base` is its base URL).
+fn text_to_html(text: &str, mentions: &[(String, Account)], base: &str) -> String {
     let mut html = String::new();
     for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
         html.push_str("<p>");
@@ -148,7 +196,16 @@ fn text_to_html(text: &str, mentions: &[(String, Account)]) -> String {
                             escape(&word[bare.len()..])
                         ));
                     }
-                    None => html.push_str(&escape(word)),
+                    None => match hashtag_of(word) {
+                        Some((tag, len)) => html.push_str(&format!(
+                            "<a href=\"{}tags/{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{}</span></a>{}",
+                            escape(base),
+                            escape(&tag),
+                            escape(&word[1..len]),
+                            escape(&word[len..])
+                        )),
+                        None => html.push_str(&escape(word)),
+                    },
                 }
             }
         }
@@ -468,6 +525,15 @@ impl Node {
         }
         if s.kind == Kind::Note {
             e = e.with_scope(s.visibility.as_str());
+            // As Mastodon: the content warning is the summary, each
+            // hashtag a category term.
+            e.summary = s.summary.as_deref().map(Text::plain);
+            for tag in self.db.tags(&s.uri)? {
+                e.categories.push(Category {
+                    term: tag,
+                    ..Category::default()
+                });
+            }
         }
         Ok(e)
     }
@@ -693,6 +759,34 @@ impl Node {
         in_reply_to: Option<&str>,
         visibility: Visibility,
     ) -> Result<Posted, NodeError> {
+        self.post_note(user, text, in_reply_to, visibility, None).await
+    }
+
+    /// Posts a note as [`Node::post_with`], with a content warning: a
+    /// subject shown with the text collapsed under it, written as the
+    /// entry's `summary` (as Mastodon did). `#hashtags` in the text become
+    /// links to the tag's page and `category` terms, lower-cased.
+    ///
+    /// # Errors
+    ///
+    /// As [`Node::post`]; a content warning over 500 characters is refused.
+    pub async fn post_note(
+        &self,
+        user: &User,
+        text: &str,
+        in_reply_to: Option<&str>,
+        visibility: Visibility,
+        content_warning: Option<&str>,
+    ) -> Result<Posted, NodeError> {
+        let content_warning = content_warning
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        if content_warning.as_ref().is_some_and(|c| c.chars().count() > 500) {
+            return Err(NodeError::Invalid(
+                "a content warning has at most 500 characters".into(),
+            ));
+        }
         let text = text.trim();
         if text.is_empty() || text.len() > 5000 {
             return Err(NodeError::Invalid("a status has 1 to 5000 characters".into()));
@@ -727,7 +821,7 @@ impl Node {
                 author_uri: profile.clone(),
                 local_user: Some(user.id),
                 kind: Kind::Note,
-                content: text_to_html(text, &mentioned),
+                content: text_to_html(text, &mentioned, self.config.base_url.as_str()),
                 in_reply_to: parent.as_ref().map(|p| p.uri.clone()),
                 conversation,
                 shared_uri: None,
@@ -735,6 +829,8 @@ impl Node {
                 published: now_rfc3339(),
                 mentions: mentions.clone(),
                 visibility,
+                summary: content_warning,
+                tags: find_hashtags(text),
             },
             |id| {
                 let u = format!("{profile}/updates/{id}");
@@ -969,6 +1065,8 @@ impl Node {
                 published: now_rfc3339(),
                 mentions: Vec::new(),
                 visibility: Visibility::Public,
+                summary: None,
+                tags: Vec::new(),
             },
             |id| {
                 let u = format!("{me}/updates/{id}");
@@ -1080,6 +1178,8 @@ impl Node {
                         published: e.published.clone().or_else(|| e.updated.clone()).unwrap_or(now),
                         mentions: Vec::new(),
                         visibility: Visibility::of_scope(e.scope.as_deref()),
+                        summary: None,
+                        tags: Vec::new(),
                     },
                     |_| (id.clone(), None),
                 )?;
@@ -1165,6 +1265,13 @@ impl Node {
                     .unwrap_or_else(now_rfc3339),
                 mentions,
                 visibility: Visibility::of_scope(e.scope.as_deref()),
+                // Mastodon's content warning is the entry's summary.
+                summary: e
+                    .summary
+                    .as_ref()
+                    .map(|t| t.plain_text().trim().to_owned())
+                    .filter(|t| !t.is_empty()),
+                tags: entry_tags(e),
             },
             |_| (id.clone(), None),
         )?)
@@ -1351,9 +1458,36 @@ mod tests {
             ..Account::default()
         };
         assert_eq!(
-            text_to_html("hi @bob@b.example, <b>\n\nbye", &[("bob@b.example".into(), bob)]),
+            text_to_html(
+                "hi @bob@b.example, <b>\n\nbye",
+                &[("bob@b.example".into(), bob)],
+                "https://a.example/"
+            ),
             "<p>hi <span class=\"h-card\"><a href=\"https://b.example/users/bob\" class=\"u-url mention\">@<span>bob</span></a></span>, &lt;b&gt;</p><p>bye</p>"
         );
+    }
+
+    /// Issue 18 item 3: hashtags as Mastodon read them: letters, digits
+    /// and `_`, at least one letter, lower-cased, trailing punctuation out,
+    /// linked to the tag page.
+    #[test]
+    fn hashtags_are_found_lower_cased_and_linked() {
+        assert_eq!(
+            find_hashtags("#Rust and #rust, (#Fédiverse) #1 #ok_2! a#b #"),
+            ["rust", "fédiverse", "ok_2"]
+        );
+        assert_eq!(
+            text_to_html("I like #Rust.", &[], "https://a.example/"),
+            "<p>I like <a href=\"https://a.example/tags/rust\" class=\"mention hashtag\" rel=\"tag\">#<span>Rust</span></a>.</p>"
+        );
+        let mut e = Entry::default();
+        for t in ["Rust", "#Fediverse", "nsfw", "not a tag", "rust"] {
+            e.categories.push(Category {
+                term: t.into(),
+                ..Category::default()
+            });
+        }
+        assert_eq!(entry_tags(&e), ["rust", "fediverse"]);
     }
 }
 
@@ -1386,6 +1520,58 @@ mod interop {
             acct: "someone@remote.example".into(),
             ..Account::default()
         }
+    }
+
+    /// Issue 18 items 2 and 3 against real Mastodon output: the content
+    /// warning (`summary`) and the hashtags (`category`) are kept, shown,
+    /// and written back the way Mastodon wrote them.
+    #[test]
+    fn mastodon_content_warnings_and_hashtags_round_trip() {
+        let n = node("cw-tags");
+        let feed = Feed::parse(&fixture("pleroma/feed-mastodon-note-cw.atom")).unwrap();
+        let author = owner(&feed);
+        let e = feed.entries.iter().find(|e| e.summary.is_some()).unwrap();
+        n.ingest(e, &author).unwrap();
+        let s = n.db.status(e.id.as_deref().unwrap()).unwrap().unwrap();
+        assert_eq!(s.summary.as_deref(), Some("technologic"));
+        let back = n.entry(&s).unwrap();
+        assert_eq!(
+            back.summary.as_ref().map(|t| t.value.as_str()),
+            Some("technologic")
+        );
+        // The page shows the warning with the content collapsed under it.
+        let page = crate::node::pages::status(&n, &s, &None, "/").unwrap();
+        assert!(
+            page.contains("<details class=\"cw\"><summary>technologic</summary>"),
+            "{page}"
+        );
+
+        let timeline = Feed::parse(&fixture("pleroma/feed-mastodon-user-timeline.atom")).unwrap();
+        let author = owner(&timeline);
+        // A share of a tagged status: the original is stored with its tags.
+        let share = timeline
+            .entries
+            .iter()
+            .find(|e| {
+                e.object
+                    .as_ref()
+                    .is_some_and(|o| o.categories.iter().any(|c| c.term == "mastodev"))
+            })
+            .unwrap();
+        n.ingest(share, &author).unwrap();
+        let id = share.object.as_ref().unwrap().id.as_deref().unwrap();
+        assert_eq!(n.db.tags(id).unwrap(), ["mastodev"]);
+        assert!(n.db.tagged("mastodev", 10).unwrap().iter().any(|s| s.uri == id));
+        let back = n.entry(&n.db.status(id).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            back.categories
+                .iter()
+                .map(|c| c.term.as_str())
+                .collect::<Vec<_>>(),
+            ["mastodev"]
+        );
+        let page = crate::node::pages::tag(&n, "MastoDev", &None).unwrap();
+        assert!(page.contains(&format!("data-uri=\"{id}\"")), "{page}");
     }
 
     #[test]
@@ -1428,6 +1614,8 @@ mod interop {
                 published: "2017-01-01T00:00:00Z".into(),
                 mentions: Vec::new(),
                 visibility: Visibility::Public,
+                summary: None,
+                tags: Vec::new(),
             },
             |_| (target.clone(), None),
         )

@@ -160,10 +160,33 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
         ));
         actions.push_str("</div>");
     }
+    // Remote HTML is shown as text, so its hashtags are listed as links.
+    let tags = if shown.local_user.is_none() {
+        let tags = node.db().tags(&shown.uri)?;
+        if tags.is_empty() {
+            String::new()
+        } else {
+            let links: Vec<String> = tags
+                .iter()
+                .map(|t| format!("<a href=\"/tags/{0}\" rel=\"tag\">#{0}</a>", escape(t)))
+                .collect();
+            format!("<p class=\"tags\">{}</p>", links.join(" "))
+        }
+    } else {
+        String::new()
+    };
+    // A content warning is shown, the content collapsed under it.
+    let content = match &shown.summary {
+        Some(cw) => format!(
+            "<details class=\"cw\"><summary>{}</summary><div class=\"content\">{body}{tags}</div></details>",
+            escape(cw)
+        ),
+        None => format!("<div class=\"content\">{body}{tags}</div>"),
+    };
     Ok(format!(
         "<article class=\"status\" data-uri=\"{uri}\">{header}<div class=\"meta\"><a href=\"{link}\"><b>{name}</b></a> \
          @{acct} · <a href=\"{permalink}\"><time datetime=\"{time}\">{time}</time></a>{replying}\
-         {scope}{favcount}</div><div class=\"content\">{body}</div>{actions}</article>",
+         {scope}{favcount}</div>{content}{actions}</article>",
         uri = escape(&s.uri),
         link = escape(&link),
         name = escape(&name),
@@ -297,7 +320,8 @@ pub fn home(
     let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", escape(e)));
     let body = format!(
         "{error}<form method=\"post\" action=\"/actions/post\">{csrf}{back}\
-         <textarea name=\"text\" aria-label=\"What is happening?\" placeholder=\"What is happening? Mention people as @user@host\"></textarea>\
+         <input name=\"cw\" aria-label=\"Content warning\" placeholder=\"Content warning (optional)\" maxlength=\"500\">\
+         <textarea name=\"text\" aria-label=\"What is happening?\" placeholder=\"What is happening? Mention people as @user@host, tag with #hashtag\"></textarea>\
          <label>Visible to <select name=\"visibility\" aria-label=\"Visibility\">\
          <option value=\"public\">everyone (public)</option>\
          <option value=\"unlisted\">everyone, not in public timelines (unlisted)</option>\
@@ -312,6 +336,19 @@ pub fn home(
         list = statuses(node, &list, viewer, "/home")?,
     );
     Ok(layout(node, "Home", viewer, &body))
+}
+
+/// The public statuses, local and remote, with a hashtag.
+pub fn tag(node: &Node, tag: &str, viewer: &Viewer) -> Result<String, NodeError> {
+    let tag = tag.trim_start_matches('#').to_lowercase();
+    let list = node.db().tagged(&tag, 40)?;
+    let back = format!("/tags/{tag}");
+    let body = format!(
+        "<h2>#{}</h2><p>Public statuses with this hashtag, from here and from the servers this node hears from.</p>{}",
+        escape(&tag),
+        statuses(node, &list, viewer, &back)?
+    );
+    Ok(layout(node, &format!("#{tag}"), viewer, &body))
 }
 
 /// The login form.

@@ -268,6 +268,7 @@ impl Node {
         let mut app = Router::new()
             .route("/", get(index))
             .route("/users/{name}", get(user_page))
+            .route("/tags/{tag}", get(tag_page))
             .route("/users/{name}/updates/{id}", get(status_page))
             .route(
                 "/users/{name}/remote_follow",
@@ -434,6 +435,16 @@ async fn status_page(
     let back = format!("/users/{name}/updates/{id}");
     match node.rendered(page_key(back.clone(), &v), || {
         pages::thread(&node, &s, &v, &back).map(page_doc)
+    }) {
+        Ok(p) => html(StatusCode::OK, p.body.clone()),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn tag_page(State(node): Shared, Path(tag): Path<String>, headers: HeaderMap) -> Response {
+    let v = viewer(&node, &headers);
+    match node.rendered(page_key(format!("/tags/{tag}"), &v), || {
+        pages::tag(&node, &tag, &v).map(page_doc)
     }) {
         Ok(p) => html(StatusCode::OK, p.body.clone()),
         Err(e) => error_page(&node, &v, &e),
@@ -661,7 +672,12 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
                 }),
             };
             let posted = match visibility {
-                Ok(v) => node.post_with(&user, &field("text"), parent.as_deref(), v).await,
+                Ok(v) => {
+                    let cw = field("cw");
+                    let cw = (!cw.trim().is_empty()).then_some(cw.as_str());
+                    node.post_note(&user, &field("text"), parent.as_deref(), v, cw)
+                        .await
+                }
                 Err(e) => Err(e),
             };
             match posted {
