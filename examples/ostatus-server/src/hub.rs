@@ -104,6 +104,10 @@ pub struct HubArgs {
     /// Attempts per delivery before it is given up.
     #[arg(long, default_value_t = 8, env = "OSTATUS_MAX_ATTEMPTS")]
     max_attempts: u32,
+    /// Log every request (method, path, status, time, size, user agent) at
+    /// the info level, target `access`.
+    #[arg(long, env = "OSTATUS_ACCESS_LOG")]
+    access_log: bool,
     /// Time limit of one outbound request, in seconds.
     #[arg(long, default_value_t = 10, env = "OSTATUS_TIMEOUT")]
     timeout: u64,
@@ -222,6 +226,11 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
                 }
             }),
         );
+    let app = if a.access_log {
+        app.layer(axum::middleware::from_fn(crate::serve::access_log))
+    } else {
+        app
+    };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;

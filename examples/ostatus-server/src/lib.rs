@@ -32,6 +32,7 @@
 //! (the toml-rs parser that Cargo itself uses) for the `--config` file,
 //! with clap's `env` feature for the `OSTATUS_…` variables.
 
+pub mod backup;
 pub mod demo;
 pub mod hub;
 pub mod node;

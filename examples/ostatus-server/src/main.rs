@@ -40,8 +40,21 @@ struct Cli {
     /// Flags and environment variables override it.
     #[arg(long, global = true, env = "OSTATUS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// How logs are written to stderr: `text` for people, `json` (one
+    /// object per line) for a log collector. The level is `RUST_LOG`'s.
+    #[arg(long, global = true, env = "OSTATUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// See [`Cli::log_format`].
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Text, for people.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +136,45 @@ fn read_password(stdin: bool, given: Option<String>) -> Result<Option<String>, S
     Ok(None)
 }
 
+/// The node's command line (`serve`).
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OSTATUS_LISTEN")]
+    listen: SocketAddr,
+    /// The node's host name (`user@DOMAIN`), with `:port` if needed.
+    #[arg(long, env = "OSTATUS_DOMAIN")]
+    domain: String,
+    #[command(flatten)]
+    data: Data,
+    /// Serve and fetch over plain http, and allow loopback/private peers
+    /// (local testing only).
+    #[arg(long, env = "OSTATUS_INSECURE")]
+    insecure: bool,
+    /// Use this external WebSub hub instead of the embedded one.
+    #[arg(long, env = "OSTATUS_HUB")]
+    hub: Option<Url>,
+    /// A host reached over plain http and at a private address without
+    /// `--insecure` (an external hub on the internal network): an exact
+    /// host name or IP address; repeatable. For WebFinger, WebSub and
+    /// Salmon traffic alike.
+    #[arg(long, value_name = "HOST", env = "OSTATUS_TRUST_HOST", value_delimiter = ',')]
+    trust_host: Vec<String>,
+    /// Salmon slaps taken per signer host: a burst of this many, then
+    /// this many a minute (429 with Retry-After beyond; SAL-RCV-11).
+    #[arg(
+        long,
+        default_value_t = 300,
+        value_name = "N",
+        env = "OSTATUS_SLAPS_PER_MINUTE"
+    )]
+    slaps_per_minute: u32,
+    /// Log every request (method, path, status, time, size, user agent)
+    /// at the info level, target `access`.
+    #[arg(long, env = "OSTATUS_ACCESS_LOG")]
+    access_log: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Start two nodes on loopback and watch them federate.
@@ -135,38 +187,7 @@ enum Command {
         payloads: bool,
     },
     /// Run an OStatus node.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "OSTATUS_LISTEN")]
-        listen: SocketAddr,
-        /// The node's host name (`user@DOMAIN`), with `:port` if needed.
-        #[arg(long, env = "OSTATUS_DOMAIN")]
-        domain: String,
-        #[command(flatten)]
-        data: Data,
-        /// Serve and fetch over plain http, and allow loopback/private peers
-        /// (local testing only).
-        #[arg(long, env = "OSTATUS_INSECURE")]
-        insecure: bool,
-        /// Use this external WebSub hub instead of the embedded one.
-        #[arg(long, env = "OSTATUS_HUB")]
-        hub: Option<Url>,
-        /// A host reached over plain http and at a private address without
-        /// `--insecure` (an external hub on the internal network): an exact
-        /// host name or IP address; repeatable. For WebFinger, WebSub and
-        /// Salmon traffic alike.
-        #[arg(long, value_name = "HOST", env = "OSTATUS_TRUST_HOST", value_delimiter = ',')]
-        trust_host: Vec<String>,
-        /// Salmon slaps taken per signer host: a burst of this many, then
-        /// this many a minute (429 with Retry-After beyond; SAL-RCV-11).
-        #[arg(
-            long,
-            default_value_t = 300,
-            value_name = "N",
-            env = "OSTATUS_SLAPS_PER_MINUTE"
-        )]
-        slaps_per_minute: u32,
-    },
+    Serve(Box<ServeArgs>),
     /// Manage local users.
     #[command(subcommand)]
     User(UserCommand),
@@ -231,6 +252,17 @@ enum Command {
         status: String,
         #[command(flatten)]
         who: Acting,
+    },
+    /// Copy the node's databases (node.db, websub.db, hub.db) into DIR as a
+    /// consistent snapshot, while the node runs; each copy is checked.
+    /// Restore by stopping the node and copying the files back.
+    Backup {
+        /// Where the copies go (created if missing; existing copies are
+        /// replaced).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        #[command(flatten)]
+        data: Data,
     },
     /// Refuse everything from a domain (and its subdomains).
     BlockDomain {
@@ -345,13 +377,15 @@ fn main() -> ExitCode {
     } else {
         "info"
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -413,15 +447,7 @@ async fn run(command: Command) -> Result<(), String> {
         } => ostatus_server::demo::run(keep_running, payloads)
             .await
             .map_err(err),
-        Command::Serve {
-            listen,
-            domain,
-            data,
-            insecure,
-            hub,
-            trust_host,
-            slaps_per_minute,
-        } => serve(listen, &domain, data, insecure, hub, trust_host, slaps_per_minute).await,
+        Command::Serve(a) => serve(*a).await,
         Command::User(UserCommand::Create {
             name,
             display_name,
@@ -495,18 +521,27 @@ async fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Hub(a) => hub::run_hub(*a).await,
+        Command::Backup { to, data } => {
+            for copied in ostatus_server::backup::backup(&data.data, &to)? {
+                println!("{}", copied.display());
+            }
+            Ok(())
+        }
     }
 }
 
-async fn serve(
-    listen: SocketAddr,
-    domain: &str,
-    data: Data,
-    insecure: bool,
-    hub: Option<Url>,
-    trust_host: Vec<String>,
-    slaps_per_minute: u32,
-) -> Result<(), String> {
+async fn serve(a: ServeArgs) -> Result<(), String> {
+    let ServeArgs {
+        listen,
+        domain,
+        data,
+        insecure,
+        hub,
+        trust_host,
+        slaps_per_minute,
+        access_log,
+    } = a;
+    let domain = domain.as_str();
     let mut config = NodeConfig::new(domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
     config.group_commit = true;
     config.external_hub = hub;
@@ -532,7 +567,10 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = node.router();
+    let mut app = node.router();
+    if access_log {
+        app = app.layer(axum::middleware::from_fn(ostatus_server::serve::access_log));
+    }
     node.start_background();
     eprintln!(
         "ostatus-server: node {} listening on {local}",

@@ -41,6 +41,50 @@ impl Default for Limits {
     }
 }
 
+/// An access log, as axum middleware: one line per request at the `info`
+/// level, target `access`, once the response is ready — method, path and
+/// query, status, time taken, response size when known, and the client's
+/// `User-Agent`. With `--log-format json`, one JSON object per request.
+///
+/// ```no_run
+/// # let app = axum::Router::new();
+/// let app = app.layer(axum::middleware::from_fn(ostatus_server::serve::access_log));
+/// ```
+pub async fn access_log(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let resp = next.run(req).await;
+    let bytes = resp
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    tracing::info!(
+        target: "access",
+        method = %method,
+        uri = %uri,
+        status = resp.status().as_u16(),
+        ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1e3),
+        bytes = %bytes,
+        agent = %agent,
+    );
+    resp
+}
+
 /// Serves `app` on `listener` (HTTP/1.1) until `shutdown` resolves.
 ///
 /// # Errors

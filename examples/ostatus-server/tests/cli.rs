@@ -211,6 +211,30 @@ async fn serve_and_act_from_the_command_line() {
         "the deleted status is gone from the profile page"
     );
 
+    // Issue 20: a backup while the node runs: consistent, checked copies.
+    let saved = dir.with_extension("backup");
+    let listed = ok(bin()
+        .args(["backup", "--to", saved.to_str().unwrap(), "--data", &data])
+        .output()
+        .unwrap());
+    assert!(listed.lines().any(|l| l.ends_with("node.db")), "{listed}");
+    let copy = ostatus_server::node::db::Db::open(&saved.join("node.db")).unwrap();
+    assert!(copy.status(&uri).unwrap().is_some(), "the copy holds the post");
+    assert!(copy.user("hana").unwrap().is_some());
+    let nothing = bin()
+        .args([
+            "backup",
+            "--to",
+            saved.to_str().unwrap(),
+            "--data",
+            "/nonexistent-ostatus",
+        ])
+        .output()
+        .unwrap();
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("no node.db"));
+    let _ = std::fs::remove_dir_all(&saved);
+
     // An action for a user that does not exist fails with a reason.
     let nobody = bin()
         .args(["post", "x", "--as", "nobody", "--data", &data])

@@ -196,3 +196,61 @@ fn the_systemd_unit_verifies() {
     assert!(!said.contains("Unknown key"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 20: an access log, and logs as JSON lines for a collector.
+#[test]
+fn access_log_as_json_lines() {
+    use std::io::{Read, Write};
+    let dir = std::env::temp_dir().join(format!("ostatus-access-log-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
+        .args([
+            "serve",
+            "--insecure",
+            "--access-log",
+            "--listen",
+            &addr,
+            "--domain",
+            &addr,
+        ])
+        .arg("--data")
+        .arg(&dir)
+        .env("OSTATUS_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("listening on") {
+            break;
+        }
+    }
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(
+        b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: probe/1\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let mut found = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("\"target\":\"access\"") {
+            found = Some(line);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = found.expect("an access log line");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["method"], "GET", "{line}");
+    assert_eq!(v["status"], 200, "{line}");
+    assert_eq!(v["agent"], "probe/1", "{line}");
+    assert_eq!(v["uri"], "/healthz?probe=1", "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
