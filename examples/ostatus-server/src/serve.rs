@@ -47,7 +47,7 @@ impl Default for Limits {
 /// `User-Agent`. With `--log-format json`, one JSON object per request.
 ///
 /// ```no_run
-/// # let app = axum::Router::new();
+/// # let app: axum::Router = axum::Router::new();
 /// let app = app.layer(axum::middleware::from_fn(ostatus_server::serve::access_log));
 /// ```
 pub async fn access_log(
