@@ -401,6 +401,70 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Where replies and mentions about this entry go (SAL-DSC-02): its own
+    /// `link rel="salmon"`, else that of its `atom:source` (the feed it was
+    /// copied from), else that of `feed`, the feed it was read in.
+    pub fn salmon_endpoint<'a>(&'a self, feed: Option<&'a Feed>) -> Option<&'a str> {
+        if let Some(l) = self.link("salmon") {
+            return Some(l.href.as_str());
+        }
+        let from_source = self
+            .extensions
+            .iter()
+            .filter(|e| e.is(crate::xml::ATOM, "source"))
+            .flat_map(|s| s.elements())
+            .filter(|l| l.is(crate::xml::ATOM, "link") && l.attr("rel").map(str::trim) == Some("salmon"))
+            .find_map(|l| l.attr("href"));
+        from_source.or_else(|| feed.and_then(|f| f.link("salmon")))
+    }
+
+    /// Sets `atom:source` (replacing any): the feed this entry belongs to —
+    /// its id, title, `self` link and, if given, its Salmon endpoint — so
+    /// that an entry sent on its own (a Salmon slap, SAL-GEN-04) says where
+    /// it is published and where to answer.
+    pub fn set_source(&mut self, feed_id: &str, title: &str, self_url: &str, salmon: Option<&str>) {
+        use crate::xml::{ATOM, Attr, Node};
+        let el = |local: &str, attrs: Vec<(&str, &str)>, text: Option<&str>| Element {
+            ns: Some(ATOM.to_owned()),
+            prefix: None,
+            local: local.to_owned(),
+            attrs: attrs
+                .into_iter()
+                .map(|(k, v)| Attr {
+                    ns: None,
+                    local: k.to_owned(),
+                    value: v.to_owned(),
+                })
+                .collect(),
+            children: text.map(|t| vec![Node::Text(t.to_owned())]).unwrap_or_default(),
+            base: None,
+        };
+        let mut children = vec![
+            Node::Element(el("id", vec![], Some(feed_id))),
+            Node::Element(el("title", vec![], Some(title))),
+            Node::Element(el(
+                "link",
+                vec![
+                    ("rel", "self"),
+                    ("type", "application/atom+xml"),
+                    ("href", self_url),
+                ],
+                None,
+            )),
+        ];
+        if let Some(s) = salmon {
+            children.push(Node::Element(el(
+                "link",
+                vec![("rel", "salmon"), ("href", s)],
+                None,
+            )));
+        }
+        self.extensions.retain(|e| !e.is(ATOM, "source"));
+        let mut source = el("source", vec![], None);
+        source.children = children;
+        self.extensions.push(source);
+    }
+
     /// The `replies` links (THR-05), in order. Each names its own resource:
     /// several are not representations of one (THR-09).
     pub fn replies(&self) -> impl Iterator<Item = &Link> {

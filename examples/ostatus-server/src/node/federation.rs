@@ -622,6 +622,14 @@ impl Node {
             return Err(NodeError::Remote(format!("{} has no salmon endpoint", to.acct)));
         };
         let key = PrivateKey::from_pem(&user.private_key).map_err(remote)?;
+        // A slap's entry names its home feed and where to answer
+        // (SAL-GEN-04), as GNU social's did.
+        let mut entry = entry.clone();
+        let me = self.local_account(user);
+        if let Some(feed) = &me.feed_url {
+            entry.set_source(feed, &user.display_name, feed, me.salmon_url.as_deref());
+        }
+        let entry = &entry;
         let env = Envelope::sign(entry.to_xml().as_bytes(), ostatus_salmon::ATOM, &key).map_err(remote)?;
         self.report_with(
             "→",
