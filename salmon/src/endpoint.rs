@@ -61,6 +61,19 @@ pub struct Slap {
     pub key_refreshed: bool,
 }
 
+impl Slap {
+    /// The guid of the verified entry, for de-duplication (SAL-RCV-04,
+    /// SAL-RCV-06): its `atom:id`, read from the signed payload. (The
+    /// `crosspost:source` form of SAL-RCV-06 is not read.)
+    ///
+    /// # Errors
+    ///
+    /// [`EnvelopeError::Missing`] when the entry has no `atom:id`.
+    pub fn guid(&self) -> Result<String, EnvelopeError> {
+        crate::envelope::entry_id(&self.payload)
+    }
+}
+
 /// Why a slap was refused. [`SlapError::status`] gives its HTTP status.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -770,6 +770,40 @@ pub fn entry_author_uri(payload: &[u8]) -> Result<String, EnvelopeError> {
 
 /// The URIs of the root `atom:entry`'s direct `atom:author` children, in
 /// document order (trimmed, empty ones left out).
+/// The `atom:id` of a payload's root entry, trimmed.
+pub(crate) fn entry_id(payload: &[u8]) -> Result<String, EnvelopeError> {
+    let mut x = Xml::new(payload)?;
+    loop {
+        match x.next()? {
+            Ev::Start { ns, local, empty, .. } => {
+                if ns != Ns::Atom || local != "entry" || empty {
+                    return Err(EnvelopeError::NotAnEnvelope(format!(
+                        "payload root {local}, expected atom:entry"
+                    )));
+                }
+                break;
+            }
+            Ev::Eof => return Err(EnvelopeError::Missing("the payload is empty".into())),
+            _ => {}
+        }
+    }
+    loop {
+        match x.next()? {
+            Ev::Start { ns, local, empty, .. } => {
+                if empty {
+                    continue;
+                }
+                let t = x.text()?;
+                if ns == Ns::Atom && local == "id" && !t.trim().is_empty() {
+                    return Ok(t.trim().to_owned());
+                }
+            }
+            Ev::End | Ev::Eof => return Err(EnvelopeError::Missing("the entry has no atom:id".into())),
+            Ev::Text(_) => {}
+        }
+    }
+}
+
 pub(crate) fn author_uris(payload: &[u8]) -> Result<Vec<String>, EnvelopeError> {
     let mut x = Xml::new(payload)?;
     // Find the root.

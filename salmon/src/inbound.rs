@@ -137,7 +137,25 @@ impl Incoming {
     /// [`EnvelopeError`] for a malformed envelope, a payload that is not
     /// base64url or not an Atom entry, or a signer that cannot be named.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let envelope = Envelope::from_xml(body)?;
+        Self::from_envelope(Envelope::from_xml(body)?)
+    }
+
+    /// The `me:provenance` envelope an Atom entry carries (GNU social
+    /// re-served entries so), read as a slap to verify with the keys of
+    /// *its* signer. Take the entry's guid from the verified slap
+    /// ([`Slap::guid`]), never from the outer entry, which nobody signed
+    /// (SAL-RCV-05). `None` when the entry carries no provenance.
+    ///
+    /// # Errors
+    ///
+    /// As [`Incoming::parse`], for a malformed provenance envelope.
+    pub fn from_provenance(entry: &[u8]) -> Result<Option<Self>, EnvelopeError> {
+        Envelope::find_provenance(entry)?
+            .map(Self::from_envelope)
+            .transpose()
+    }
+
+    fn from_envelope(envelope: Envelope) -> Result<Self, EnvelopeError> {
         let payload = envelope.payload()?;
         let signer = claimed_signer(&payload)?;
         Ok(Self {

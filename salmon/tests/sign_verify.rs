@@ -295,3 +295,43 @@ fn every_form_is_normalised_like_the_xml_form() {
     assert_eq!(read.alg, "RSA-SHA256");
     assert_eq!(Envelope::from_xml(read.to_xml().as_bytes()).unwrap(), read);
 }
+
+/// SAL-RCV-05: an entry re-served with `me:provenance` (as GNU social did)
+/// is judged by its signed inner entry: the guid comes from there, not from
+/// the outer entry, which anyone could have changed; a provenance that does
+/// not verify gives no guid at all.
+#[test]
+fn sal_rcv_05_the_guid_comes_from_the_verified_provenance() {
+    use ostatus_salmon::inbound::Incoming;
+    let key = PrivateKey::generate(1024).unwrap();
+    let inner = "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>tag:a.example,2026:real</id>\
+                 <author><uri>acct:alice@a.example</uri></author><title>hi</title></entry>";
+    let env = Envelope::sign(inner.as_bytes(), "application/atom+xml", &key).unwrap();
+    let provenance = env.to_xml().replace("me:env", "me:provenance");
+    // The outer entry was changed on the way: another id.
+    let outer = format!(
+        "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>tag:evil.example,2026:forged</id>\
+         <author><uri>acct:alice@a.example</uri></author><title>hi</title>{provenance}</entry>"
+    );
+    let incoming = Incoming::from_provenance(outer.as_bytes()).unwrap().unwrap();
+    assert_eq!(incoming.signer.uri(), "acct:alice@a.example");
+    let slap = incoming
+        .verify(vec![key.public_key().clone()], VerifyOptions::default(), false)
+        .unwrap();
+    assert_eq!(slap.guid().unwrap(), "tag:a.example,2026:real");
+    // Without provenance: none; with a tampered one: refused.
+    assert!(Incoming::from_provenance(inner.as_bytes()).unwrap().is_none());
+    let other = Envelope::sign(
+        inner.replace("real", "swapped").as_bytes(),
+        "application/atom+xml",
+        &key,
+    )
+    .unwrap();
+    let tampered = outer.replace(&env.data, &other.data);
+    let incoming = Incoming::from_provenance(tampered.as_bytes()).unwrap().unwrap();
+    assert!(
+        incoming
+            .verify(vec![key.public_key().clone()], VerifyOptions::default(), false)
+            .is_err()
+    );
+}
