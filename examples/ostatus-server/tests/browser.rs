@@ -276,6 +276,30 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser.go(&alice_uri).await;
     assert!(browser.text().await.contains("Posted from a real browser"));
 
+    // A post with a content warning and a hashtag (issue 18 items 2, 3):
+    // the warning shows, and the tag's page lists the post.
+    browser.go(&format!("{}home", a.url())).await;
+    browser.wait_title("Home").await;
+    browser
+        .type_into("input[name=cw]", "A warning from the browser")
+        .await;
+    browser
+        .type_into("textarea[name=text]", "Behind the warning #BrowserTest")
+        .await;
+    browser.click("form[action='/actions/post'] button").await;
+    let start = Instant::now();
+    while !browser.text().await.contains("A warning from the browser") {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.go(&format!("{}tags/browsertest", a.url())).await;
+    browser.wait_title("#browsertest").await;
+    assert!(browser.text().await.contains("A warning from the browser"));
+
     drop(browser);
     a.stop().await;
     b.stop().await;

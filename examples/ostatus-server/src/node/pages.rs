@@ -76,6 +76,30 @@ fn who(node: &Node, uri: &str) -> (String, String, String) {
     }
 }
 
+/// A time as people read it, in UTC: `29 Nov 2026, 12:41 UTC` (the exact
+/// RFC 3339 value stays in the element's `datetime` and `title`). Not
+/// relative ("3 minutes ago"): pages are kept as rendered until the
+/// database changes, and a relative time would go stale in the cache.
+/// A time that does not parse is shown as written.
+pub fn human_time(rfc3339: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let Some(secs) = ostatus_core::time::parse_rfc3339(rfc3339) else {
+        return rfc3339.to_owned();
+    };
+    // `YYYY-MM-DDTHH:MM:SSZ`, normalised to UTC.
+    let utc = ostatus_core::time::rfc3339(secs);
+    let part = |r: std::ops::Range<usize>| utc.get(r).and_then(|p| p.parse::<usize>().ok());
+    let month = part(5..7)
+        .and_then(|m| m.checked_sub(1))
+        .and_then(|m| MONTHS.get(m));
+    match (part(0..4), month, part(8..10), utc.get(11..16)) {
+        (Some(y), Some(m), Some(d), Some(hm)) => format!("{d} {m} {y}, {hm} UTC"),
+        _ => rfc3339.to_owned(),
+    }
+}
+
 /// The page of a status: its own URL if local, else this node's thread
 /// page for it.
 fn local_link(s: &Status) -> String {
@@ -185,7 +209,7 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
     };
     Ok(format!(
         "<article class=\"status\" data-uri=\"{uri}\">{header}<div class=\"meta\"><a href=\"{link}\"><b>{name}</b></a> \
-         @{acct} · <a href=\"{permalink}\"><time datetime=\"{time}\">{time}</time></a>{replying}\
+         @{acct} · <a href=\"{permalink}\"><time datetime=\"{time}\" title=\"{time}\">{shown_time}</time></a>{replying}\
          {scope}{favcount}</div>{content}{actions}</article>",
         uri = escape(&s.uri),
         link = escape(&link),
@@ -193,6 +217,7 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
         acct = escape(&acct),
         permalink = escape(&local_link(&shown)),
         time = escape(&shown.published),
+        shown_time = escape(&human_time(&shown.published)),
         scope = match shown.visibility {
             Visibility::Public => String::new(),
             v => format!(" · <span class=\"scope\">{}</span>", v.as_str()),
@@ -410,4 +435,17 @@ pub fn error(node: &Node, viewer: &Viewer, message: &str) -> String {
         viewer,
         &format!("<p class=\"error\">{}</p>", escape(message)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_time;
+
+    #[test]
+    fn times_are_shown_as_people_read_them() {
+        assert_eq!(human_time("2026-11-29T12:41:07.123Z"), "29 Nov 2026, 12:41 UTC");
+        // Offsets are brought to UTC.
+        assert_eq!(human_time("2017-05-05T13:40:21+02:00"), "5 May 2017, 11:40 UTC");
+        assert_eq!(human_time("yesterday"), "yesterday");
+    }
 }
