@@ -22,6 +22,7 @@ pub struct LocalNode {
     /// Where it listens.
     pub addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl LocalNode {
@@ -73,12 +74,20 @@ impl LocalNode {
         configure(&mut config);
         let node = Node::open(config)?;
         let app = node.router();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let forever = std::future::pending::<()>();
-            let _ = crate::serve::serve(listener, app, crate::serve::Limits::default(), forever).await;
+            let signal = async move {
+                let _ = stopped.await;
+            };
+            let _ = crate::serve::serve(listener, app, crate::serve::Limits::default(), signal).await;
         });
         node.start_background();
-        Ok(Self { node, addr, server })
+        Ok(Self {
+            node,
+            addr,
+            server,
+            stop,
+        })
     }
 
     /// Its base URL.
@@ -86,10 +95,13 @@ impl LocalNode {
         self.node.config().base_url.to_string()
     }
 
-    /// Stops serving (the hub drains first).
+    /// Stops serving (the hub drains first): the listener closes, and the
+    /// open connections are shut down gracefully — idle keep-alive ones at
+    /// once, so that peers holding one do not go on reaching a stopped
+    /// node (a test once saw a slap delivered that way after the stop).
     pub async fn stop(self) {
         self.node.shutdown().await;
-        self.server.abort();
+        let _ = self.stop.send(());
         // Once this returns the listener is closed, and its address free.
         let _ = self.server.await;
     }

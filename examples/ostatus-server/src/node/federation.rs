@@ -1287,7 +1287,11 @@ impl Node {
 
     /// A verified Salmon slap to `username`'s endpoint: applied if the
     /// signer is the entry's author and not on a blocked domain.
-    pub(crate) async fn on_slap(&self, username: &str, slap: Slap) -> Result<(), NodeError> {
+    ///
+    /// Synchronous (database work only): the router runs it on a blocking
+    /// thread, so that the runtime's threads go on parsing and verifying
+    /// other slaps meanwhile.
+    pub(crate) fn on_slap(&self, username: &str, slap: Slap) -> Result<(), NodeError> {
         self.user(username)?;
         let entry = Entry::parse(&slap.payload).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let author = self

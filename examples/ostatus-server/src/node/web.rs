@@ -765,11 +765,17 @@ async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> 
     let mut config = EndpointConfig::default();
     config.verify = VerifyOptions::legacy();
     let endpoint = Endpoint::with_config(node.keys(), config);
-    match endpoint.receive_incoming(incoming).await {
-        Ok(slap) => match node.on_slap(&name, slap).await {
-            Ok(()) => text(StatusCode::ACCEPTED, "accepted".into()),
-            Err(e) => text(status_of(&e), e.to_string()),
-        },
-        Err(e) => text(e.status(), e.to_string()),
+    let slap = match endpoint.receive_incoming(incoming).await {
+        Ok(slap) => slap,
+        Err(e) => return text(e.status(), e.to_string()),
+    };
+    // Database work on a blocking thread: the runtime's threads go on
+    // reading and verifying other slaps meanwhile.
+    let applied = tokio::task::spawn_blocking(move || node.on_slap(&name, slap))
+        .await
+        .unwrap_or_else(|e| Err(NodeError::Remote(format!("applying the slap failed: {e}"))));
+    match applied {
+        Ok(()) => text(StatusCode::ACCEPTED, "accepted".into()),
+        Err(e) => text(status_of(&e), e.to_string()),
     }
 }
