@@ -173,6 +173,11 @@ struct ServeArgs {
     /// at the info level, target `access`.
     #[arg(long, env = "OSTATUS_ACCESS_LOG")]
     access_log: bool,
+    /// Serve the node's metrics (Prometheus text, the embedded hub's
+    /// included) at `GET /metrics` on this address: a second listener,
+    /// kept off the public site.
+    #[arg(long, env = "OSTATUS_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -540,6 +545,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         trust_host,
         slaps_per_minute,
         access_log,
+        metrics_listen,
     } = a;
     let domain = domain.as_str();
     let mut config = NodeConfig::new(domain, data.data.clone(), insecure).map_err(|e| e.to_string())?;
@@ -572,6 +578,35 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         app = app.layer(axum::middleware::from_fn(ostatus_server::serve::access_log));
     }
     node.start_background();
+    if let Some(addr) = metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("--metrics-listen {addr}: {e}"))?;
+        let local = metrics.local_addr().map_err(|e| e.to_string())?;
+        let m = node.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let node = m.clone();
+                async move {
+                    (
+                        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        node.metrics_text().await,
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = ostatus_server::serve::serve(
+                metrics,
+                app,
+                ostatus_server::serve::Limits::default(),
+                std::future::pending(),
+            )
+            .await;
+        });
+        eprintln!("ostatus-server: metrics on http://{local}/metrics");
+    }
     eprintln!(
         "ostatus-server: node {} listening on {local}",
         node.config().base_url

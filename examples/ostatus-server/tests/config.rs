@@ -197,6 +197,24 @@ fn the_systemd_unit_verifies() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Starts `cmd` (a `serve`), and returns it with its stderr's lines once
+/// it says it listens.
+fn started(
+    mut cmd: Command,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+) {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("listening on") {
+            break;
+        }
+    }
+    (child, lines)
+}
+
 /// Issue 20: an access log, and logs as JSON lines for a collector.
 #[test]
 fn access_log_as_json_lines() {
@@ -205,29 +223,21 @@ fn access_log_as_json_lines() {
     let _ = std::fs::remove_dir_all(&dir);
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
-        .args([
-            "serve",
-            "--insecure",
-            "--access-log",
-            "--listen",
-            &addr,
-            "--domain",
-            &addr,
-        ])
-        .arg("--data")
-        .arg(&dir)
-        .env("OSTATUS_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().contains("listening on") {
-            break;
-        }
-    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ostatus-server"));
+    cmd.args([
+        "serve",
+        "--insecure",
+        "--access-log",
+        "--listen",
+        &addr,
+        "--domain",
+        &addr,
+    ])
+    .arg("--data")
+    .arg(&dir)
+    .env("OSTATUS_LOG_FORMAT", "json")
+    .env("RUST_LOG", "info");
+    let (mut child, mut lines) = started(cmd);
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     s.write_all(
         b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: probe/1\r\nConnection: close\r\n\r\n",
@@ -252,5 +262,50 @@ fn access_log_as_json_lines() {
     assert_eq!(v["status"], 200, "{line}");
     assert_eq!(v["agent"], "probe/1", "{line}");
     assert_eq!(v["uri"], "/healthz?probe=1", "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 20: the node's metrics on their own listener, not the public site.
+#[test]
+fn metrics_on_their_own_listener() {
+    use std::io::{Read, Write};
+    let get = |addr: &str, path: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let dir = std::env::temp_dir().join(format!("ostatus-metrics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (port, metrics_port) = (free_port(), free_port());
+    let (addr, metrics_addr) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{metrics_port}"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ostatus-server"));
+    cmd.args(["serve", "--insecure", "--listen", &addr, "--domain", &addr])
+        .args(["--metrics-listen", &metrics_addr])
+        .arg("--data")
+        .arg(&dir);
+    let (mut child, _lines) = started(cmd);
+    // A page rendered twice: one miss, one hit.
+    for _ in 0..2 {
+        assert!(get(&addr, "/users/nobody.atom").starts_with("HTTP/1.1 404"));
+        assert!(get(&addr, "/").starts_with("HTTP/1.1 200"));
+    }
+    let metrics = get(&metrics_addr, "/metrics");
+    let public = get(&addr, "/metrics");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    for name in [
+        "ostatus_node_slaps_accepted_total 0",
+        "ostatus_node_render_cache_misses_total",
+        "ostatus_node_log_syncs_total",
+        "ostatus_node_outbox_depth 0",
+        "websub_hub_subscriptions 0",
+    ] {
+        assert!(metrics.contains(name), "{name}: {metrics}");
+    }
+    assert!(public.starts_with("HTTP/1.1 404"), "{public}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -51,6 +51,10 @@ pub(crate) struct Rendered {
 #[derive(Debug, Default)]
 pub(crate) struct RenderCache {
     inner: Mutex<Entries>,
+    /// Documents served from the cache.
+    pub(crate) hits: std::sync::atomic::AtomicU64,
+    /// Documents rendered.
+    pub(crate) misses: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -106,9 +110,12 @@ impl RenderCache {
         stamp: Stamp,
         render: impl FnOnce() -> Result<Rendered, E>,
     ) -> Result<Arc<Rendered>, E> {
+        use std::sync::atomic::Ordering::Relaxed;
         if let Some(doc) = self.get(&key, stamp) {
+            self.hits.fetch_add(1, Relaxed);
             return Ok(doc);
         }
+        self.misses.fetch_add(1, Relaxed);
         Ok(self.put(key, stamp, render()?))
     }
 }

@@ -138,6 +138,9 @@ pub struct Node {
     local_accounts: Mutex<std::collections::HashMap<String, db::Account>>,
     /// Feeds, entries and pages as rendered, until the database changes.
     rendered: cache::RenderCache,
+    /// Salmon slaps accepted and refused (for the metrics).
+    pub(crate) slaps_accepted: std::sync::atomic::AtomicU64,
+    pub(crate) slaps_refused: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Node {
@@ -239,6 +242,8 @@ impl Node {
             public_keys: Mutex::default(),
             local_accounts: Mutex::default(),
             rendered: cache::RenderCache::default(),
+            slaps_accepted: std::sync::atomic::AtomicU64::new(0),
+            slaps_refused: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -333,6 +338,60 @@ impl Node {
                 0
             }
         }
+    }
+
+    /// The node's metrics in Prometheus text format (0.0.4): Salmon slaps
+    /// accepted and refused, the render cache's hits and misses, the
+    /// group commit's syncs, the outbox's depth, then the embedded hub's
+    /// metrics. Served on `--metrics-listen`, not on the public site.
+    pub async fn metrics_text(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        };
+        metric(
+            "ostatus_node_slaps_accepted_total",
+            "counter",
+            "Salmon slaps verified and applied.",
+            self.slaps_accepted.load(Relaxed),
+        );
+        metric(
+            "ostatus_node_slaps_refused_total",
+            "counter",
+            "Salmon slaps refused (any 4xx or 5xx).",
+            self.slaps_refused.load(Relaxed),
+        );
+        metric(
+            "ostatus_node_render_cache_hits_total",
+            "counter",
+            "Feeds, entries and pages served as rendered before.",
+            self.rendered.hits.load(Relaxed),
+        );
+        metric(
+            "ostatus_node_render_cache_misses_total",
+            "counter",
+            "Feeds, entries and pages rendered.",
+            self.rendered.misses.load(Relaxed),
+        );
+        metric(
+            "ostatus_node_log_syncs_total",
+            "counter",
+            "Syncs of the database log made by group commit.",
+            self.db.log_syncs(),
+        );
+        metric(
+            "ostatus_node_outbox_depth",
+            "gauge",
+            "Salmon slaps waiting to be sent again.",
+            self.db.outbox_len().map_or(0, |n| n as u64),
+        );
+        if let Some(hub) = self.hub_metrics().await {
+            out.push_str(&hub);
+        }
+        out
     }
 
     /// The embedded hub's metrics (Prometheus text), if it runs one. The

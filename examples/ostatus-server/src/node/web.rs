@@ -719,6 +719,18 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
 /// A user's Salmon endpoint: 202 for a verified slap that was applied,
 /// 4xx with the reason otherwise (INTEROP §1: never 2xx unverified).
 async fn salmon(State(node): Shared, Path(name): Path<String>, req: Request) -> Response {
+    let counts = node.clone();
+    let resp = salmon_slap(node, name, req).await;
+    let counter = if resp.status().is_success() {
+        &counts.slaps_accepted
+    } else {
+        &counts.slaps_refused
+    };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    resp
+}
+
+async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return ostatus_websub::axum::unreadable_body(&parts.headers, MAX_BODY, "salmon");
