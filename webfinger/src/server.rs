@@ -11,7 +11,7 @@ use std::future::Future;
 
 use http::header::{
     ACCEPT, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW,
-    CACHE_CONTROL, CONTENT_TYPE, HeaderValue, VARY,
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, VARY,
 };
 use http::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -337,7 +337,7 @@ impl<L: Lookup> WebFinger<L> {
         let mut resp = self.document(&descriptor, format, false, req.method() == Method::HEAD);
         resp.headers_mut()
             .insert(CACHE_CONTROL, self.config.cache_control.clone());
-        resp
+        not_modified_if_unchanged(req, resp)
     }
 
     /// Answers a request for host-meta: XRD unless `json` (the `.json` path)
@@ -358,7 +358,7 @@ impl<L: Lookup> WebFinger<L> {
         let mut resp = self.document(&self.host_meta, format, true, req.method() == Method::HEAD);
         resp.headers_mut()
             .insert(CACHE_CONTROL, self.config.cache_control.clone());
-        resp
+        not_modified_if_unchanged(req, resp)
     }
 
     fn method_check<B>(&self, req: &Request<B>) -> Option<Response<Vec<u8>>> {
@@ -396,13 +396,50 @@ impl<L: Lookup> WebFinger<L> {
             Format::Jrd => (d.to_jrd(), "application/jrd+json; charset=utf-8"),
             Format::Xrd => (d.to_xrd().into_bytes(), "application/xrd+xml; charset=utf-8"),
         };
+        let tag = etag(&body, ctype);
         let mut resp = Response::new(if head { Vec::new() } else { body });
         let h = resp.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.config.allow_origin.clone());
         h.insert(VARY, HeaderValue::from_static("Accept"));
+        if let Ok(v) = HeaderValue::from_str(&tag) {
+            h.insert(ETAG, v);
+        }
         resp
     }
+}
+
+/// A validator for a document: a hash of its bytes and media type, so that
+/// the XRD and JRD forms of one descriptor differ.
+fn etag(body: &[u8], ctype: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ctype.hash(&mut h);
+    body.hash(&mut h);
+    format!("\"{:016x}{:04x}\"", h.finish(), body.len() & 0xffff)
+}
+
+/// 304 Not Modified for a request whose `If-None-Match` names the ETag of
+/// `resp` (a poller or a cache revalidating), keeping the headers.
+fn not_modified_if_unchanged<B>(req: &Request<B>, resp: Response<Vec<u8>>) -> Response<Vec<u8>> {
+    let Some(tag) = resp.headers().get(ETAG).and_then(|t| t.to_str().ok()) else {
+        return resp;
+    };
+    let matches = req
+        .headers()
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*");
+    if !matches || resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (mut parts, _) = resp.into_parts();
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(CONTENT_TYPE);
+    Response::from_parts(parts, Vec::new())
 }
 
 /// Whether an Accept header prefers a JSON type over XML for host-meta.

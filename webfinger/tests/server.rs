@@ -375,3 +375,46 @@ async fn lrdd_templates_answer_in_their_declared_type_and_links_is_always_there(
     let v: Value = serde_json::from_slice(none.body()).unwrap();
     assert_eq!(v["links"], serde_json::json!([]));
 }
+
+/// Issue 17: answers carry an ETag, so that pollers and caches revalidate
+/// with If-None-Match and get 304 without a body; each form has its own.
+#[tokio::test]
+async fn answers_carry_an_etag_and_revalidate_with_304() {
+    let s = server(BareAcct::Reject);
+    let first = get(&s, BOB, None).await;
+    let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+    let revalidate = |tag: String, path: &'static str, accept: Option<&'static str>| {
+        let mut b = http::Request::get(path).header("if-none-match", tag);
+        if let Some(a) = accept {
+            b = b.header("accept", a);
+        }
+        b.body(()).unwrap()
+    };
+    let again = s.respond(&revalidate(tag.clone(), BOB, None)).await;
+    assert_eq!(again.status(), 304);
+    assert!(again.body().is_empty());
+    assert_eq!(again.headers()["etag"], tag.as_str());
+    assert_eq!(again.headers()["access-control-allow-origin"], "*");
+    // The XRD form is another document: another tag, so a full answer.
+    let xrd = s
+        .respond(&revalidate(tag.clone(), BOB, Some("application/xrd+xml")))
+        .await;
+    assert_eq!(xrd.status(), 200);
+    assert_ne!(xrd.headers()["etag"], tag.as_str());
+    // host-meta too; an unknown resource has no tag to match.
+    let hm = get(&s, "/.well-known/host-meta", None).await;
+    let hm_tag = hm.headers()["etag"].to_str().unwrap().to_owned();
+    let hm_again = s
+        .respond(&revalidate(hm_tag, "/.well-known/host-meta", None))
+        .await;
+    assert_eq!(hm_again.status(), 304);
+    let missing = s
+        .respond(&revalidate(
+            "*".into(),
+            "/.well-known/webfinger?resource=acct%3Anobody%40example.com",
+            None,
+        ))
+        .await;
+    assert_eq!(missing.status(), 404);
+}
