@@ -56,6 +56,15 @@
 //! from strangers: [`Text::plain_text`] is not a sanitiser; sanitise before
 //! rendering (ATOM-CON-14).
 //!
+//! # Features
+//!
+//! - `compat`: `Feed::to_atom_syndication`, `Feed::from_atom_syndication`
+//!   and the same for `Entry`, for code that already uses `atom_syndication`.
+//!   Off by default: it pulls in a second XML reader, `chrono` and
+//!   `derive_builder`.
+//! - `serde`: `Serialize` and `Deserialize` for the model (`Feed`, `Entry`,
+//!   `Person`, `Link`, `Text`…), with verbs and object types as their IRIs.
+//!
 //! # Specifications
 //!
 //! - [RFC 4287](https://www.rfc-editor.org/rfc/rfc4287) Atom, [RFC 4685](https://www.rfc-editor.org/rfc/rfc4685) Atom Threading
@@ -63,6 +72,7 @@
 //! - [OStatus 1.0 Draft 2](https://www.w3.org/community/ostatus/wiki/images/9/93/OStatus_1.0_Draft_2.pdf)
 
 mod builders;
+#[cfg(feature = "compat")]
 mod compat;
 mod diff;
 mod error;

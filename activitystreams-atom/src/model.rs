@@ -7,6 +7,7 @@ use crate::xml::Element;
 
 /// How a text construct's value is to be read (RFC 4287 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TextType {
     /// Plain text (the default).
     #[default]
@@ -43,6 +44,7 @@ impl TextType {
 ///
 /// Each form is written back as it was read (ATOM-CON-04).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Text {
     /// The value as written: HTML kept as is (unescaped once, as XML says).
     pub value: String,
@@ -148,6 +150,7 @@ fn is_text_media_type(media_type: &str) -> bool {
 
 /// A link (`atom:link`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Link {
     /// The relation; a link without `rel` is `alternate` (ATOM-CON-05).
     pub rel: String,
@@ -228,6 +231,7 @@ impl Link {
 /// fields: an entry's author, a feed's author or `activity:subject`, a
 /// legacy `activity:actor`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Person {
     /// `atom:id` (Mastodon and GNU social write the profile URI there too).
     pub id: Option<String>,
@@ -291,6 +295,7 @@ impl Person {
 
 /// `thr:in-reply-to` (RFC 4685 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct InReplyTo {
     /// The id of the parent (compared like atom:id).
     pub ref_: String,
@@ -304,6 +309,7 @@ pub struct InReplyTo {
 
 /// How a mention was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum MentionKind {
     /// `link rel="mentioned"` (Salmon, Mastodon).
     Mentioned,
@@ -313,6 +319,7 @@ pub enum MentionKind {
 
 /// A mention of a person or collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Mention {
     /// Who or what is mentioned.
     pub href: String,
@@ -324,6 +331,7 @@ pub struct Mention {
 
 /// `atom:category`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Category {
     /// The term (a hashtag, or `nsfw`).
     pub term: String,
@@ -335,6 +343,7 @@ pub struct Category {
 
 /// `statusnet:notice_info`: StatusNet/GNU social metadata about a notice.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NoticeInfo {
     /// `local_id`.
     pub local_id: Option<String>,
@@ -352,6 +361,7 @@ pub struct NoticeInfo {
 /// Implied-activity entries (no `activity:object`) are their own object
 /// (AS-ATOM-04); full activity entries carry the object in [`Entry::object`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Entry {
     /// `atom:id`, compared as an exact string.
     pub id: Option<String>,
@@ -547,6 +557,7 @@ impl Entry {
 
 /// A feed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Feed {
     /// `atom:id`.
     pub id: Option<String>,

@@ -65,6 +65,23 @@ macro_rules! vocab {
                 Self::parse(s)
             }
         }
+
+        /// Written as its full IRI.
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.iri())
+            }
+        }
+
+        /// Read from an IRI or a bare name, as [`Self::parse`].
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                Ok(Self::parse(&s))
+            }
+        }
     };
 }
 

@@ -42,6 +42,7 @@ pub(crate) const PREFIXES: &[(&str, &str)] = &[
 
 /// An attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Attr {
     /// Namespace URI, if the attribute is namespaced.
     pub ns: Option<String>,
@@ -53,6 +54,7 @@ pub struct Attr {
 
 /// A node of the tree: an element or text.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Node {
     /// An element.
     Element(Element),
@@ -62,6 +64,7 @@ pub enum Node {
 
 /// An element, with everything needed to write it back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Element {
     /// Namespace URI (`None` for no namespace).
     pub ns: Option<String>,

@@ -8,6 +8,7 @@ use crate::error::PocoError;
 /// `photos`, and the OpenSocial plural fields): a value with an optional
 /// type and primary flag (§7.2.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Plural {
     /// The value (an e-mail address, URL, number, handle…).
     pub value: String,
@@ -46,6 +47,7 @@ impl Plural {
 
 /// The `name` element (§7.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Name {
     /// The full name, formatted for display.
     pub formatted: Option<String>,
@@ -63,6 +65,7 @@ pub struct Name {
 
 /// An `addresses` instance (§7.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Address {
     /// The full address, formatted for display (may hold newlines).
     pub formatted: Option<String>,
@@ -84,6 +87,7 @@ pub struct Address {
 
 /// An `organizations` instance (§7.5).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Organization {
     /// Name of the organization (required non-empty by the spec).
     pub name: Option<String>,
@@ -107,6 +111,7 @@ pub struct Organization {
 
 /// An `accounts` instance (§7.6).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Account {
     /// The provider's top-level domain (`twitter.com`).
     pub domain: Option<String>,
@@ -122,6 +127,7 @@ pub struct Account {
 /// everything else (the OpenSocial fields of Appendix B, vendor fields)
 /// kept in [`Contact::extra`] so that nothing is lost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Contact {
     /// Unique, stable identifier (required by providers).
     pub id: Option<String>,

@@ -39,6 +39,8 @@
 //! # Features
 //!
 //! - `axum`: [`axum::router`], an endpoint served from [`axum::ContactProvider`].
+//! - `serde`: `Serialize` and `Deserialize` for [`Contact`] and its parts,
+//!   with Rust field names (PoCo's own JSON form is [`Contact::to_json_value`]'s).
 //!
 //! # Security
 //!
