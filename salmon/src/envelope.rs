@@ -21,6 +21,8 @@ pub const MEDIA_TYPE_JSON: &str = "application/magic-envelope+json";
 pub const ENCODING: &str = "base64url";
 /// The algorithm Salmon requires.
 pub const ALG: &str = "RSA-SHA256";
+/// The `alg` of HMAC-signed envelopes (Magic Signatures §6, MS-HMAC-01).
+pub const HMAC_ALG: &str = "HMAC-SHA256";
 /// The usual payload type.
 pub const ATOM: &str = "application/atom+xml";
 
@@ -247,6 +249,59 @@ impl Envelope {
 
     /// Verifies the envelope with `key`.
     ///
+    /// Signs `payload` with HMAC-SHA256 under the shared secret `key`
+    /// (Magic Signatures §6, MS-HMAC-01): `alg` is `HMAC-SHA256`, the
+    /// signature base64url(HMAC-SHA256(key, base string)). For parties
+    /// that share a secret; Salmon itself requires RSA-SHA256.
+    pub fn sign_hmac(payload: &[u8], data_type: &str, key: &[u8], key_id: Option<&str>) -> Self {
+        let mut env = Envelope {
+            data: b64::encode_padded(payload),
+            data_type: data_type.to_owned(),
+            encoding: ENCODING.to_owned(),
+            alg: HMAC_ALG.to_owned(),
+            sigs: Vec::new(),
+        };
+        let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+        let tag = ring::hmac::sign(&k, env.base_string(SigningForm::Spec).as_bytes());
+        env.sigs.push(Signature {
+            value: b64::encode_padded(tag.as_ref()),
+            key_id: key_id.map(str::to_owned),
+        });
+        env
+    }
+
+    /// Verifies an `HMAC-SHA256` envelope with the shared secret `key`:
+    /// the HMAC of the base string is recomputed and compared, in constant
+    /// time, with each signature, whitespace removed (MS-HMAC-01). The
+    /// forms tried are [`SigningForm::Spec`], then
+    /// [`SigningForm::Reencoded`] and [`SigningForm::Unpadded`].
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::UnsupportedAlg`] for another `alg`,
+    /// [`VerifyError::UnsupportedEncoding`], or
+    /// [`VerifyError::BadSignature`].
+    pub fn verify_hmac(&self, key: &[u8]) -> Result<Verified, VerifyError> {
+        if !self.alg.eq_ignore_ascii_case(HMAC_ALG) {
+            return Err(VerifyError::UnsupportedAlg(self.alg.clone()));
+        }
+        if !self.encoding.eq_ignore_ascii_case(ENCODING) {
+            return Err(VerifyError::UnsupportedEncoding(self.encoding.clone()));
+        }
+        let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+        for (i, sig) in self.sigs.iter().enumerate() {
+            let Some(tag) = b64::decode_lenient(&sig.value) else {
+                continue;
+            };
+            for form in [SigningForm::Spec, SigningForm::Reencoded, SigningForm::Unpadded] {
+                if ring::hmac::verify(&k, self.base_string(form).as_bytes(), &tag).is_ok() {
+                    return Ok(Verified { form, sig_index: i });
+                }
+            }
+        }
+        Err(VerifyError::BadSignature)
+    }
+
     /// Signatures whose `key_id` names the key are tried first, then the
     /// others (nobody in the wild sets key ids consistently). Each is tried
     /// in the forms [`SigningForm::Spec`], [`SigningForm::Reencoded`],

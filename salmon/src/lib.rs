@@ -91,8 +91,8 @@ pub use endpoint::{
     delivered, response, slap_request,
 };
 pub use envelope::{
-    ALG, ATOM, ENCODING, Envelope, EnvelopeError, ME_NS, MEDIA_TYPE_JSON, MEDIA_TYPE_XML, Signature,
-    SigningForm, Verified, VerifyError, VerifyOptions, entry_author_uri,
+    ALG, ATOM, ENCODING, Envelope, EnvelopeError, HMAC_ALG, ME_NS, MEDIA_TYPE_JSON, MEDIA_TYPE_XML,
+    Signature, SigningForm, Verified, VerifyError, VerifyOptions, entry_author_uri,
 };
 pub use key::{
     JsonMagicKey, KeyError, LEGACY_MIN_BITS, MAGIC_KEY_DATA_PREFIX, MIN_BITS, MagicPublicKey, PrivateKey,

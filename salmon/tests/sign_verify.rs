@@ -335,3 +335,48 @@ fn sal_rcv_05_the_guid_comes_from_the_verified_provenance() {
             .is_err()
     );
 }
+
+/// MS-HMAC-01: HMAC-SHA256 envelopes, signed and verified with a shared
+/// secret; recomputed, compared in constant time, whitespace ignored; a
+/// tampered one, another secret, or the RSA verifier refuse them.
+#[test]
+fn ms_hmac_01_hmac_envelopes() {
+    use ostatus_salmon::HMAC_ALG;
+    let payload = b"<entry xmlns='http://www.w3.org/2005/Atom'><id>h</id></entry>";
+    let env = Envelope::sign_hmac(payload, "application/atom+xml", b"shared secret", Some("k1"));
+    assert_eq!(env.alg, HMAC_ALG);
+    assert!(env.verify_hmac(b"shared secret").is_ok());
+    // Through every serialisation, and with whitespace in the signature.
+    for back in [
+        Envelope::from_xml(env.to_xml().as_bytes()).unwrap(),
+        Envelope::from_json(env.to_json().as_bytes()).unwrap(),
+        Envelope::from_compact(&env.to_compact()).unwrap(),
+    ] {
+        assert!(back.verify_hmac(b"shared secret").is_ok());
+    }
+    let mut spaced = env.clone();
+    let v = spaced.sigs[0].value.clone();
+    spaced.sigs[0].value = format!("{} \n {}", &v[..10], &v[10..]);
+    assert!(spaced.verify_hmac(b"shared secret").is_ok());
+    assert!(matches!(
+        env.verify_hmac(b"another secret"),
+        Err(VerifyError::BadSignature)
+    ));
+    let mut tampered = env.clone();
+    tampered.data = Envelope::sign_hmac(b"<entry/>", "application/atom+xml", b"x", None).data;
+    assert!(matches!(
+        tampered.verify_hmac(b"shared secret"),
+        Err(VerifyError::BadSignature)
+    ));
+    // Salmon's RSA verifier does not take an HMAC envelope, nor the other way round.
+    let rsa = PrivateKey::generate(1024).unwrap();
+    assert!(matches!(
+        env.verify(rsa.public_key(), VerifyOptions::default()),
+        Err(VerifyError::UnsupportedAlg(_))
+    ));
+    let signed = Envelope::sign(payload, "application/atom+xml", &rsa).unwrap();
+    assert!(matches!(
+        signed.verify_hmac(b"shared secret"),
+        Err(VerifyError::UnsupportedAlg(_))
+    ));
+}
