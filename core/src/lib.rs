@@ -58,6 +58,7 @@
 //! [`NetPolicy::with_trusted_hosts`].
 
 pub mod error;
+pub mod etag;
 pub mod net;
 pub mod time;
 pub mod xml;

@@ -823,10 +823,8 @@ pub fn entry_author_uri(payload: &[u8]) -> Result<String, EnvelopeError> {
     crate::inbound::claimed_signer(payload).map(|s| s.uri().to_owned())
 }
 
-/// The URIs of the root `atom:entry`'s direct `atom:author` children, in
-/// document order (trimmed, empty ones left out).
-/// The `atom:id` of a payload's root entry, trimmed.
-pub(crate) fn entry_id(payload: &[u8]) -> Result<String, EnvelopeError> {
+/// A reader of `payload` positioned just inside its root `atom:entry`.
+fn inside_root_entry(payload: &[u8]) -> Result<Xml<'_>, EnvelopeError> {
     let mut x = Xml::new(payload)?;
     loop {
         match x.next()? {
@@ -842,6 +840,12 @@ pub(crate) fn entry_id(payload: &[u8]) -> Result<String, EnvelopeError> {
             _ => {}
         }
     }
+    Ok(x)
+}
+
+/// The `atom:id` of a payload's root entry, trimmed.
+pub(crate) fn entry_id(payload: &[u8]) -> Result<String, EnvelopeError> {
+    let mut x = inside_root_entry(payload)?;
     loop {
         match x.next()? {
             Ev::Start { ns, local, empty, .. } => {
@@ -859,23 +863,10 @@ pub(crate) fn entry_id(payload: &[u8]) -> Result<String, EnvelopeError> {
     }
 }
 
+/// The URIs of the root `atom:entry`'s direct `atom:author` children, in
+/// document order (trimmed, empty ones left out).
 pub(crate) fn author_uris(payload: &[u8]) -> Result<Vec<String>, EnvelopeError> {
-    let mut x = Xml::new(payload)?;
-    // Find the root.
-    loop {
-        match x.next()? {
-            Ev::Start { ns, local, empty, .. } => {
-                if ns != Ns::Atom || local != "entry" || empty {
-                    return Err(EnvelopeError::NotAnEnvelope(format!(
-                        "payload root {local}, expected atom:entry"
-                    )));
-                }
-                break;
-            }
-            Ev::Eof => return Err(EnvelopeError::Missing("the payload is empty".into())),
-            _ => {}
-        }
-    }
+    let mut x = inside_root_entry(payload)?;
     let mut uris = Vec::new();
     // Direct children of the entry.
     loop {

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use http::header::{
     ACCEPT, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW,
-    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, VARY,
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, VARY,
 };
 use http::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -425,15 +425,7 @@ fn not_modified_if_unchanged<B>(req: &Request<B>, resp: Response<Vec<u8>>) -> Re
     let Some(tag) = resp.headers().get(ETAG).and_then(|t| t.to_str().ok()) else {
         return resp;
     };
-    let matches = req
-        .headers()
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == tag || t == "*");
-    if !matches || resp.status() != StatusCode::OK {
+    if resp.status() != StatusCode::OK || !ostatus_core::etag::if_none_match(req.headers(), tag) {
         return resp;
     }
     let (mut parts, _) = resp.into_parts();

@@ -99,14 +99,7 @@ fn page_doc(body: String) -> Rendered {
 /// no body when nothing changed.
 fn atom_cached(req: &HeaderMap, doc: &Rendered) -> Response {
     let etag = &doc.etag;
-    let matches = req
-        .get_all(http::header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*");
-    let mut r = if matches {
+    let mut r = if ostatus_core::etag::if_none_match(req, etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         atom(doc.body.clone())
