@@ -156,6 +156,8 @@ pub struct Hub<S, F = WholeContent> {
     in_flight: AtomicUsize,
     idle: Notify,
     work: Notify,
+    /// Set when jobs are queued, cleared by each claim.
+    new_work: AtomicBool,
     stopping: AtomicBool,
     finished: Mutex<Vec<u64>>,
     finished_ready: Notify,
@@ -211,6 +213,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             work: Notify::new(),
+            new_work: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             finished: Mutex::default(),
             finished_ready: Notify::new(),
@@ -439,38 +442,25 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         // The last content seen is kept in the store, so that a restarted
-        // hub still delivers only what changed.
-        let previous = match self.store.last_content(topic).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(topic = %topic, error = %e, "reading the topic's last content failed");
-                return;
-            }
-        };
-        let Some(content) = self
-            .filter
-            .filter(topic, ct.as_deref(), previous.as_deref(), &body)
-        else {
-            return;
+        // hub still delivers only what changed; the store diffs and queues
+        // as one step (across processes, for a shared store).
+        let filter = |previous: Option<&[u8]>, current: &[u8]| {
+            self.filter.filter(topic, ct.as_deref(), previous, current)
         };
         match self
             .store
-            .enqueue(topic, ct.as_deref(), content, unix(SystemTime::now()))
+            .enqueue_changed(topic, ct.as_deref(), body, unix(SystemTime::now()), &filter)
             .await
         {
+            Ok(0) => {}
             Ok(n) => {
                 tracing::debug!(topic = %topic, jobs = n, "queued");
+                self.new_work.store(true, Ordering::Release);
                 self.work.notify_one();
             }
             Err(e) => {
                 tracing::error!(topic = %topic, error = %e, "queueing deliveries failed");
-                return;
             }
-        }
-        // Recorded after the jobs: a crash in between delivers the same
-        // entries again next time rather than never.
-        if let Err(e) = self.store.set_last_content(topic, body).await {
-            tracing::error!(topic = %topic, error = %e, "recording the topic's content failed");
         }
     }
 
@@ -499,7 +489,22 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                 let _ = tokio::time::timeout(Duration::from_millis(1), self.work.notified()).await;
             }
             let free = self.slots.available_permits().max(1);
-            let jobs = match self.store.claim(unix(SystemTime::now()), free, hold).await {
+            // Hosts with enough in hand are passed over, and no claim takes
+            // more of one host than it can start soon: a host's backlog
+            // stays in the queue, where the other hosts' jobs can pass it.
+            let busy = self.busy_hosts(per_host.saturating_mul(2));
+            self.new_work.store(false, Ordering::Release);
+            let claimed = self
+                .store
+                .claim_spread(
+                    unix(SystemTime::now()),
+                    free,
+                    hold,
+                    per_host.saturating_mul(2),
+                    &busy,
+                )
+                .await;
+            let jobs = match claimed {
                 Ok(j) => j,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming deliveries failed");
@@ -507,6 +512,13 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
                     continue;
                 }
             };
+            if jobs.is_empty() && !busy.is_empty() {
+                // Only busy hosts have due jobs (or none is due): claim again
+                // once one of them has room for a claim's worth, or new work
+                // is queued, rather than after every delivery.
+                self.wait_for_room(&busy, per_host.saturating_mul(2)).await;
+                continue;
+            }
             if jobs.is_empty() {
                 let idle = tokio::time::timeout(Duration::from_millis(500), self.work.notified());
                 match self.store.work_signal() {
@@ -555,17 +567,56 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             if deferred == claimed {
                 // Every host we drew is busy: wait for a delivery to end.
                 let _ = tokio::time::timeout(Duration::from_millis(200), self.work.notified()).await;
+            } else if claimed < free {
+                // The claim found nothing more that could start now: claim
+                // again when a busy host has room or new work comes, not
+                // after every delivery.
+                let busy = self.busy_hosts(per_host.saturating_mul(2));
+                if !busy.is_empty() {
+                    self.wait_for_room(&busy, per_host.saturating_mul(2)).await;
+                }
             }
         }
     }
 
-    /// The gate of `callback`'s host (and port).
+    /// The callback hosts with at least `at_least` deliveries in flight or
+    /// waiting.
+    fn busy_hosts(&self, at_least: usize) -> Vec<String> {
+        lock(&self.hosts)
+            .iter()
+            .filter(|(_, g)| g.queued.load(Ordering::Acquire) >= at_least)
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+
+    /// Waits (up to 200 ms) until one of `busy` has fewer than `below`
+    /// deliveries in hand, new work is queued, or the hub stops.
+    async fn wait_for_room(&self, busy: &[String], below: usize) {
+        let until = Instant::now() + Duration::from_millis(200);
+        loop {
+            let room = {
+                let hosts = lock(&self.hosts);
+                busy.iter().any(|h| {
+                    hosts
+                        .get(h)
+                        .is_none_or(|g| g.queued.load(Ordering::Acquire) < below)
+                })
+            };
+            if room
+                || self.new_work.load(Ordering::Acquire)
+                || self.stopping.load(Ordering::Acquire)
+                || Instant::now() >= until
+            {
+                return;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(20), self.work.notified()).await;
+        }
+    }
+
+    /// The gate of `callback`'s host (its authority, see
+    /// [`callback_host`](crate::hub_store::callback_host)).
     fn host_gate(&self, callback: &Url) -> Arc<HostGate> {
-        let key = format!(
-            "{}:{}",
-            callback.host_str().unwrap_or_default(),
-            callback.port_or_known_default().unwrap_or(0)
-        );
+        let key = crate::hub_store::callback_host(callback).to_owned();
         let mut hosts = lock(&self.hosts);
         if hosts.len() > 4096 {
             hosts.retain(|_, g| g.queued.load(Ordering::Acquire) > 0);

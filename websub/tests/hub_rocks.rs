@@ -595,15 +595,94 @@ struct SlowHost {
     done: std::sync::atomic::AtomicUsize,
 }
 
+/// A store that claims without spreading over hosts (only the trait's
+/// required methods): the hub must still keep to the per-host limit, by
+/// putting back what it cannot start soon.
+struct Unspread(MemoryHubStore);
+
+impl HubStore for Unspread {
+    async fn upsert(
+        &self,
+        s: ostatus_websub::hub_store::HubSubscription,
+    ) -> Result<(), ostatus_websub::StoreError> {
+        self.0.upsert(s).await
+    }
+    async fn remove(&self, topic: &Url, callback: &Url) -> Result<(), ostatus_websub::StoreError> {
+        self.0.remove(topic, callback).await
+    }
+    async fn active(
+        &self,
+        topic: &Url,
+        now: u64,
+    ) -> Result<Vec<ostatus_websub::hub_store::HubSubscription>, ostatus_websub::StoreError> {
+        self.0.active(topic, now).await
+    }
+    async fn sweep(&self, now: u64) -> Result<usize, ostatus_websub::StoreError> {
+        self.0.sweep(now).await
+    }
+    async fn count(&self) -> Result<usize, ostatus_websub::StoreError> {
+        self.0.count().await
+    }
+    async fn enqueue(
+        &self,
+        topic: &Url,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        now: u64,
+    ) -> Result<usize, ostatus_websub::StoreError> {
+        self.0.enqueue(topic, content_type, body, now).await
+    }
+    async fn claim(
+        &self,
+        now: u64,
+        limit: usize,
+        hold: u64,
+    ) -> Result<Vec<ostatus_websub::hub_store::Job>, ostatus_websub::StoreError> {
+        self.0.claim(now, limit, hold).await
+    }
+    async fn finish(&self, id: u64) -> Result<(), ostatus_websub::StoreError> {
+        self.0.finish(id).await
+    }
+    async fn retry(&self, id: u64, attempts: u32, next_at: u64) -> Result<(), ostatus_websub::StoreError> {
+        self.0.retry(id, attempts, next_at).await
+    }
+    async fn queue_depth(&self) -> Result<usize, ostatus_websub::StoreError> {
+        self.0.queue_depth().await
+    }
+    async fn last_content(&self, topic: &Url) -> Result<Option<Vec<u8>>, ostatus_websub::StoreError> {
+        self.0.last_content(topic).await
+    }
+    async fn set_last_content(&self, topic: &Url, body: Vec<u8>) -> Result<(), ostatus_websub::StoreError> {
+        self.0.set_last_content(topic, body).await
+    }
+}
+
 #[tokio::test]
 async fn deliveries_to_one_host_are_limited() {
+    // The store spreads its claims: the host's backlog stays in the queue,
+    // and nothing is claimed only to be put back.
+    let deferred = one_host_limit(MemoryHubStore::default()).await;
+    assert_eq!(deferred, 0);
+}
+
+#[tokio::test]
+async fn deliveries_to_one_host_are_limited_with_a_store_that_does_not_spread() {
+    // 20 jobs claimed at once for a host that takes 2 + 6 waiting: the rest
+    // went back to the queue.
+    let deferred = one_host_limit(Unspread(MemoryHubStore::default())).await;
+    assert!(deferred > 0);
+}
+
+/// Publishes to 20 callbacks on one slow host with a per-host limit of 2;
+/// returns how many deliveries were put back in the queue.
+async fn one_host_limit<S: HubStore>(store: S) -> u64 {
     use std::sync::atomic::Ordering::SeqCst;
     let policy = DeliveryPolicy {
         per_host_concurrency: 2,
         concurrency: 64,
         ..DeliveryPolicy::default()
     };
-    let h = harness(policy, |_| {}).await;
+    let h = harness_on(store, policy, |_| {}).await;
     let slow = Arc::new(SlowHost::default());
     let s2 = slow.clone();
     let app = Router::new().route(
@@ -648,13 +727,12 @@ async fn deliveries_to_one_host_are_limited() {
         "at most 2 at once: {}",
         slow.max.load(SeqCst)
     );
-    // 20 jobs for a host that takes 2 + 6 waiting: the rest went back to the queue.
-    assert!(
-        !h.hub
-            .metrics_text()
-            .await
-            .contains("websub_hub_deliveries_deferred_total 0\n")
-    );
+    let metrics = h.hub.metrics_text().await;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("websub_hub_deliveries_deferred_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
 }
 
 /// Hardening (slow clients): the hub router answers 408 to a request body

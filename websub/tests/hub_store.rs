@@ -9,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use ostatus_websub::hub_store::{HubStore, HubSubscription, MemoryHubStore};
+use ostatus_websub::hub_store::{HubStore, HubSubscription, Job, MemoryHubStore};
 use url::Url;
 
 fn u(s: &str) -> Url {
@@ -58,6 +58,50 @@ async fn signature_algorithms_are_kept(s: &impl HubStore) {
     assert_eq!(jobs[1].subscription.signature_alg, None);
     let ids: Vec<u64> = jobs.iter().map(|j| j.id).collect();
     s.finish_many(&ids).await.unwrap();
+}
+
+/// Issue 22: a claim spreads over callback hosts. A publish to 3 hosts
+/// (4 callbacks each, one of them on a port of its own) queues the jobs
+/// mixed; a claim takes at most `per_host` of one host and none of a host
+/// in `skip`; what is claimed is not claimed again, and what is left comes
+/// to later claims.
+async fn claims_spread_over_hosts(s: &impl HubStore) {
+    let t = "https://spread.example/feed";
+    for h in ["a.example", "b.example", "c.example:8443"] {
+        for i in 0..4 {
+            s.upsert(sub(t, &format!("https://{h}/cb/{i}"), 1000))
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(s.enqueue(&u(t), None, b"x".to_vec(), 10).await.unwrap(), 12);
+    let host = |j: &Job| ostatus_websub::hub_store::callback_host(&j.subscription.callback).to_owned();
+    let first = s
+        .claim_spread(10, 100, 30, 2, &["b.example".to_owned()])
+        .await
+        .unwrap();
+    let mut hosts: Vec<String> = first.iter().map(host).collect();
+    hosts.sort();
+    assert_eq!(
+        hosts,
+        ["a.example", "a.example", "c.example:8443", "c.example:8443"]
+    );
+    // One per host: three jobs on three hosts.
+    let next = s.claim_spread(10, 3, 30, 1, &[]).await.unwrap();
+    let mut hosts: Vec<String> = next.iter().map(host).collect();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!(hosts.len(), 3, "{hosts:?}");
+    let rest = s.claim(10, 100, 30).await.unwrap();
+    assert_eq!(first.len() + next.len() + rest.len(), 12);
+    let ids: Vec<u64> = first.iter().chain(&next).chain(&rest).map(|j| j.id).collect();
+    s.finish_many(&ids).await.unwrap();
+    assert!(s.claim(100, 100, 30).await.unwrap().is_empty());
+    for h in ["a.example", "b.example", "c.example:8443"] {
+        for i in 0..4 {
+            s.remove(&u(t), &u(&format!("https://{h}/cb/{i}"))).await.unwrap();
+        }
+    }
 }
 
 async fn suite(s: &impl HubStore) {
@@ -132,6 +176,7 @@ async fn suite(s: &impl HubStore) {
 async fn memory_hub_store() {
     suite(&MemoryHubStore::default()).await;
     signature_algorithms_are_kept(&MemoryHubStore::default()).await;
+    claims_spread_over_hosts(&MemoryHubStore::default()).await;
 }
 
 #[cfg(feature = "sqlite")]
@@ -155,12 +200,26 @@ async fn a_sqlite_hub_file_of_the_previous_version_is_upgraded() {
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].signature_alg, None);
     signature_algorithms_are_kept(&s).await;
+    // Version 3: jobs carry their callback's host, subscriptions a rank.
+    assert_eq!(
+        s.enqueue(&u("https://old.example/feed"), None, b"x".to_vec(), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        s.claim_spread(100, 10, 30, 5, &["sub.example".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.claim_spread(100, 10, 30, 5, &[]).await.unwrap().len(), 1);
     drop(s);
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     rusqlite::Connection::open(&path)
         .unwrap()
         .pragma_update(None, "user_version", 99)
@@ -175,6 +234,7 @@ async fn sqlite_hub_store_and_durability() {
     use ostatus_websub::hub_store::SqliteHubStore;
     suite(&SqliteHubStore::in_memory().unwrap()).await;
     signature_algorithms_are_kept(&SqliteHubStore::in_memory().unwrap()).await;
+    claims_spread_over_hosts(&SqliteHubStore::in_memory().unwrap()).await;
     let dir = std::env::temp_dir().join(format!("websub-hub-store-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hub.db");
@@ -231,6 +291,7 @@ mod postgres {
             .unwrap();
         suite(&s).await;
         signature_algorithms_are_kept(&s).await;
+        claims_spread_over_hosts(&s).await;
     }
 
     #[tokio::test]
@@ -266,6 +327,41 @@ mod postgres {
 
     /// Queueing in one process wakes the other's worker at once
     /// (`NOTIFY websub_hub_work`), instead of at its next poll.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: OSTATUS_TEST_POSTGRES_URL (.ci/postgres.sh start DIR prints one); .ci/run runs it"]
+    async fn two_processes_publishing_one_topic_at_once_queue_its_entries_once() {
+        // Issue 22 item 4: two stores (two processes' pools) diff and queue
+        // the same new content at the same moment; the topic lock lets one
+        // queue it and the other find nothing new.
+        let url = database();
+        let schema = fresh_schema("publish");
+        let a = PostgresHubStore::connect_in_schema(&url, &schema, 2)
+            .await
+            .unwrap();
+        let b = PostgresHubStore::connect_in_schema(&url, &schema, 2)
+            .await
+            .unwrap();
+        let t = u("https://t.example/feed");
+        for i in 0..50 {
+            a.upsert(sub(t.as_str(), &format!("https://c{i}.example/cb"), u64::MAX / 2))
+                .await
+                .unwrap();
+        }
+        // What changed since last time, as the Atom diff would say.
+        let diff =
+            |previous: Option<&[u8]>, current: &[u8]| (previous != Some(current)).then(|| current.to_vec());
+        for round in 0..20u8 {
+            let body = vec![b'0' + round % 10, round];
+            let (x, y) = tokio::join!(
+                a.enqueue_changed(&t, None, body.clone(), 1, &diff),
+                b.enqueue_changed(&t, None, body.clone(), 1, &diff)
+            );
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert_eq!(x + y, 50, "round {round}: {x} + {y} jobs");
+        }
+        assert_eq!(a.queue_depth().await.unwrap(), 20 * 50);
+    }
+
     #[tokio::test]
     #[ignore = "needs PostgreSQL: OSTATUS_TEST_POSTGRES_URL (.ci/postgres.sh start DIR prints one); .ci/run runs it"]
     async fn work_queued_by_one_process_wakes_the_other() {

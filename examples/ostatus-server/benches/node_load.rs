@@ -23,6 +23,10 @@
     missing_docs
 )]
 
+mod common;
+
+use common::{env, peak_rss_mib};
+
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -32,13 +36,6 @@ use ostatus_activitystreams::{Entry, Meta, Person};
 use ostatus_salmon::{Envelope, PrivateKey};
 use ostatus_server::node::db::{Account, Kind, NewStatus, Visibility};
 use ostatus_server::node::{Node, NodeConfig, now_rfc3339};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One request: method, path, body, headers.
 type Req = (
@@ -103,17 +100,6 @@ async fn drive(client: &reqwest::Client, base: &str, name: &str, reqs: Vec<Req>,
         p99: pct(0.99),
         errors,
     }
-}
-
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 fn main() {

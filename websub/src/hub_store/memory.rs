@@ -107,13 +107,34 @@ impl HubStore for MemoryHubStore {
     }
 
     async fn claim(&self, now: u64, limit: usize, hold: u64) -> Result<Vec<Job>, StoreError> {
+        self.claim_spread(now, limit, hold, usize::MAX, &[]).await
+    }
+
+    async fn claim_spread(
+        &self,
+        now: u64,
+        limit: usize,
+        hold: u64,
+        per_host: usize,
+        skip: &[String],
+    ) -> Result<Vec<Job>, StoreError> {
         let mut m = self.lock();
         let mut out = Vec::new();
+        let mut taken: HashMap<String, usize> = HashMap::new();
         for j in m.jobs.iter_mut() {
             if out.len() >= limit {
                 break;
             }
             if j.next_at <= now && j.claimed_until <= now {
+                let host = super::callback_host(&j.job.subscription.callback);
+                if skip.iter().any(|s| s == host) {
+                    continue;
+                }
+                let n = taken.entry(host.to_owned()).or_default();
+                if *n >= per_host {
+                    continue;
+                }
+                *n += 1;
                 j.claimed_until = now.saturating_add(hold.max(1));
                 out.push(j.job.clone());
             }

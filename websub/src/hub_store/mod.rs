@@ -17,6 +17,11 @@ use url::Url;
 
 use crate::store::StoreError;
 
+/// What a publish delivers, given the topic's last content and the
+/// current one: the hub's [`ContentFilter`](crate::hub_runtime::ContentFilter)
+/// for one topic. `None` delivers nothing.
+pub type DiffFn<'a> = dyn Fn(Option<&[u8]>, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'a;
+
 /// An active subscription at the hub, keyed by (topic, callback).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubSubscription {
@@ -75,6 +80,38 @@ pub trait HubStore: Send + Sync + 'static {
         body: Vec<u8>,
         now: u64,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// A publish's content step as one unit: reads the topic's last
+    /// content, asks `filter` what of `current` to deliver, queues that for
+    /// every subscription active at `now`, and records `current` as the
+    /// last content. Returns how many jobs were queued (0 when the filter
+    /// delivers nothing).
+    ///
+    /// Stores shared by several processes do this in one transaction under
+    /// a lock on the topic, so that two processes receiving pings for one
+    /// topic at the same moment do not both diff against the same content
+    /// and queue the same new entries twice. The default does the steps
+    /// one after another, which is enough within one process (the hub runs
+    /// one publish of a topic at a time); a crash between the queueing and
+    /// the recording delivers the same entries again next time rather than
+    /// never.
+    fn enqueue_changed(
+        &self,
+        topic: &Url,
+        content_type: Option<&str>,
+        current: Vec<u8>,
+        now: u64,
+        filter: &DiffFn<'_>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        async move {
+            let previous = self.last_content(topic).await?;
+            let Some(content) = filter(previous.as_deref(), &current) else {
+                return Ok(0);
+            };
+            let n = self.enqueue(topic, content_type, content, now).await?;
+            self.set_last_content(topic, current).await?;
+            Ok(n)
+        }
+    }
     /// Claims up to `limit` jobs due at `now` and not claimed, until `now + hold`.
     fn claim(
         &self,
@@ -82,6 +119,24 @@ pub trait HubStore: Send + Sync + 'static {
         limit: usize,
         hold: u64,
     ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
+    /// Claims like [`claim`](Self::claim), spread over callback hosts: at
+    /// most `per_host` jobs for one host (the authority of the callback,
+    /// see [`callback_host`]) and none for the hosts in `skip` (those the
+    /// caller has enough of in hand), so that one busy host's backlog does
+    /// not fill a claim. A store that cannot filter by host claims as
+    /// [`claim`](Self::claim) does (the default); the hub then defers what
+    /// it cannot start soon.
+    fn claim_spread(
+        &self,
+        now: u64,
+        limit: usize,
+        hold: u64,
+        per_host: usize,
+        skip: &[String],
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send {
+        let _ = (per_host, skip);
+        self.claim(now, limit, hold)
+    }
     /// Removes a job: delivered, gone or given up.
     fn finish(&self, id: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes several jobs, in one transaction where the store has them.
@@ -116,6 +171,14 @@ pub trait HubStore: Send + Sync + 'static {
     fn work_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
         None
     }
+}
+
+/// The host a delivery to `callback` counts against for the per-host
+/// limit: the URL's authority (`host` or `host:port`, as the URL spells it
+/// after parsing; user information included when there is any), which is
+/// also what the SQL stores compute from the stored callback text.
+pub fn callback_host(callback: &Url) -> &str {
+    &callback[url::Position::BeforeUsername..url::Position::AfterPort]
 }
 
 /// Locks `m`, going on with the data of a thread that panicked while

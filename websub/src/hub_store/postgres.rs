@@ -70,6 +70,16 @@ const MIGRATIONS: &[&str] = &[
     // 2: each subscription's signature algorithm (sha1 for PuSH 0.3/0.4 subscribers).
     "ALTER TABLE websub_hub_subscriptions ADD COLUMN IF NOT EXISTS signature TEXT;
      ALTER TABLE websub_hub_jobs ADD COLUMN IF NOT EXISTS signature TEXT;",
+    // 3: a random rank per subscription, so that a publish queues its jobs
+    // in an order that mixes the callback hosts; each job's callback host
+    // (the URL's authority), so that a claim can spread over hosts and
+    // pass over busy ones.
+    "ALTER TABLE websub_hub_subscriptions ADD COLUMN IF NOT EXISTS spread BIGINT NOT NULL DEFAULT 0;
+     UPDATE websub_hub_subscriptions SET spread = (random() * 2147483647)::bigint;
+     CREATE INDEX IF NOT EXISTS websub_hub_subscriptions_spread ON websub_hub_subscriptions (topic, spread);
+     ALTER TABLE websub_hub_jobs ADD COLUMN IF NOT EXISTS host TEXT;
+     UPDATE websub_hub_jobs SET host = split_part(substr(callback, strpos(callback, '://') + 3), '/', 1)
+     WHERE host IS NULL;",
 ];
 
 /// Version 1 of the schema, as first released.
@@ -310,8 +320,8 @@ impl HubStore for PostgresHubStore {
         let c = self.client().await?;
         let st = c
             .prepare_cached(
-                "INSERT INTO websub_hub_subscriptions (topic, callback, secret, expires_at, signature)
-                 VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO websub_hub_subscriptions (topic, callback, secret, expires_at, signature, spread)
+                 VALUES ($1, $2, $3, $4, $5, (random() * 2147483647)::bigint)
                  ON CONFLICT (topic, callback)
                  DO UPDATE SET secret = EXCLUDED.secret, expires_at = EXCLUDED.expires_at,
                                signature = EXCLUDED.signature",
@@ -392,55 +402,94 @@ impl HubStore for PostgresHubStore {
     ) -> Result<usize, StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(err)?;
-        let content: i64 = tx
-            .query_one(
-                "INSERT INTO websub_hub_contents (content_type, body) VALUES ($1, $2) RETURNING id",
-                &[&content_type, &body],
-            )
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(err)?;
-        let n = tx
-            .execute(
-                "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at, signature)
-                 SELECT $1, topic, callback, secret, expires_at, $3, signature FROM websub_hub_subscriptions
-                 WHERE topic = $2 AND expires_at > $3",
-                &[&content, &topic.as_str(), &int(now)],
-            )
-            .await
-            .map_err(err)?;
-        if n == 0 {
-            tx.execute("DELETE FROM websub_hub_contents WHERE id = $1", &[&content])
-                .await
-                .map_err(err)?;
-        } else {
-            // Wakes the other processes' workers when this commits.
-            tx.batch_execute(&format!("NOTIFY {WORK_CHANNEL}"))
-                .await
-                .map_err(err)?;
-        }
+        let n = enqueue_in(&tx, topic, content_type, body, now).await?;
         tx.commit().await.map_err(err)?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        Ok(n)
+    }
+
+    async fn enqueue_changed(
+        &self,
+        topic: &Url,
+        content_type: Option<&str>,
+        current: Vec<u8>,
+        now: u64,
+        filter: &super::DiffFn<'_>,
+    ) -> Result<usize, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // One publish of a topic at a time over every process: the second
+        // waits here, then diffs against what the first recorded.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&PUBLISH_LOCK, &topic.as_str()],
+        )
+        .await
+        .map_err(err)?;
+        let previous: Option<Vec<u8>> = tx
+            .query_opt(
+                "SELECT body FROM websub_hub_topics WHERE topic = $1",
+                &[&topic.as_str()],
+            )
+            .await
+            .map_err(err)?
+            .map(|r| r.try_get(0).map_err(err))
+            .transpose()?;
+        let Some(content) = filter(previous.as_deref(), &current) else {
+            return Ok(0);
+        };
+        let n = enqueue_in(&tx, topic, content_type, content, now).await?;
+        tx.execute(
+            "INSERT INTO websub_hub_topics (topic, body) VALUES ($1, $2)
+             ON CONFLICT (topic) DO UPDATE SET body = EXCLUDED.body",
+            &[&topic.as_str(), &current],
+        )
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(n)
     }
 
     async fn claim(&self, now: u64, limit: usize, hold: u64) -> Result<Vec<Job>, StoreError> {
+        self.claim_spread(now, limit, hold, usize::MAX, &[]).await
+    }
+
+    async fn claim_spread(
+        &self,
+        now: u64,
+        limit: usize,
+        hold: u64,
+        per_host: usize,
+        skip: &[String],
+    ) -> Result<Vec<Job>, StoreError> {
         let c = self.client().await?;
+        // The due jobs of hosts not in the skip list, in queue order, at
+        // most `per_host` of each host; rows another process holds are
+        // passed over (SKIP LOCKED).
         let st = c
             .prepare_cached(
                 "WITH due AS (
-                    SELECT id FROM websub_hub_jobs
-                    WHERE next_at <= $1 AND claimed_until <= $1
-                    ORDER BY next_at, id LIMIT $2
-                    FOR UPDATE SKIP LOCKED
+                    SELECT id FROM (
+                        SELECT id, next_at, ROW_NUMBER() OVER (PARTITION BY host ORDER BY next_at, id) AS rk
+                        FROM (SELECT id, next_at, host FROM websub_hub_jobs
+                              WHERE next_at <= $1 AND claimed_until <= $1
+                                AND NOT (coalesce(host, '') = ANY($4))
+                              ORDER BY next_at, id LIMIT $5
+                              FOR UPDATE SKIP LOCKED) w
+                    ) r WHERE rk <= $6 ORDER BY next_at, id LIMIT $2
                  )
                  UPDATE websub_hub_jobs j SET claimed_until = $3 FROM due WHERE j.id = due.id
                  RETURNING j.id, j.content_id, j.topic, j.callback, j.secret, j.expires_at, j.attempts, j.signature",
             )
             .await
             .map_err(err)?;
+        let window = i64::try_from(limit.saturating_mul(16)).unwrap_or(i64::MAX);
+        let per_host = i64::try_from(per_host).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let until = int(now.saturating_add(hold.max(1)));
-        let rows = c.query(&st, &[&int(now), &limit, &until]).await.map_err(err)?;
+        let rows = c
+            .query(&st, &[&int(now), &limit, &until, &skip, &window, &per_host])
+            .await
+            .map_err(err)?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -600,4 +649,49 @@ impl HubStore for PostgresHubStore {
         .map(drop)
         .map_err(err)
     }
+}
+
+/// Lock class of publishes (the two-key advisory lock space, apart from
+/// [`SCHEMA_LOCK`]'s): one per topic, by the topic's hash.
+const PUBLISH_LOCK: i32 = 0x6f73_7470;
+
+/// Queues `body` for the topic's active subscriptions within `tx`.
+async fn enqueue_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    topic: &Url,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+    now: u64,
+) -> Result<usize, StoreError> {
+    let content: i64 = tx
+        .query_one(
+            "INSERT INTO websub_hub_contents (content_type, body) VALUES ($1, $2) RETURNING id",
+            &[&content_type, &body],
+        )
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(err)?;
+    let n = tx
+        .execute(
+            // In the subscriptions' random order, so that consecutive
+            // jobs go to different hosts.
+            "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at, signature, host)
+             SELECT $1, topic, callback, secret, expires_at, $3, signature,
+                    split_part(substr(callback, strpos(callback, '://') + 3), '/', 1)
+             FROM websub_hub_subscriptions WHERE topic = $2 AND expires_at > $3 ORDER BY spread",
+            &[&content, &topic.as_str(), &int(now)],
+        )
+        .await
+        .map_err(err)?;
+    if n == 0 {
+        tx.execute("DELETE FROM websub_hub_contents WHERE id = $1", &[&content])
+            .await
+            .map_err(err)?;
+    } else {
+        // Wakes the other processes' workers when this commits.
+        tx.batch_execute(&format!("NOTIFY {WORK_CHANNEL}"))
+            .await
+            .map_err(err)?;
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

@@ -12,13 +12,22 @@ use super::{HubStore, HubSubscription, Job};
 use crate::store::StoreError;
 
 /// A [`HubStore`] in one SQLite file (WAL, `synchronous=FULL`): the
-/// embedded default. One process per file: opening the file releases
-/// the claims a previous process left, so its unfinished deliveries are
-/// sent again at once (at least once). Several hub processes need a
-/// shared database server instead.
+/// embedded default. One process per file: claims live in this process's
+/// memory, not in the file, so a claim costs no write, runs on a reading
+/// connection of its own beside the writer's syncs, and a restart (after a
+/// crash or a kill) finds every unfinished delivery due again at once (at
+/// least once). Several hub processes need a shared database server
+/// instead.
 #[derive(Debug, Clone)]
 pub struct SqliteHubStore {
     conn: Arc<Mutex<Connection>>,
+    /// The claims' connection: the writer's own for an in-memory database.
+    reader: Arc<Mutex<Connection>>,
+    /// Claimed jobs: id → claimed until. An entry leaves only after the
+    /// write that finished or released its job has committed, and a claim
+    /// reads the queue while holding this lock, so no claim can see a
+    /// finished job as unclaimed.
+    claims: Arc<Mutex<HashMap<i64, u64>>>,
 }
 
 impl SqliteHubStore {
@@ -28,7 +37,15 @@ impl SqliteHubStore {
     ///
     /// [`StoreError`] when the file cannot be opened or the schema created.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::init(Connection::open(path).map_err(err)?)
+        let path = path.as_ref();
+        let mut store = Self::init(Connection::open(path).map_err(err)?)?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        store.reader = Arc::new(Mutex::new(reader));
+        Ok(store)
     }
 
     /// Numbered schema migrations of the SQLite store (`PRAGMA
@@ -69,6 +86,17 @@ impl SqliteHubStore {
         // 0.3/0.4 subscribers).
         "ALTER TABLE websub_hub_subscriptions ADD COLUMN signature TEXT;
          ALTER TABLE websub_hub_jobs ADD COLUMN signature TEXT;",
+        // 3: a random rank per subscription, so that a publish queues its
+        // jobs in an order that mixes the callback hosts (a subscriber's
+        // callbacks sort together by URL); each job's callback host (the
+        // URL's authority), so that a claim can spread over hosts and pass
+        // over busy ones.
+        "ALTER TABLE websub_hub_subscriptions ADD COLUMN spread INTEGER NOT NULL DEFAULT 0;
+         UPDATE websub_hub_subscriptions SET spread = random();
+         CREATE INDEX websub_hub_subscriptions_spread ON websub_hub_subscriptions (topic, spread);
+         ALTER TABLE websub_hub_jobs ADD COLUMN host TEXT;
+         UPDATE websub_hub_jobs SET host = substr(callback, instr(callback, '://') + 3,
+             instr(substr(callback, instr(callback, '://') + 3), '/') - 1);",
     ];
 
     /// An in-memory database (tests).
@@ -111,9 +139,21 @@ impl SqliteHubStore {
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
+        let conn = Arc::new(Mutex::new(conn));
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            reader: conn.clone(),
+            conn,
+            claims: Arc::default(),
         })
+    }
+
+    /// Forgets the claims of `ids` (after their finishing or releasing
+    /// write has committed).
+    fn unclaim(&self, ids: &[u64]) {
+        let mut claims = super::lock(&self.claims);
+        for id in ids {
+            claims.remove(&int(*id));
+        }
     }
 
     async fn run<T: Send + 'static>(
@@ -134,8 +174,8 @@ impl HubStore for SqliteHubStore {
     async fn upsert(&self, s: HubSubscription) -> Result<(), StoreError> {
         self.run(move |c| {
             c.execute(
-                "INSERT OR REPLACE INTO websub_hub_subscriptions (topic, callback, secret, expires_at, signature)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO websub_hub_subscriptions (topic, callback, secret, expires_at, signature, spread)
+                 VALUES (?1, ?2, ?3, ?4, ?5, random())",
                 params![s.topic.as_str(), s.callback.as_str(), s.secret, int(s.expires_at), alg_text(&s)],
             )
             .map(drop)
@@ -227,9 +267,15 @@ impl HubStore for SqliteHubStore {
             let content = tx.last_insert_rowid();
             let n = tx
                 .execute(
-                    "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at, signature)
-                     SELECT ?1, topic, callback, secret, expires_at, ?3, signature FROM websub_hub_subscriptions
-                     WHERE topic = ?2 AND expires_at > ?3",
+                        // In the subscriptions' random order (an index, no
+                    // sort), so that consecutive jobs go to different hosts
+                    // and a claim keeps many hosts busy rather than one.
+                    "INSERT INTO websub_hub_jobs (content_id, topic, callback, secret, expires_at, next_at, signature, host)
+                     SELECT ?1, topic, callback, secret, expires_at, ?3, signature,
+                            substr(callback, instr(callback, '://') + 3,
+                                   instr(substr(callback, instr(callback, '://') + 3), '/') - 1)
+                     FROM websub_hub_subscriptions INDEXED BY websub_hub_subscriptions_spread
+                     WHERE topic = ?2 AND expires_at > ?3 ORDER BY spread",
                     params![content, t, int(now)],
                 )
                 .map_err(err)?;
@@ -244,66 +290,33 @@ impl HubStore for SqliteHubStore {
     }
 
     async fn claim(&self, now: u64, limit: usize, hold: u64) -> Result<Vec<Job>, StoreError> {
-        self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            let mut jobs = Vec::new();
-            let mut bodies: HashMap<i64, (Option<String>, Arc<Vec<u8>>)> = HashMap::new();
-            {
-                let mut st = tx
-                    .prepare_cached(
-                        "SELECT id, content_id, topic, callback, secret, expires_at, attempts, signature FROM websub_hub_jobs
-                         WHERE next_at <= ?1 AND claimed_until <= ?1 ORDER BY next_at, id LIMIT ?2",
-                    )
-                    .map_err(err)?;
-                let rows = st
-                    .query_map(params![int(now), i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, i64>(5)?,
-                            r.get::<_, i64>(6)?,
-                            r.get::<_, Option<String>>(7)?,
-                        ))
-                    })
-                    .map_err(err)?;
-                let mut content = tx
-                    .prepare_cached("SELECT content_type, body FROM websub_hub_contents WHERE id = ?1")
-                    .map_err(err)?;
-                let mut claim = tx
-                    .prepare_cached("UPDATE websub_hub_jobs SET claimed_until = ?2 WHERE id = ?1")
-                    .map_err(err)?;
-                for r in rows {
-                    let (id, cid, t, cb, secret, expires, attempts, alg) = r.map_err(err)?;
-                    let (ct, body) = match bodies.entry(cid) {
-                        std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            let (ct, body): (Option<String>, Vec<u8>) = content
-                                .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?)))
-                                .optional()
-                                .map_err(err)?
-                                .ok_or_else(|| err("a job without its content"))?;
-                            v.insert((ct, Arc::new(body))).clone()
-                        }
-                    };
-                    claim
-                        .execute(params![id, int(now.saturating_add(hold.max(1)))])
-                        .map_err(err)?;
-                    jobs.push(Job {
-                        id: uint(id),
-                        subscription: sub(&t, &cb, secret, alg, expires)?,
-                        content_type: ct,
-                        body,
-                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    });
-                }
+        self.claim_spread(now, limit, hold, usize::MAX, &[]).await
+    }
+
+    async fn claim_spread(
+        &self,
+        now: u64,
+        limit: usize,
+        hold: u64,
+        per_host: usize,
+        skip: &[String],
+    ) -> Result<Vec<Job>, StoreError> {
+        let skip: std::collections::HashSet<String> = skip.iter().cloned().collect();
+        // How far past busy hosts' jobs one claim looks for others'.
+        let window = limit.saturating_mul(16).max(1024);
+        let (reader, claims) = (self.reader.clone(), self.claims.clone());
+        tokio::task::spawn_blocking(move || {
+            // The claims' lock first, then the read: the read's snapshot is
+            // newer than every finish whose claim is already forgotten.
+            let mut claims = super::lock(&claims);
+            if claims.len() > 4 * limit + 1024 {
+                claims.retain(|_, until| *until > now);
             }
-            tx.commit().map_err(err)?;
-            Ok(jobs)
+            let mut c = reader.lock().map_err(|_| err("poisoned lock"))?;
+            claim_in(&mut c, &mut claims, now, limit, hold, per_host, &skip, window)
         })
         .await
+        .map_err(err)?
     }
 
     async fn finish(&self, id: u64) -> Result<(), StoreError> {
@@ -311,6 +324,7 @@ impl HubStore for SqliteHubStore {
     }
 
     async fn finish_many(&self, ids: &[u64]) -> Result<(), StoreError> {
+        let done = ids.to_vec();
         let ids = ids.to_vec();
         self.run(move |c| {
             let tx = c.transaction().map_err(err)?;
@@ -344,7 +358,9 @@ impl HubStore for SqliteHubStore {
             }
             tx.commit().map_err(err)
         })
-        .await
+        .await?;
+        self.unclaim(&done);
+        Ok(())
     }
 
     async fn retry(&self, id: u64, attempts: u32, next_at: u64) -> Result<(), StoreError> {
@@ -356,7 +372,9 @@ impl HubStore for SqliteHubStore {
             .map(drop)
             .map_err(err)
         })
-        .await
+        .await?;
+        self.unclaim(&[id]);
+        Ok(())
     }
 
     async fn queue_depth(&self) -> Result<usize, StoreError> {
@@ -392,4 +410,104 @@ impl HubStore for SqliteHubStore {
         })
         .await
     }
+}
+
+/// The claim's transaction (see [`HubStore::claim_spread`]).
+#[allow(clippy::too_many_arguments)]
+fn claim_in(
+    c: &mut Connection,
+    claims: &mut HashMap<i64, u64>,
+    now: u64,
+    limit: usize,
+    hold: u64,
+    per_host: usize,
+    skip: &std::collections::HashSet<String>,
+    window: usize,
+) -> Result<Vec<Job>, StoreError> {
+    let tx = c.transaction().map_err(err)?;
+    // First the ids to take: due jobs in queue order, read lazily (id and
+    // host only) until enough are found or the window is scanned.
+    let mut picked = Vec::new();
+    {
+        let mut st = tx
+            .prepare_cached("SELECT id, host FROM websub_hub_jobs WHERE next_at <= ?1 ORDER BY next_at, id")
+            .map_err(err)?;
+        let mut rows = st.query(params![int(now)]).map_err(err)?;
+        let mut taken: HashMap<String, usize> = HashMap::new();
+        let mut scanned = 0usize;
+        while picked.len() < limit && scanned < window {
+            let Some(r) = rows.next().map_err(err)? else { break };
+            scanned += 1;
+            let id: i64 = r.get(0).map_err(err)?;
+            if claims.get(&id).is_some_and(|until| *until > now) {
+                continue;
+            }
+            let host = match r.get_ref(1).map_err(err)? {
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).map_err(err)?,
+                _ => "",
+            };
+            if skip.contains(host) {
+                continue;
+            }
+            let n = match taken.get_mut(host) {
+                Some(n) => n,
+                None => taken.entry(host.to_owned()).or_default(),
+            };
+            if *n >= per_host {
+                continue;
+            }
+            *n += 1;
+            picked.push(id);
+        }
+    }
+    // Then their rows, and each content once.
+    let mut jobs = Vec::with_capacity(picked.len());
+    let mut bodies: HashMap<i64, (Option<String>, Arc<Vec<u8>>)> = HashMap::new();
+    {
+        let mut row = tx
+            .prepare_cached(
+                "SELECT content_id, topic, callback, secret, expires_at, attempts, signature
+                 FROM websub_hub_jobs WHERE id = ?1",
+            )
+            .map_err(err)?;
+        let mut content = tx
+            .prepare_cached("SELECT content_type, body FROM websub_hub_contents WHERE id = ?1")
+            .map_err(err)?;
+        for id in picked {
+            let (cid, t, cb, secret, expires, attempts, alg) = row
+                .query_row([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                    ))
+                })
+                .map_err(err)?;
+            let (ct, body) = match bodies.entry(cid) {
+                std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let (ct, body): (Option<String>, Vec<u8>) = content
+                        .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                        .map_err(err)?
+                        .ok_or_else(|| err("a job without its content"))?;
+                    v.insert((ct, Arc::new(body))).clone()
+                }
+            };
+            claims.insert(id, now.saturating_add(hold.max(1)));
+            jobs.push(Job {
+                id: uint(id),
+                subscription: sub(&t, &cb, secret, alg, expires)?,
+                content_type: ct,
+                body,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    tx.commit().map_err(err)?;
+    Ok(jobs)
 }
