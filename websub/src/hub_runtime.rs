@@ -730,8 +730,8 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
     async fn finisher(self: Arc<Self>) {
         while !self.stopping.load(Ordering::Acquire) {
             let _ = tokio::time::timeout(Duration::from_secs(1), self.finished_ready.notified()).await;
-            // Let a batch gather.
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            // Let a batch gather: each batch is one synced commit.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             self.flush_finished().await;
         }
     }
