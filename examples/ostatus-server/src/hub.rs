@@ -111,6 +111,11 @@ pub struct HubArgs {
     /// Time limit of one outbound request, in seconds.
     #[arg(long, default_value_t = 10, env = "OSTATUS_TIMEOUT")]
     timeout: u64,
+    /// Serve the metrics (Prometheus text) at `GET /metrics` on this
+    /// address, a second listener, and not on the public one. Without it,
+    /// `/metrics` is on the public listener.
+    #[arg(long, env = "OSTATUS_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// Delivers the new or updated entries of an Atom topic; anything else
@@ -208,8 +213,29 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
         p => p,
     };
     let ready = hub.clone();
-    let app = router(hub.clone(), path)
-        .merge(metrics_router(hub.clone(), "/metrics"))
+    let app = router(hub.clone(), path);
+    let app = match a.metrics_listen {
+        Some(addr) => {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("--metrics-listen {addr}: {e}"))?;
+            let local = metrics.local_addr().map_err(|e| e.to_string())?;
+            let metrics_app = metrics_router(hub.clone(), "/metrics");
+            tokio::spawn(async move {
+                let _ = crate::serve::serve(
+                    metrics,
+                    metrics_app,
+                    crate::serve::Limits::default(),
+                    std::future::pending::<()>(),
+                )
+                .await;
+            });
+            eprintln!("ostatus-server: hub metrics on http://{local}/metrics");
+            app
+        }
+        None => app.merge(metrics_router(hub.clone(), "/metrics")),
+    };
+    let app = app
         .route(
             "/healthz",
             axum::routing::get(|| async { (http::StatusCode::OK, "ok\n") }),

@@ -130,3 +130,18 @@ async fn without_insecure_only_trusted_hosts_are_reached() {
     hub.child.kill().unwrap();
     hub.child.wait().unwrap();
 }
+
+/// Issue 20 item 6: `--metrics-listen` moves the metrics off the public
+/// listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_served_on_a_listener_of_their_own() {
+    let mut hub = start_hub("memory", &["--metrics-listen", "127.0.0.1:0"]);
+    let public = hub.url.trim_end_matches("/hub").to_owned();
+    assert!(!hub.metrics.starts_with(&public), "{} on {public}", hub.metrics);
+    let text = reqwest::get(&hub.metrics).await.unwrap().text().await.unwrap();
+    assert!(text.contains("websub_hub_subscriptions 0"), "{text}");
+    let on_public = reqwest::get(format!("{public}/metrics")).await.unwrap();
+    assert_eq!(on_public.status(), 404);
+    hub.child.kill().unwrap();
+    hub.child.wait().unwrap();
+}

@@ -96,8 +96,12 @@ pub fn start_hub_with(db: &str, extra: &[&str]) -> HubProcess {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut metrics = None;
     let addr = loop {
         let line = lines.next().expect("the hub exited").unwrap();
+        if let Some(m) = line.strip_prefix("ostatus-server: hub metrics on ") {
+            metrics = Some(m.to_owned());
+        }
         if let Some(a) = line.strip_prefix("ostatus-server: hub listening on ") {
             break a.to_owned();
         }
@@ -107,7 +111,7 @@ pub fn start_hub_with(db: &str, extra: &[&str]) -> HubProcess {
     HubProcess {
         child,
         url: format!("http://{addr}/hub"),
-        metrics: format!("http://{addr}/metrics"),
+        metrics: metrics.unwrap_or_else(|| format!("http://{addr}/metrics")),
     }
 }
 
