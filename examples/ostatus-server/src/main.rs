@@ -348,12 +348,32 @@ fn with_file_defaults(mut cmd: clap::Command, path: &std::path::Path) -> Result<
                 toml::Value::Array(items) => items.iter().map(scalar).collect::<Result<_, _>>()?,
                 v => vec![scalar(v)?],
             };
+            if section == "serve" && id == "data" {
+                // The node's other commands (`user create`, `post`,
+                // `backup`…) act on the same data directory.
+                cmd = with_data_default(cmd, &values);
+            }
             cmd = cmd.mut_subcommand(&section, |sc| {
                 sc.mut_arg(id.as_str(), |a| a.default_values(values).required(false))
             });
         }
     }
     Ok(cmd)
+}
+
+/// `values` as the default of `--data` in every command that has it, at
+/// any depth (`user create` is a subcommand of `user`).
+fn with_data_default(cmd: clap::Command, values: &[String]) -> clap::Command {
+    let names: Vec<String> = cmd.get_subcommands().map(|sc| sc.get_name().to_owned()).collect();
+    let mut cmd = if cmd.get_arguments().any(|a| a.get_id() == "data") {
+        cmd.mut_arg("data", |a| a.default_values(values.to_vec()))
+    } else {
+        cmd
+    };
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sc| with_data_default(sc, values));
+    }
+    cmd
 }
 
 /// The command line, with the configuration file's settings as defaults.

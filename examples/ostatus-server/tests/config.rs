@@ -101,6 +101,39 @@ fn file_then_environment_then_flag() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The file's `[serve] data` is the data directory of the node's other
+/// commands too (`backup`, `user create`, `post`…), as docs/deploy.md
+/// uses it; the environment still wins over it.
+#[test]
+fn the_files_data_directory_serves_every_command() {
+    let dir = std::env::temp_dir().join(format!("ostatus-config-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ostatus.toml");
+    std::fs::write(&path, "[serve]\ndata = \"/nonexistent/from-the-file\"\n").unwrap();
+    let run = |env: Option<&str>, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ostatus-server"));
+        c.args(args).args(["--config", path.to_str().unwrap()]);
+        c.env_remove("OSTATUS_DATA");
+        if let Some(v) = env {
+            c.env("OSTATUS_DATA", v);
+        }
+        std::fs::write(dir.join("password"), "a password\n").unwrap();
+        c.stdin(std::fs::File::open(dir.join("password")).unwrap());
+        String::from_utf8_lossy(&c.output().unwrap().stderr).into_owned()
+    };
+    let to = dir.join("backup");
+    let err = run(None, &["backup", "--to", to.to_str().unwrap()]);
+    assert!(err.contains("/nonexistent/from-the-file"), "{err}");
+    let err = run(None, &["user", "create", "pia", "--password-stdin"]);
+    assert!(err.contains("/nonexistent/from-the-file"), "{err}");
+    let err = run(
+        Some("/nonexistent/from-env"),
+        &["backup", "--to", to.to_str().unwrap()],
+    );
+    assert!(err.contains("/nonexistent/from-env"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_bad_file_is_refused_with_the_reason() {
     let dir = std::env::temp_dir().join(format!("ostatus-config-bad-{}", std::process::id()));
