@@ -63,8 +63,9 @@ pub struct Slap {
 
 impl Slap {
     /// The guid of the verified entry, for de-duplication (SAL-RCV-04,
-    /// SAL-RCV-06): its `atom:id`, read from the signed payload. (The
-    /// `crosspost:source` form of SAL-RCV-06 is not read.)
+    /// SAL-RCV-06), read from the signed payload: the `id` inside its
+    /// `crosspost:source` (`http://purl.org/syndication/cross-posting`)
+    /// when it has one, else its `atom:id`.
     ///
     /// # Errors
     ///

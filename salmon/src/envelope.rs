@@ -662,11 +662,14 @@ fn finish(
 enum Ns {
     Me,
     Atom,
+    /// The cross-posting extension (`crosspost:source`, Salmon §9–10).
+    Crosspost,
     Other,
     None,
 }
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+const CROSSPOST_NS: &str = "http://purl.org/syndication/cross-posting";
 
 /// An event: attributes as (namespaced?, local name, value).
 type Ev = xml::Owned<Ns, (bool, String, String)>;
@@ -711,6 +714,7 @@ impl<'i> Xml<'i> {
         let (ns, safe) = self.reader.next(|res| match res {
             ResolveResult::Bound(n) if n.as_ref() == ME_NS => Ok(Ns::Me),
             ResolveResult::Bound(n) if n.as_ref() == ATOM_NS => Ok(Ns::Atom),
+            ResolveResult::Bound(n) if n.as_ref() == CROSSPOST_NS => Ok(Ns::Crosspost),
             ResolveResult::Bound(_) => Ok(Ns::Other),
             ResolveResult::Unbound => Ok(Ns::None),
             ResolveResult::Unknown(p) => Err(XmlError::UndeclaredPrefix(p)),
@@ -843,22 +847,51 @@ fn inside_root_entry(payload: &[u8]) -> Result<Xml<'_>, EnvelopeError> {
     Ok(x)
 }
 
-/// The `atom:id` of a payload's root entry, trimmed.
+/// The guid of a payload's root entry, trimmed (SAL-RCV-06): the `id` of
+/// its `crosspost:source` when it has one (the entry was re-posted, and
+/// that is where it was first published), else its own `atom:id`.
 pub(crate) fn entry_id(payload: &[u8]) -> Result<String, EnvelopeError> {
     let mut x = inside_root_entry(payload)?;
+    let mut own = None;
     loop {
         match x.next()? {
             Ev::Start { ns, local, empty, .. } => {
                 if empty {
                     continue;
                 }
+                if ns == Ns::Crosspost && local == "source" {
+                    if let Some(id) = first_atom_id(&mut x)? {
+                        return Ok(id);
+                    }
+                    continue;
+                }
                 let t = x.text()?;
-                if ns == Ns::Atom && local == "id" && !t.trim().is_empty() {
-                    return Ok(t.trim().to_owned());
+                if ns == Ns::Atom && local == "id" && own.is_none() && !t.trim().is_empty() {
+                    own = Some(t.trim().to_owned());
                 }
             }
-            Ev::End | Ev::Eof => return Err(EnvelopeError::Missing("the entry has no atom:id".into())),
+            Ev::End | Ev::Eof => break,
             Ev::Text(_) => {}
+        }
+    }
+    own.ok_or_else(|| EnvelopeError::Missing("the entry has no atom:id".into()))
+}
+
+/// The first non-empty `atom:id` among the children of the element just
+/// started, which is read to its end.
+fn first_atom_id(x: &mut Xml<'_>) -> Result<Option<String>, EnvelopeError> {
+    let mut id = None;
+    loop {
+        match x.next()? {
+            Ev::Start { empty: true, .. } | Ev::Text(_) => {}
+            Ev::Start { ns, local, .. } => {
+                let t = x.text()?;
+                if ns == Ns::Atom && local == "id" && id.is_none() && !t.trim().is_empty() {
+                    id = Some(t.trim().to_owned());
+                }
+            }
+            Ev::End => return Ok(id),
+            Ev::Eof => return Err(EnvelopeError::Xml("unexpected end of document".into())),
         }
     }
 }

@@ -336,6 +336,44 @@ fn sal_rcv_05_the_guid_comes_from_the_verified_provenance() {
     );
 }
 
+/// SAL-RCV-06: the guid of a re-posted entry is the id of its
+/// `crosspost:source`, wherever that sits among the entry's children; an
+/// entry without one keeps its own `atom:id`.
+#[test]
+fn sal_rcv_06_the_guid_of_a_reposted_entry_is_its_crosspost_source_id() {
+    use ostatus_salmon::inbound::Incoming;
+    let key = PrivateKey::generate(1024).unwrap();
+    let slap = |entry: &str| {
+        let env = Envelope::sign(entry.as_bytes(), "application/atom+xml", &key).unwrap();
+        Incoming::parse(env.to_xml().as_bytes())
+            .unwrap()
+            .verify(vec![key.public_key().clone()], VerifyOptions::default(), false)
+            .unwrap()
+    };
+    for (entry, guid) in [
+        (
+            "<entry xmlns=\"http://www.w3.org/2005/Atom\" xmlns:crosspost=\"http://purl.org/syndication/cross-posting\">\
+             <id>tag:b.example,2026:copy</id><author><uri>acct:alice@a.example</uri></author>\
+             <crosspost:source><title>first</title><id>tag:a.example,2026:original</id></crosspost:source></entry>",
+            "tag:a.example,2026:original",
+        ),
+        (
+            "<entry xmlns=\"http://www.w3.org/2005/Atom\"><x:source xmlns:x=\"http://purl.org/syndication/cross-posting\">\
+             <id> tag:a.example,2026:first </id></x:source>\
+             <id>tag:b.example,2026:copy</id><author><uri>acct:alice@a.example</uri></author></entry>",
+            "tag:a.example,2026:first",
+        ),
+        (
+            "<entry xmlns=\"http://www.w3.org/2005/Atom\"><id>tag:b.example,2026:own</id>\
+             <source><id>tag:feed.example,2026:feed</id></source>\
+             <author><uri>acct:alice@a.example</uri></author></entry>",
+            "tag:b.example,2026:own",
+        ),
+    ] {
+        assert_eq!(slap(entry).guid().unwrap(), guid, "{entry}");
+    }
+}
+
 /// MS-HMAC-01: HMAC-SHA256 envelopes, signed and verified with a shared
 /// secret; recomputed, compared in constant time, whitespace ignored; a
 /// tampered one, another secret, or the RSA verifier refuse them.
