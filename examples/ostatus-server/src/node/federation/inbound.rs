@@ -1,0 +1,338 @@
+//! What the node takes in: verified Salmon slaps and hub deliveries,
+//! stored as statuses, follows, favourites and shares.
+
+use super::*;
+
+/// The hashtags an entry carries: its `category` terms (Mastodon and GNU
+/// social wrote one per tag), lower-cased, without `#`, each once.
+pub(super) fn entry_tags(e: &Entry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &e.categories {
+        let t = c.term.trim().trim_start_matches('#').to_lowercase();
+        let ok = !t.is_empty()
+            && t.chars().count() <= 100
+            && t.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && t != "nsfw";
+        if ok && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Whether `verb` is a plain post (GNU social leaves it out sometimes).
+pub(super) fn is_post(e: &Entry) -> bool {
+    matches!(e.verb(), Verb::Post)
+}
+
+impl Node {
+    /// Stores what a remote account's entry says: a note or reply, a share
+    /// (with the original), a delete (by the same author), a favourite, a
+    /// follow or an unfollow of a local user.
+    pub(crate) fn ingest(&self, e: &Entry, author: &Account) -> Result<(), NodeError> {
+        if !author.honours_scope && e.actor().is_some_and(|p| p.scope.is_some()) {
+            self.db.set_honours_scope(&author.uri)?;
+        }
+        let id =
+            e.id.clone()
+                .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        let object_id = e.object.as_ref().and_then(|o| o.id.clone());
+        let now = now_rfc3339();
+        match e.verb() {
+            Verb::Delete => {
+                let mut done = self.db.delete_status(&id, &author.uri, &now)?;
+                if !done && let Some(o) = &object_id {
+                    done = self.db.delete_status(o, &author.uri, &now)?;
+                }
+                if done {
+                    self.report("←", format!("{} deleted {id}", author.acct));
+                }
+            }
+            Verb::Share => {
+                let Some(object) = &e.object else {
+                    return Err(NodeError::Invalid("a share without its object".into()));
+                };
+                let Some(original_id) = object.id.clone() else {
+                    return Err(NodeError::Invalid("a shared object without an id".into()));
+                };
+                if let Some(original_author) = object.actor().and_then(Person::identifier)
+                    && self.db.status(&original_id)?.is_none()
+                {
+                    self.store_note(object, &original_author)?;
+                }
+                self.db.insert_status(
+                    &NewStatus {
+                        uri: Some(id.clone()),
+                        author_uri: author.uri.clone(),
+                        local_user: None,
+                        kind: Kind::Share,
+                        content: String::new(),
+                        in_reply_to: None,
+                        conversation: None,
+                        shared_uri: Some(original_id),
+                        url: e.link("alternate").map(|l| l.href.clone()),
+                        published: e.published.clone().or_else(|| e.updated.clone()).unwrap_or(now),
+                        mentions: Vec::new(),
+                        visibility: Visibility::of_scope(e.scope.as_deref()),
+                        summary: None,
+                        tags: Vec::new(),
+                    },
+                    |_| (id.clone(), None),
+                )?;
+                self.report("←", format!("{} shared {id}", author.acct));
+            }
+            Verb::Favorite | Verb::Unfavorite => {
+                let target = object_id
+                    .or_else(|| e.in_reply_to.first().map(|r| r.ref_.clone()))
+                    .ok_or_else(|| NodeError::Invalid("a favourite without its object".into()))?;
+                let on = e.verb() == Verb::Favorite;
+                if self.db.status(&target)?.is_some() {
+                    self.db.set_favourite(&author.uri, &target, on)?;
+                    let what = if on { "favourited" } else { "unfavourited" };
+                    self.report("←", format!("{} {what} {target}", author.acct));
+                }
+            }
+            Verb::Follow | Verb::Unfollow => {
+                let target = e
+                    .object
+                    .as_ref()
+                    .and_then(|o| o.id.clone())
+                    .ok_or_else(|| NodeError::Invalid("a follow without its object".into()))?;
+                if self.local_username(&target).is_none() {
+                    return Err(NodeError::Invalid(format!("{target} is not an account here")));
+                }
+                if e.verb() == Verb::Follow {
+                    self.db.follow(&author.uri, &target, None)?;
+                    self.report("←", format!("{} follows {target}", author.acct));
+                } else {
+                    self.db.unfollow(&author.uri, &target)?;
+                    self.report("←", format!("{} unfollowed {target}", author.acct));
+                }
+            }
+            _ if is_post(e) => {
+                if self.db.status(&id)?.is_none() {
+                    self.store_note(e, &author.uri)?;
+                    self.report("←", format!("{} posted {id}", author.acct));
+                }
+            }
+            other => {
+                tracing::debug!(verb = other.iri(), "ignored an entry");
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn store_note(&self, e: &Entry, author_uri: &str) -> Result<Status, NodeError> {
+        let id =
+            e.id.clone()
+                .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        let mentions = e
+            .mentions()
+            .into_iter()
+            .filter(|m| {
+                !matches!(m.object_type, Some(ObjectType::Collection | ObjectType::Group))
+                    && m.href != ostatus_activitystreams::PUBLIC_COLLECTION
+            })
+            .map(|m| m.href)
+            .collect();
+        let in_reply_to = e.in_reply_to.first().map(|r| r.ref_.clone());
+        // A reply to a local status joins its conversation.
+        let conversation = e.conversation.clone().or_else(|| {
+            in_reply_to
+                .as_deref()
+                .and_then(|p| self.db.status(p).ok().flatten())
+                .and_then(|p| p.conversation)
+        });
+        Ok(self.db.insert_status(
+            &NewStatus {
+                uri: Some(id.clone()),
+                author_uri: author_uri.to_owned(),
+                local_user: None,
+                kind: Kind::Note,
+                content: entry_html(e.content.as_ref()),
+                in_reply_to,
+                conversation: conversation.or_else(|| Some(id.clone())),
+                shared_uri: None,
+                url: e.link("alternate").map(|l| l.href.clone()),
+                published: e
+                    .published
+                    .clone()
+                    .or_else(|| e.updated.clone())
+                    .unwrap_or_else(now_rfc3339),
+                mentions,
+                visibility: Visibility::of_scope(e.scope.as_deref()),
+                // Mastodon's content warning is the entry's summary.
+                summary: e
+                    .summary
+                    .as_ref()
+                    .map(|t| t.plain_text().trim().to_owned())
+                    .filter(|t| !t.is_empty()),
+                tags: entry_tags(e),
+            },
+            |_| (id.clone(), None),
+        )?)
+    }
+
+    /// A verified Salmon slap to `username`'s endpoint: applied if the
+    /// signer is the entry's author and not on a blocked domain.
+    ///
+    /// Synchronous (database work only): the router runs it on a blocking
+    /// thread, so that the runtime's threads go on parsing and verifying
+    /// other slaps meanwhile.
+    pub(crate) fn on_slap(&self, username: &str, slap: Slap) -> Result<(), NodeError> {
+        self.user(username)?;
+        let entry = Entry::parse(&slap.payload).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let author = self
+            .known_account(&slap.signer)?
+            .ok_or_else(|| NodeError::Invalid(format!("unknown signer {}", slap.signer)))?;
+        if let Some(host) = Url::parse(&author.uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            && self.db.domain_blocked(&host)?
+        {
+            return Err(NodeError::Blocked(host));
+        }
+        // A post arrives by Salmon only when it concerns this user (as
+        // Mastodon's ProcessInteractionService): a mention, or a reply to
+        // one of the node's statuses. Anything else is unsolicited.
+        if is_post(&entry) {
+            let me = self.user_uri(username);
+            let mentioned = entry.mentions().iter().any(|m| m.href == me);
+            let local_parent = entry.in_reply_to.iter().any(|r| {
+                self.db
+                    .status(&r.ref_)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|p| p.local_user.is_some())
+            });
+            if !mentioned && !local_parent {
+                return Err(NodeError::Invalid(format!(
+                    "a post that neither mentions {username} nor answers a status here"
+                )));
+            }
+        }
+        // Replays (SECURITY.md): a slap's entry must be dated within the
+        // window, and each (signer, entry id, verb, time) is applied once.
+        let now = now_secs();
+        let dated = entry
+            .updated
+            .as_deref()
+            .or(entry.published.as_deref())
+            .and_then(crate::node::parse_rfc3339)
+            .ok_or_else(|| NodeError::Invalid("the entry has no valid atom:updated".into()))?;
+        if dated < now - SLAP_WINDOW || dated > now + SLAP_FUTURE {
+            return Err(NodeError::Invalid(format!(
+                "the entry is dated {}, outside the accepted window (7 days back, 1 hour ahead)",
+                crate::node::rfc3339(dated)
+            )));
+        }
+        let id = entry
+            .id
+            .clone()
+            .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        // An entry is an (id, updated) pair: Mastodon's delete reuses the
+        // status's id with a later time, and that is not a replay.
+        let when = entry
+            .updated
+            .as_deref()
+            .or(entry.published.as_deref())
+            .unwrap_or_default();
+        let seen_key = format!("{id} {} {when}", entry.verb().iri());
+        if !self
+            .db
+            .first_sighting(&seen_key, &author.uri, now, now - SLAP_WINDOW - SLAP_FUTURE)?
+        {
+            self.report(
+                "←",
+                format!(
+                    "Salmon to {username} from {}: a replay of {id}, ignored",
+                    author.acct
+                ),
+            );
+            return Ok(());
+        }
+        self.report(
+            "←",
+            format!(
+                "Salmon to {username} from {} ({}, verified)",
+                author.acct,
+                entry.verb().iri()
+            ),
+        );
+        self.ingest(&entry, &author)
+    }
+
+    /// A WebSub event: a verified delivery of a followed feed is stored
+    /// (only entries by the feed's own account are taken).
+    pub(crate) async fn on_websub_event(&self, ev: Event) -> Result<(), Refused> {
+        let unavailable = |e: &dyn std::fmt::Display| Refused(format!("the database failed: {e}"));
+        match ev {
+            Event::Delivery {
+                topic,
+                body,
+                signature,
+                ..
+            } => {
+                if !matches!(signature, SignatureStatus::Valid(_)) {
+                    return Ok(());
+                }
+                let account = match self.db.account_by_feed(topic.as_str()) {
+                    Ok(Some(a)) => a,
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(unavailable(&e)),
+                };
+                let blocked = match Url::parse(&account.uri)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                {
+                    Some(h) => self.db.domain_blocked(&h).map_err(|e| unavailable(&e))?,
+                    None => false,
+                };
+                if blocked {
+                    tracing::info!(topic = %topic, "a delivery from a blocked domain, ignored");
+                    return Ok(());
+                }
+                let feed = match Feed::parse(&body) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!(topic = %topic, error = %e, "an unreadable delivery");
+                        return Ok(());
+                    }
+                };
+                self.report_with(
+                    "←",
+                    format!(
+                        "hub delivery of {topic}: {} {}, signature verified",
+                        feed.entries.len(),
+                        if feed.entries.len() == 1 {
+                            "entry"
+                        } else {
+                            "entries"
+                        }
+                    ),
+                    Some(String::from_utf8_lossy(&body).into_owned()),
+                );
+                for e in &feed.entries {
+                    let by = e.actor().and_then(Person::identifier);
+                    if by.as_deref().is_some_and(|b| b != account.uri) {
+                        continue;
+                    }
+                    match self.ingest(e, &account) {
+                        Ok(()) => {}
+                        // Not stored: the hub is asked to deliver again.
+                        Err(NodeError::Db(err)) => return Err(unavailable(&err)),
+                        Err(err) => tracing::warn!(error = %err, "an entry of a delivery was refused"),
+                    }
+                }
+            }
+            Event::Verified { id, mode, .. } => {
+                self.report("←", format!("WebSub {} of {id} verified", mode.as_str()));
+            }
+            Event::Denied { id, reason } => {
+                tracing::warn!(id, reason = ?reason, "the hub denied a subscription");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! What crosses the wire: resolving remote accounts (WebFinger, then their
+//! feed), building entries and feeds, the actions (post, reply, follow,
+//! unfollow, favourite, share, delete) with their Salmon slaps and hub
+//! pings, and applying what arrives (verified slaps, hub deliveries).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::StatusCode;
+use ostatus_activitystreams::{
+    Category, Entry, Feed, InReplyTo, Link, Meta, ObjectType, Person, Text, TextType, Verb,
+};
+use ostatus_salmon::{Envelope, KeyLookupError, KeyResolver, MagicPublicKey, PrivateKey, Slap};
+use ostatus_webfinger::{Rel, Resource};
+use ostatus_websub::axum::Refused;
+use ostatus_websub::{Event, SignatureStatus};
+use url::Url;
+
+use super::db::{Account, Kind, NewStatus, Status, User, Visibility};
+use super::{Node, NodeError, now_rfc3339, now_secs};
+
+mod accounts;
+mod html;
+mod inbound;
+#[cfg(test)]
+mod interop;
+mod outbound;
+mod render;
+
+use html::*;
+use outbound::*;
+
+pub(crate) use html::{escape, find_hashtags, find_mentions};
+pub use outbound::Posted;
+
+/// One thing that crossed the wire, for the demo's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    /// `→` for requests this node sent, `←` for what it received.
+    pub direction: &'static str,
+    /// The node's domain.
+    pub node: String,
+    /// What happened, in one line.
+    pub summary: String,
+    /// The payload that crossed, for the ones worth reading (the Atom entry
+    /// inside a Salmon envelope, the Atom delivered by a hub).
+    pub payload: Option<String>,
+}
+
+/// How old a slap's entry may be (7 days).
+const SLAP_WINDOW: i64 = 7 * 86_400;
+
+/// How far ahead of this node's clock a slap's entry may be dated (1 hour).
+const SLAP_FUTURE: i64 = 3600;
+
+/// Accounts are resolved again after this long.
+const ACCOUNT_TTL: i64 = 86_400;
+
+/// Attempts at a Salmon slap, the first included.
+const OUTBOX_ATTEMPTS: u32 = 10;
+
+impl Node {
+    pub(crate) fn report(&self, direction: &'static str, summary: String) {
+        self.report_with(direction, summary, None);
+    }
+
+    pub(super) fn report_with(&self, direction: &'static str, summary: String, payload: Option<String>) {
+        tracing::info!(target: "ostatus_server::wire", node = %self.config.domain, "{direction} {summary}");
+        let tx = self
+            .wire
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(tx) = tx {
+            let _ = tx.send(Wire {
+                direction,
+                node: self.config.domain.clone(),
+                summary,
+                payload,
+            });
+        }
+    }
+}
