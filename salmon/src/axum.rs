@@ -42,7 +42,7 @@ pub trait SlapReceiver: Send + Sync {
 /// struct App;
 /// impl KeyResolver for App {
 ///     async fn keys(&self, signer: &str, _refresh: bool) -> Result<Vec<MagicPublicKey>, KeyLookupError> {
-///         Err(KeyLookupError { signer: signer.into(), reason: "nobody is known here".into() })
+///         Err(KeyLookupError::no_key(signer, "nobody is known here"))
 ///     }
 /// }
 /// impl SlapReceiver for App {

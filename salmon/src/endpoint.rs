@@ -16,14 +16,56 @@ use crate::envelope::{Envelope, EnvelopeError, MEDIA_TYPE_XML, SigningForm, Veri
 use crate::inbound::Incoming;
 use crate::key::MagicPublicKey;
 
-/// Why a key could not be found for a signer.
+/// Why a key could not be found for a signer, by kind, with the cause
+/// kept where there is one. Either way the slap is refused (401).
 #[derive(Debug, thiserror::Error)]
-#[error("salmon: no key for {signer}: {reason}")]
-pub struct KeyLookupError {
-    /// The signer URI.
-    pub signer: String,
-    /// What went wrong.
-    pub reason: String,
+#[non_exhaustive]
+pub enum KeyLookupError {
+    /// Nobody is known by that URI, or they publish no usable magic key:
+    /// asking again will not help until they publish one.
+    #[error("salmon: no key for {signer}: {reason}")]
+    NoKey {
+        /// The signer URI.
+        signer: String,
+        /// What was missing.
+        reason: String,
+    },
+    /// Looking the signer up failed: the network, a timeout, an address
+    /// the policy refuses, a document that does not parse (the source).
+    /// Another attempt may succeed.
+    #[error("salmon: looking up the key of {signer} failed: {source}")]
+    Lookup {
+        /// The signer URI.
+        signer: String,
+        /// What failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl KeyLookupError {
+    /// A [`KeyLookupError::NoKey`].
+    pub fn no_key(signer: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::NoKey {
+            signer: signer.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`KeyLookupError::Lookup`] caused by `source`.
+    pub fn lookup(signer: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Lookup {
+            signer: signer.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The signer URI whose key was looked for.
+    pub fn signer(&self) -> &str {
+        match self {
+            Self::NoKey { signer, .. } | Self::Lookup { signer, .. } => signer,
+        }
+    }
 }
 
 /// The application side: find the public keys of a signer.

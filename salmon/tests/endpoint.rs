@@ -55,10 +55,7 @@ impl KeyResolver for Keys {
         self.keys
             .get(signer)
             .map(|k| vec![k.clone()])
-            .ok_or_else(|| KeyLookupError {
-                signer: signer.to_owned(),
-                reason: "unknown account".into(),
-            })
+            .ok_or_else(|| KeyLookupError::no_key(signer, "unknown account"))
     }
 }
 
@@ -325,4 +322,20 @@ async fn axum_router_times_out_stalled_bodies() {
     assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
     assert!(started.elapsed() >= std::time::Duration::from_secs(30));
     assert!(ep.resolver().accepted.lock().unwrap().is_empty());
+}
+
+/// Issue 16 item 5: a failed key lookup says which kind of failure it was,
+/// and keeps the cause.
+#[test]
+fn key_lookup_errors_have_kinds_and_keep_their_cause() {
+    let missing = KeyLookupError::no_key("acct:a@b.example", "no magic-public-key");
+    assert!(matches!(missing, KeyLookupError::NoKey { .. }));
+    assert_eq!(missing.signer(), "acct:a@b.example");
+    assert!(std::error::Error::source(&missing).is_none());
+    let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out");
+    let failed = KeyLookupError::lookup("acct:a@b.example", io);
+    assert!(matches!(failed, KeyLookupError::Lookup { .. }));
+    let source = std::error::Error::source(&failed).unwrap();
+    assert_eq!(source.to_string(), "timed out");
+    assert!(failed.to_string().contains("acct:a@b.example"));
 }

@@ -77,10 +77,7 @@ impl WebFingerKeys {
 
 impl KeyResolver for WebFingerKeys {
     async fn keys(&self, signer: &str, _: bool) -> Result<Vec<MagicPublicKey>, KeyLookupError> {
-        let fail = |reason: String| KeyLookupError {
-            signer: signer.into(),
-            reason,
-        };
+        let fail = |reason: String| KeyLookupError::no_key(signer, reason);
         let r = Resource::parse(signer).map_err(|e| fail(e.to_string()))?;
         let d = self
             .0

@@ -65,10 +65,45 @@ pub struct Subscription {
     pub created_at: u64,
 }
 
-/// A storage failure.
+/// A storage failure, by kind, with the cause kept where there is one.
 #[derive(Debug, thiserror::Error)]
-#[error("websub store: {0}")]
-pub struct StoreError(pub String);
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed: connecting, a query, I/O, a blocking task
+    /// (the driver's error is the source). Often worth retrying.
+    #[error("websub store: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// What the store holds could not be read back (a URL or a state that
+    /// does not parse, a job without its content): not worth retrying.
+    #[error("websub store: unreadable data: {0}")]
+    Corrupt(String),
+    /// The database's schema is newer than this build knows: run a newer
+    /// build (or restore a backup taken before the upgrade).
+    #[error(
+        "websub store: the database has schema version {found}, and this build knows versions up to \
+         {known}: run a newer build"
+    )]
+    NewerSchema {
+        /// The database's version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// The store was set up wrongly (for example a schema name that is not
+    /// plain).
+    #[error("websub store: {0}")]
+    Config(String),
+    /// A thread panicked while holding the store's lock.
+    #[error("websub store: a lock was poisoned by a panic")]
+    Poisoned,
+}
+
+impl StoreError {
+    /// A [`StoreError::Database`] from the driver's error.
+    pub fn database(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
 
 /// Subscription storage. Implementations must make `put` durable before
 /// returning: the subscription is stored before the request goes to the
@@ -92,7 +127,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Subscription>>, StoreError> {
-        self.subs.lock().map_err(|_| StoreError("poisoned lock".into()))
+        self.subs.lock().map_err(|_| StoreError::Poisoned)
     }
 }
 
@@ -135,8 +170,8 @@ mod sqlite {
         conn: Arc<Mutex<Connection>>,
     }
 
-    fn err(e: impl std::fmt::Display) -> StoreError {
-        StoreError(e.to_string())
+    fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::database(e)
     }
 
     impl SqliteStore {
@@ -185,7 +220,7 @@ mod sqlite {
         ) -> Result<T, StoreError> {
             let conn = Arc::clone(&self.conn);
             tokio::task::spawn_blocking(move || {
-                let guard = conn.lock().map_err(|_| StoreError("poisoned lock".into()))?;
+                let guard = conn.lock().map_err(|_| StoreError::Poisoned)?;
                 f(&guard)
             })
             .await
@@ -229,7 +264,8 @@ mod sqlite {
             hub: url(&hub)?,
             callback: url(&callback)?,
             secret,
-            state: State::parse(&state).ok_or_else(|| StoreError(format!("unknown state {state:?}")))?,
+            state: State::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown state {state:?}")))?,
             requested_lease: lease.and_then(|l| u64::try_from(l).ok()),
             expires_at: expires.and_then(|l| u64::try_from(l).ok()),
             created_at: u64::try_from(created).unwrap_or(0),

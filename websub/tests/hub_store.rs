@@ -224,8 +224,22 @@ async fn a_sqlite_hub_file_of_the_previous_version_is_upgraded() {
         .unwrap()
         .pragma_update(None, "user_version", 99)
         .unwrap();
-    let err = SqliteHubStore::open(&path).err().unwrap().to_string();
-    assert!(err.contains("newer build"), "{err}");
+    let err = SqliteHubStore::open(&path).err().unwrap();
+    assert!(err.to_string().contains("newer build"), "{err}");
+    // Issue 16 item 5: a kind a caller can match, not only a message.
+    assert!(
+        matches!(
+            err,
+            ostatus_websub::StoreError::NewerSchema { found: 99, known: 3 }
+        ),
+        "{err:?}"
+    );
+    // A database failure keeps the driver's error as its source.
+    let err = SqliteHubStore::open(dir.join("no/such/dir/hub.db"))
+        .err()
+        .unwrap();
+    assert!(matches!(err, ostatus_websub::StoreError::Database(_)), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some());
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -187,7 +187,7 @@ impl PostgresHubStore {
             && schema.len() <= 63
             && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !plain {
-            return Err(err(format!("not a plain schema name: {schema:?}")));
+            return Err(StoreError::Config(format!("not a plain schema name: {schema:?}")));
         }
         let mut config: tokio_postgres::Config = url.parse().map_err(err)?;
         {
@@ -253,10 +253,10 @@ impl PostgresHubStore {
             .unwrap_or(0);
         let latest = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > latest {
-            return Err(err(format!(
-                "the hub schema has version {version}, and this build knows versions up to {latest}: \
-                 run a newer build"
-            )));
+            return Err(StoreError::NewerSchema {
+                found: version,
+                known: latest,
+            });
         }
         for step in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
             tx.batch_execute(step).await.map_err(err)?;
@@ -553,7 +553,7 @@ impl HubStore for PostgresHubStore {
                 let (content_type, body) = bodies
                     .get(&cid)
                     .cloned()
-                    .ok_or_else(|| err("a job without its content"))?;
+                    .ok_or_else(|| StoreError::Corrupt("a job without its content".into()))?;
                 Ok(Job {
                     id: uint(id),
                     subscription,

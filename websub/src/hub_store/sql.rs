@@ -5,8 +5,8 @@ use url::Url;
 use super::HubSubscription;
 use crate::store::StoreError;
 
-pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+pub(crate) fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::database(e)
 }
 
 /// A timestamp or id as SQL's signed 64-bit integer.

@@ -119,10 +119,10 @@ impl SqliteHubStore {
             .map_err(err)?;
         let latest = i64::try_from(Self::SQLITE_MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > latest {
-            return Err(err(format!(
-                "the hub database has schema version {version}, and this build knows versions up to \
-                 {latest}: run a newer build"
-            )));
+            return Err(StoreError::NewerSchema {
+                found: version,
+                known: latest,
+            });
         }
         for step in Self::SQLITE_MIGRATIONS
             .iter()
@@ -162,7 +162,7 @@ impl SqliteHubStore {
     ) -> Result<T, StoreError> {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| err("poisoned lock"))?;
+            let mut guard = conn.lock().map_err(|_| StoreError::Poisoned)?;
             f(&mut guard)
         })
         .await
@@ -312,7 +312,7 @@ impl HubStore for SqliteHubStore {
             if claims.len() > 4 * limit + 1024 {
                 claims.retain(|_, until| *until > now);
             }
-            let mut c = reader.lock().map_err(|_| err("poisoned lock"))?;
+            let mut c = reader.lock().map_err(|_| StoreError::Poisoned)?;
             claim_in(&mut c, &mut claims, now, limit, hold, per_host, &skip, window)
         })
         .await
@@ -494,7 +494,7 @@ fn claim_in(
                         .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()
                         .map_err(err)?
-                        .ok_or_else(|| err("a job without its content"))?;
+                        .ok_or_else(|| StoreError::Corrupt("a job without its content".into()))?;
                     v.insert((ct, Arc::new(body))).clone()
                 }
             };

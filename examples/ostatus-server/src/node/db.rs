@@ -8,15 +8,27 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// A database failure.
+/// A database failure, by kind, with the cause kept.
 #[derive(Debug, thiserror::Error)]
-#[error("node database: {0}")]
-pub struct DbError(String);
-
-impl From<rusqlite::Error> for DbError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self(e.to_string())
-    }
+#[non_exhaustive]
+pub enum DbError {
+    /// SQLite failed (the driver's error is the source).
+    #[error("node database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Syncing the database's log to disk failed (group commit).
+    #[error("node database: syncing the log: {0}")]
+    Sync(#[source] std::io::Error),
+    /// The database was written by a newer `ostatus-server`.
+    #[error(
+        "node database: the database has schema version {found}, and this ostatus-server knows \
+         versions up to {known}: run a newer ostatus-server (or restore a backup)"
+    )]
+    NewerSchema {
+        /// The database's version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
 }
 
 /// A local user.
@@ -361,10 +373,10 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(DbError(format!(
-            "the database has schema version {version}, and this ostatus-server knows versions up to \
-             {SCHEMA_VERSION}: run a newer ostatus-server (or restore a backup)"
-        )));
+        return Err(DbError::NewerSchema {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
     }
     for (i, step) in MIGRATIONS
         .iter()
@@ -540,8 +552,8 @@ impl Db {
             Err(e) => Err(e),
         })
         .await
-        .map_err(|e| DbError(format!("syncing the log: {e}")))?
-        .map_err(|e| DbError(format!("syncing the log: {e}")))?;
+        .map_err(|e| DbError::Sync(std::io::Error::other(e)))?
+        .map_err(DbError::Sync)?;
         *synced = upto;
         group.syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
@@ -1488,8 +1500,12 @@ mod tests {
             .unwrap()
             .pragma_update(None, "user_version", super::SCHEMA_VERSION + 1)
             .unwrap();
-        let err = Db::open(&path).unwrap_err().to_string();
-        assert!(err.contains("newer ostatus-server"), "{err}");
+        let err = Db::open(&path).unwrap_err();
+        assert!(err.to_string().contains("newer ostatus-server"), "{err}");
+        assert!(
+            matches!(err, super::DbError::NewerSchema { found, known } if found == known + 1),
+            "{err:?}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

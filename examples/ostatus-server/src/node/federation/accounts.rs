@@ -18,23 +18,21 @@ pub(super) struct NodeKeys(pub(super) Arc<Node>);
 
 impl KeyResolver for NodeKeys {
     async fn keys(&self, signer: &str, refresh: bool) -> Result<Vec<MagicPublicKey>, KeyLookupError> {
-        let fail = |reason: String| KeyLookupError {
-            signer: signer.to_owned(),
-            reason,
+        let fail = |reason: String| KeyLookupError::no_key(signer, reason);
+        let failed = |e: NodeError| match e {
+            // Nobody by that name: a missing key, not a failed lookup.
+            NodeError::NotFound(what) => KeyLookupError::no_key(signer, format!("not found: {what}")),
+            e => KeyLookupError::lookup(signer, e),
         };
         if let Some(name) = self.0.local_username(signer) {
-            let user = self.0.user(&name).map_err(|e| fail(e.to_string()))?;
-            let key = self.0.public_key_uri(&user).map_err(|e| fail(e.to_string()))?;
+            let user = self.0.user(&name).map_err(failed)?;
+            let key = self.0.public_key_uri(&user).map_err(failed)?;
             return Ok(vec![
-                MagicPublicKey::parse(&key).map_err(|e| fail(e.to_string()))?,
+                MagicPublicKey::parse(&key).map_err(|e| KeyLookupError::lookup(signer, e))?,
             ]);
         }
         let resource = Resource::parse(signer).map_err(|e| fail(e.to_string()))?;
-        let account = self
-            .0
-            .resolve(&resource, refresh)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let account = self.0.resolve(&resource, refresh).await.map_err(failed)?;
         if account.uri != signer {
             return Err(fail(format!("WebFinger names {} for this signer", account.uri)));
         }
