@@ -290,6 +290,23 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
         }
     }
 
+    /// Publishes `content` as `topic`'s current content, handed over in
+    /// process: what a fat ping does over HTTP, for an application that
+    /// embeds the hub and publishes its own topics, so that the hub does not
+    /// fetch them back over the network. The content is diffed against the
+    /// last one (the [`ContentFilter`]) and fanned out in the background,
+    /// one publish of a topic at a time. Must be called within a tokio
+    /// runtime.
+    pub fn publish_content(
+        self: &Arc<Self>,
+        topic: Url,
+        content_type: Option<HeaderValue>,
+        content: Vec<u8>,
+    ) {
+        self.metrics.publishes.fetch_add(1, Ordering::Relaxed);
+        self.spawn(move |hub| async move { hub.publish(topic, Some((content_type, content))).await });
+    }
+
     /// A fat ping: `POST ?hub.mode=publish&hub.topic=…` with the content as
     /// the body, from a trusted topic prefix.
     fn fat_ping<B: AsRef<[u8]>>(self: &Arc<Self>, req: &Request<B>) -> Option<Response<Vec<u8>>> {

@@ -387,6 +387,33 @@ async fn test_103_resubscription_replaces_the_subscription() {
     assert_eq!(h.deliveries(103).len(), 1, "a second subscription was created");
 }
 
+/// Issue 16 item 4: an application that embeds the hub hands it its own
+/// topic's content; the hub delivers that, without fetching the topic, and
+/// the same content handed over again is not delivered twice.
+#[tokio::test]
+async fn content_handed_over_in_process_is_delivered_without_a_fetch() {
+    let h = harness(DeliveryPolicy::default(), |_| {}).await;
+    assert_eq!(h.subscribe(107, "").await, 202);
+    assert_eq!(h.verifications(107), [ok("subscribe")]);
+    let topic = Url::parse(&h.topic(107)).unwrap();
+    let ct = Some(axum::http::HeaderValue::from_static("text/plain"));
+    h.hub
+        .publish_content(topic.clone(), ct.clone(), b"handed over".to_vec());
+    h.hub.idle().await.unwrap();
+    let got = h.deliveries(107);
+    assert_eq!(got.len(), 1);
+    // Not what the topic's URL serves (an HTML page): what was handed over.
+    assert_eq!(got[0].body, b"handed over");
+    assert_eq!(got[0].headers["content-type"], "text/plain");
+    h.hub.publish_content(topic, ct, b"handed over".to_vec());
+    h.hub.idle().await.unwrap();
+    assert_eq!(
+        h.deliveries(107).len(),
+        1,
+        "unchanged content was delivered again"
+    );
+}
+
 #[tokio::test]
 async fn test_104_unsubscription_stops_deliveries() {
     let h = harness(DeliveryPolicy::default(), |_| {}).await;

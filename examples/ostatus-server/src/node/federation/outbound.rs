@@ -59,11 +59,16 @@ impl Node {
         let topic = Url::parse(&format!("{}.atom", self.user_uri(&user.username))).map_err(remote)?;
         match &self.hub {
             Some(hub) => {
-                let req = ostatus_websub::publish_request(&self.hub_url()?, &topic).map_err(remote)?;
-                let resp = hub.handle(&req).await;
-                if !resp.status().is_success() {
-                    return Err(NodeError::Remote(format!("hub: {}", resp.status())));
-                }
+                // The embedded hub is handed the feed as subscribers fetch
+                // it, rather than fetching it back from this node over HTTP.
+                let feed = self.feed(&user.username, None)?.to_xml().into_bytes();
+                hub.publish_content(
+                    topic.clone(),
+                    Some(http::HeaderValue::from_static(
+                        "application/atom+xml; charset=utf-8",
+                    )),
+                    feed,
+                );
             }
             None => {
                 let hub = self.hub_url()?;
