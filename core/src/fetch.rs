@@ -299,7 +299,7 @@ impl Fetcher {
         method: Method,
         url: &Url,
         headers: &HeaderMap,
-        body: Option<Vec<u8>>,
+        body: Option<bytes::Bytes>,
     ) -> Result<Fetched, FetchError> {
         self.check_url(url)?;
         let mut b = self.http.request(method, url.clone()).headers(headers.clone());
@@ -338,9 +338,10 @@ impl Fetcher {
     /// # Errors
     ///
     /// As [`Fetcher::once`]; [`FetchError::InvalidUrl`] for a URI that is not an absolute URL.
-    pub async fn send(&self, req: http::Request<Vec<u8>>) -> Result<Fetched, FetchError> {
+    pub async fn send<B: Into<bytes::Bytes>>(&self, req: http::Request<B>) -> Result<Fetched, FetchError> {
         let (parts, body) = req.into_parts();
         let url = request_url(&parts.uri)?;
+        let body: bytes::Bytes = body.into();
         let body =
             (parts.method != Method::GET && parts.method != Method::HEAD && !body.is_empty()).then_some(body);
         self.once(parts.method, &url, &parts.headers, body).await
@@ -383,8 +384,9 @@ impl Fetcher {
     /// # Errors
     ///
     /// As [`Fetcher::get_with`].
-    pub async fn post(&self, req: http::Request<Vec<u8>>) -> Result<Fetched, FetchError> {
+    pub async fn post<B: Into<bytes::Bytes>>(&self, req: http::Request<B>) -> Result<Fetched, FetchError> {
         let (parts, body) = req.into_parts();
+        let body: bytes::Bytes = body.into();
         let mut url = request_url(&parts.uri)?;
         for _ in 0..=self.config.max_redirects {
             let f = self

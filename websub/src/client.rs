@@ -130,7 +130,7 @@ impl Client {
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn send(&self, req: Request<Vec<u8>>) -> Result<Fetched, ClientError> {
+    pub async fn send<B: Into<bytes::Bytes>>(&self, req: Request<B>) -> Result<Fetched, ClientError> {
         Ok(self.fetcher.send(req).await?)
     }
 
@@ -174,7 +174,7 @@ impl Client {
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn post(&self, req: Request<Vec<u8>>) -> Result<Fetched, ClientError> {
+    pub async fn post<B: Into<bytes::Bytes>>(&self, req: Request<B>) -> Result<Fetched, ClientError> {
         Ok(self.fetcher.post(req).await?)
     }
 

@@ -445,8 +445,8 @@ impl HubConfig {
         topic: &Url,
         secret: Option<&str>,
         content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<Request<Vec<u8>>, http::Error> {
+        body: impl Into<bytes::Bytes>,
+    ) -> Result<Request<bytes::Bytes>, http::Error> {
         self.delivery_request_signed(callback, topic, secret, None, content_type, body)
     }
 
@@ -464,8 +464,9 @@ impl HubConfig {
         secret: Option<&str>,
         alg: Option<SignatureAlg>,
         content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<Request<Vec<u8>>, http::Error> {
+        body: impl Into<bytes::Bytes>,
+    ) -> Result<Request<bytes::Bytes>, http::Error> {
+        let body = body.into();
         let link = format!("<{}>; rel=\"hub\", <{topic}>; rel=\"self\"", self.public_url);
         let mut b = Request::post(callback.as_str()).header(LINK, link);
         if let Some(ct) = content_type {

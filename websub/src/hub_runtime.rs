@@ -671,7 +671,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
             sub.secret.as_deref(),
             sub.signature_alg,
             job.content_type.as_deref(),
-            job.body.as_ref().clone(),
+            job.body.clone(),
         ) {
             Ok(req) => self.client.send(req).await.map(|f| f.status),
             Err(e) => Err(ClientError::BadUrl(e.to_string())),

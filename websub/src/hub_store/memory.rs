@@ -1,7 +1,7 @@
 //! The in-memory hub store: for tests and ephemeral hubs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use url::Url;
 
@@ -80,7 +80,7 @@ impl HubStore for MemoryHubStore {
         now: u64,
     ) -> Result<usize, StoreError> {
         let mut m = self.lock();
-        let body = Arc::new(body);
+        let body = bytes::Bytes::from(body);
         let subs: Vec<HubSubscription> = m
             .subs
             .values()

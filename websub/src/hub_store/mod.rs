@@ -49,7 +49,7 @@ pub struct Job {
     /// The topic's `Content-Type`, verbatim.
     pub content_type: Option<String>,
     /// The content (shared between the jobs of one publish).
-    pub body: Arc<Vec<u8>>,
+    pub body: bytes::Bytes,
     /// Attempts made so far.
     pub attempts: u32,
 }

@@ -137,7 +137,7 @@ pub struct PostgresHubStore {
     contents: Arc<Mutex<HashMap<i64, Content>>>,
 }
 
-type Content = (Option<String>, Arc<Vec<u8>>);
+type Content = (Option<String>, bytes::Bytes);
 
 /// Contents kept in [`PostgresHubStore::contents`] at most.
 const CONTENT_CACHE: usize = 32;
@@ -540,7 +540,7 @@ impl HubStore for PostgresHubStore {
             }
             for r in rows {
                 let id: i64 = r.try_get(0).map_err(err)?;
-                let content: Content = (r.try_get(1).map_err(err)?, Arc::new(r.try_get(2).map_err(err)?));
+                let content: Content = (r.try_get(1).map_err(err)?, bytes::Bytes::from(r.try_get::<_, Vec<u8>>(2).map_err(err)?));
                 cache.insert(id, content.clone());
                 bodies.insert(id, content);
             }

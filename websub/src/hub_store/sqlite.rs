@@ -462,7 +462,7 @@ fn claim_in(
     }
     // Then their rows, and each content once.
     let mut jobs = Vec::with_capacity(picked.len());
-    let mut bodies: HashMap<i64, (Option<String>, Arc<Vec<u8>>)> = HashMap::new();
+    let mut bodies: HashMap<i64, (Option<String>, bytes::Bytes)> = HashMap::new();
     {
         let mut row = tx
             .prepare_cached(
@@ -495,7 +495,7 @@ fn claim_in(
                         .optional()
                         .map_err(err)?
                         .ok_or_else(|| StoreError::Corrupt("a job without its content".into()))?;
-                    v.insert((ct, Arc::new(body))).clone()
+                    v.insert((ct, bytes::Bytes::from(body))).clone()
                 }
             };
             claims.insert(id, now.saturating_add(hold.max(1)));
