@@ -540,7 +540,10 @@ impl HubStore for PostgresHubStore {
             }
             for r in rows {
                 let id: i64 = r.try_get(0).map_err(err)?;
-                let content: Content = (r.try_get(1).map_err(err)?, bytes::Bytes::from(r.try_get::<_, Vec<u8>>(2).map_err(err)?));
+                let content: Content = (
+                    r.try_get(1).map_err(err)?,
+                    bytes::Bytes::from(r.try_get::<_, Vec<u8>>(2).map_err(err)?),
+                );
                 cache.insert(id, content.clone());
                 bodies.insert(id, content);
             }

@@ -116,6 +116,19 @@ pub enum NodeError {
     Forbidden(String),
 }
 
+/// Runs `f`, which works the database synchronously, telling a
+/// multi-threaded tokio runtime that this thread blocks (its other tasks
+/// move to other threads meanwhile); elsewhere (a current-thread runtime,
+/// no runtime) it just runs `f`.
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// A running node's state. Cheap to share (`Arc<Node>`).
 pub struct Node {
     config: NodeConfig,
@@ -256,7 +269,8 @@ impl Node {
         render: impl FnOnce() -> Result<cache::Rendered, NodeError>,
     ) -> Result<Arc<cache::Rendered>, NodeError> {
         let stamp = self.db.change_stamp()?;
-        self.rendered.get_or_render(key, stamp, render)
+        // A miss renders from the database: off the async executor.
+        self.rendered.get_or_render(key, stamp, || blocking(render))
     }
 
     /// The settings.

@@ -312,18 +312,22 @@ impl Node {
                     ),
                     Some(String::from_utf8_lossy(&body).into_owned()),
                 );
-                for e in &feed.entries {
-                    let by = e.actor().and_then(Person::identifier);
-                    if by.as_deref().is_some_and(|b| b != account.uri) {
-                        continue;
+                // The entries are stored off the async executor.
+                crate::node::blocking(|| {
+                    for e in &feed.entries {
+                        let by = e.actor().and_then(Person::identifier);
+                        if by.as_deref().is_some_and(|b| b != account.uri) {
+                            continue;
+                        }
+                        match self.ingest(e, &account) {
+                            Ok(()) => {}
+                            // Not stored: the hub is asked to deliver again.
+                            Err(NodeError::Db(err)) => return Err(unavailable(&err)),
+                            Err(err) => tracing::warn!(error = %err, "an entry of a delivery was refused"),
+                        }
                     }
-                    match self.ingest(e, &account) {
-                        Ok(()) => {}
-                        // Not stored: the hub is asked to deliver again.
-                        Err(NodeError::Db(err)) => return Err(unavailable(&err)),
-                        Err(err) => tracing::warn!(error = %err, "an entry of a delivery was refused"),
-                    }
-                }
+                    Ok(())
+                })?;
             }
             Event::Verified { id, mode, .. } => {
                 self.report("←", format!("WebSub {} of {id} verified", mode.as_str()));
