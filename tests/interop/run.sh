@@ -6,7 +6,8 @@
 #   tests/interop/run.sh [--verbose]
 #
 # OSTATUS_INTEROP_CACHE: where the peers are kept between runs
-# (default ~/.cache/ostatus-interop). Needs python3 (3.11+), node and npm.
+# (default ~/.cache/ostatus-interop). Needs python3 (3.11+), node and npm, and
+# php with Debian's php-pubsubhubbub-publisher (installed here when missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,7 +20,14 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
 fi
-for tool in python3 node npm cargo; do
+# Debian's PuSH 0.3 publisher library, the third-party publisher.
+if ! command -v php >/dev/null || [ ! -f /usr/share/php/Pubsubhubbub/Publisher/Publisher.php ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq php-cli php-curl php-pubsubhubbub-publisher >/dev/null
+fi
+for tool in python3 node npm cargo php; do
     command -v "$tool" >/dev/null || { echo "interop: $tool is needed and not installed" >&2; exit 1; }
 done
 

@@ -183,6 +183,11 @@ def py_version(dist):
     return importlib.metadata.version(dist)
 
 
+def debian_version(package):
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
 def js_version(suite, package):
     with open(os.path.join(suite.js, "node_modules", package, "package.json")) as f:
         return json.load(f)["version"]
@@ -620,11 +625,13 @@ def websub_cells(suite, node):
     wait_until("our hub to listen", lambda: listening(f"http://127.0.0.1:{hub_port}/healthz")
                or listening(hub_url))
 
-    def their_subscriber(log):
+    def run_their_subscriber(log, topic, hub, publish):
+        """Flask-WebSub's subscriber subscribes to `topic` at `hub`; `publish()`
+        makes the hub deliver; returns the delivered body and the signature."""
         port = free_port()
-        app = flask.Flask("their_subscriber")
+        app = flask.Flask(f"their_subscriber_{port}")
         app.config["SERVER_NAME"] = f"127.0.0.1:{port}"
-        db = os.path.join(suite.work, "their-subscriber.db")
+        db = os.path.join(suite.work, f"their-subscriber-{port}.db")
         subscriber = Subscriber(SQLite3SubscriberStorage(db), SQLite3TempSubscriberStorage(db))
         app.register_blueprint(subscriber.build_blueprint(url_prefix="/callbacks"))
         events = queue.Queue()
@@ -640,29 +647,86 @@ def websub_cells(suite, node):
 
         server = serve_wsgi(app, port)
         try:
-            topic = topics.put("/ours-topic.atom", node.feed, hub_url)
             with app.app_context():
-                subscriber.subscribe(topic_url=topic, hub_url=hub_url, lease_seconds=3600)
-            log.add("subscribed", f"topic {topic} at hub {hub_url}")
+                subscriber.subscribe(topic_url=topic, hub_url=hub, lease_seconds=3600)
+            log.add("subscribed", f"topic {topic} at hub {hub}")
             kind, value = events.get(timeout=15)
             expect((kind, value) == ("verified", "subscribe"), f"their subscriber saw {kind}: {value}")
-            suite.run(log, [suite.ours("ostatus"), "websub", "publish", "--insecure", "--hub", hub_url, topic])
+            publish()
             try:
                 kind, body = events.get(timeout=20)
             except queue.Empty:
                 raise Failure(f"no valid delivery reached their subscriber; X-Hub-Signature seen: {signatures}")
             expect(kind == "delivery", f"their subscriber saw {kind}")
-            import feedparser
-
-            ids = {e.id for e in feedparser.parse(body).entries}
-            expect(ids == {node.note, node.reply, node.share}, f"delivered entries {sorted(ids)}")
             algorithm = signatures[-1].split("=")[0] if signatures else "none"
-            return f"verified, delivered, signature {algorithm} checked by them; feedparser reads the delivery"
+            return body, algorithm
         finally:
             server.shutdown()
 
+    def their_subscriber(log):
+        topic = topics.put("/ours-topic.atom", node.feed, hub_url)
+        body, algorithm = run_their_subscriber(
+            log, topic, hub_url,
+            lambda: suite.run(log, [suite.ours("ostatus"), "websub", "publish", "--insecure", "--hub", hub_url,
+                                    topic]))
+        import feedparser
+
+        ids = {e.id for e in feedparser.parse(body).entries}
+        expect(ids == {node.note, node.reply, node.share}, f"delivered entries {sorted(ids)}")
+        return f"verified, delivered, signature {algorithm} checked by them; feedparser reads the delivery"
+
+    def their_subscriber_at_the_node(log):
+        posted = []
+        body, algorithm = run_their_subscriber(
+            log, node.feed_url, node.base + "/api/push",
+            lambda: posted.append(node.post(log, "A post for the embedded hub's subscribers")))
+        import feedparser
+
+        ids = {e.id for e in feedparser.parse(body).entries}
+        expect(ids == set(posted), f"delivered entries {sorted(ids)}, posted {posted}")
+        return (f"subscribed at the node's own hub; a new post delivered alone (the Atom diff), signature "
+                f"{algorithm} checked by them")
+
     suite.cell(area, peer, "subscriber", "their subscriber → our hub",
                "subscribe, publish ping, signed delivery", their_subscriber)
+    suite.cell(area, peer, "subscriber", "their subscriber → the node's embedded hub",
+               "subscribe to a user's feed, a new post, signed delivery", their_subscriber_at_the_node)
+
+    def their_publisher(log):
+        # Our subscriber on a topic at our hub; their publisher pings.
+        topic = topics.put("/published-topic.atom", node.feed, hub_url)
+        callback_port = free_port()
+        out_path = os.path.join(suite.work, "published-subscriber.jsonl")
+        with open(out_path, "w") as out:
+            proc = suite.spawn("published-subscriber", [suite.ours("ostatus"), "websub", "--insecure", "subscribe",
+                                                        "--listen", f"127.0.0.1:{callback_port}", "--count", "1",
+                                                        "--lease", "3600", topic], stdout=out)
+
+        def events():
+            with open(out_path) as f:
+                return [json.loads(line) for line in f if line.strip().startswith("{")]
+
+        try:
+            wait_until("our subscriber to be verified by our hub",
+                       lambda: any(e["event"] == "verified" for e in events()) or proc.poll() is not None)
+            expect(any(e["event"] == "verified" for e in events()), "our subscriber was not verified")
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "php", "publish.php")
+            ping = suite.run(log, ["php", script, hub_url, topic])
+            result = json.loads(ping.stdout.strip().splitlines()[-1])
+            expect(result.get("accepted") is True,
+                   f"their publisher counts the ping as failed (it wants 204): {ping.stdout.strip()}")
+            delivery = wait_until("a delivery after their ping",
+                                  lambda: next((e for e in events() if e["event"] == "delivery"), None), timeout=20)
+            log.add("delivery", json.dumps(delivery))
+            expect(node.note in delivery["body"], "the delivered body is not the topic")
+            return "their PuSH 0.3 ping (`hub.url`) answered 204, which they count as success; topic fetched and delivered"
+        finally:
+            with open(proc.log_path) as f:
+                log.add("our subscriber's stderr", f.read())
+
+    suite.cell(area, ("php-pubsubhubbub-publisher (Debian)", debian_version("php-pubsubhubbub-publisher")),
+               "publisher", "their publisher → our hub", "publish ping (PuSH 0.3 `hub.url`), delivery",
+               their_publisher)
 
     # Their hub, with publish pings enabled and tasks run in-process.
     their_port = free_port()
@@ -718,9 +782,8 @@ GAPS = [
     ("Portable Contacts", "no consumer or producer of Portable Contacts 1.0 is published on PyPI, npm or in "
      "Debian (searched: poco, portablecontacts, portable-contacts); the node's PoCo API is checked by the "
      "conformance suite and the fixtures only."),
-    ("WebSub publisher ping", "no third-party publisher that pings a hub could be installed: `pubsubhubbub-publisher` "
-     "1.0 (PyPI, 2009) is Python 2 only; Flask-WebSub's publisher only advertises links; pywebsub (`websub` on "
-     "PyPI) is a subscriber. Flask-WebSub's *hub* accepts our ping (above)."),
+    ("WebSub publisher ping, from PyPI", "`pubsubhubbub-publisher` 1.0 (PyPI, 2009) is Python 2 only, and "
+     "Flask-WebSub's publisher only advertises links; the third-party publisher above is Debian's PHP one."),
     ("WebFinger clients over https only", "python-webfinger 1.0 (PyPI) and @fedify/webfinger (npm, needs "
      "Node.js ≥ 22; the machine has 20) were not run: the first only speaks https, and the node under test is "
      "plain http on loopback."),
