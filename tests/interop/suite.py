@@ -692,20 +692,25 @@ def websub_cells(suite, node):
     suite.cell(area, peer, "subscriber", "their subscriber → the node's embedded hub",
                "subscribe to a user's feed, a new post, signed delivery", their_subscriber_at_the_node)
 
-    def their_publisher(log):
-        # Our subscriber on a topic at our hub; their publisher pings.
-        topic = topics.put("/published-topic.atom", node.feed, hub_url)
-        callback_port = free_port()
-        out_path = os.path.join(suite.work, "published-subscriber.jsonl")
+    def start_our_subscriber(name, topic):
+        """`ostatus websub subscribe` to `topic` (its hub discovered), until one
+        delivery; returns the process and a reader of the events it printed."""
+        out_path = os.path.join(suite.work, f"{name}.jsonl")
         with open(out_path, "w") as out:
-            proc = suite.spawn("published-subscriber", [suite.ours("ostatus"), "websub", "--insecure", "subscribe",
-                                                        "--listen", f"127.0.0.1:{callback_port}", "--count", "1",
-                                                        "--lease", "3600", topic], stdout=out)
+            proc = suite.spawn(name, [suite.ours("ostatus"), "websub", "--insecure", "subscribe",
+                                      "--listen", f"127.0.0.1:{free_port()}", "--count", "1",
+                                      "--lease", "3600", topic], stdout=out)
 
         def events():
             with open(out_path) as f:
                 return [json.loads(line) for line in f if line.strip().startswith("{")]
 
+        return proc, events
+
+    def their_publisher(log):
+        # Our subscriber on a topic at our hub; their publisher pings.
+        topic = topics.put("/published-topic.atom", node.feed, hub_url)
+        proc, events = start_our_subscriber("published-subscriber", topic)
         try:
             wait_until("our subscriber to be verified by our hub",
                        lambda: any(e["event"] == "verified" for e in events()) or proc.poll() is not None)
@@ -742,17 +747,7 @@ def websub_cells(suite, node):
 
     def our_subscriber(log):
         topic = topics.put("/theirs-topic.atom", node.feed, their_hub_url)
-        callback_port = free_port()
-        out_path = os.path.join(suite.work, "our-subscriber.jsonl")
-        with open(out_path, "w") as out:
-            proc = suite.spawn("our-subscriber", [suite.ours("ostatus"), "websub", "--insecure", "subscribe",
-                                                  "--listen", f"127.0.0.1:{callback_port}", "--count", "1",
-                                                  "--lease", "3600", topic], stdout=out)
-
-        def events():
-            with open(out_path) as f:
-                return [json.loads(line) for line in f if line.strip().startswith("{")]
-
+        proc, events = start_our_subscriber("our-subscriber", topic)
         try:
             wait_until("our subscriber to be verified by their hub",
                        lambda: any(e["event"] == "verified" for e in events()) or proc.poll() is not None)
