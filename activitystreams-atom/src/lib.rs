@@ -93,3 +93,8 @@ pub use model::{
 };
 pub use read::ReadOptions;
 pub use vocab::{MASTODON_SCHEMA, OSTATUS_SCHEMA, ObjectType, PUBLIC_COLLECTION, SCHEMA, Verb};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -70,3 +70,8 @@ pub mod fetch;
 
 pub use error::{FetchError, TransportError, TransportKind};
 pub use net::{Blocked, NetPolicy};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -66,3 +66,8 @@ pub use contact::{
 pub use error::PocoError;
 pub use query::{ApplyConfig, Entry, Filter, FilterOp, Format, Query, Response, Selection, parse_datetime};
 pub use xml::{POCO_NS, contacts_from_xml};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

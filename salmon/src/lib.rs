@@ -103,3 +103,8 @@ pub use key::{
 pub mod base64url {
     pub use crate::b64::{decode_lenient, encode_padded, encode_unpadded, strip_whitespace};
 }
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

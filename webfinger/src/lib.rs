@@ -120,3 +120,8 @@ pub use server::{
 };
 pub use ssrf::NetPolicy;
 pub use xrd::{XRD_MEDIA_TYPE, XRD_NS};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -109,3 +109,8 @@ pub use store::{MemoryStore, State, Store, StoreError, Subscription};
 pub use subscriber::{
     Event, MAX_SECRET_BYTES, Mode, SignatureStatus, Subscriber, SubscriberError, random_secret, unix,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
