@@ -46,7 +46,7 @@ async fn start_hub() -> String {
     )
     .unwrap();
     hub.spawn_workers();
-    let app = router(hub, "/hub");
+    let app = router("/hub", hub);
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
     url
 }

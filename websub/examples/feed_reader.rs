@@ -73,8 +73,8 @@ async fn publisher() -> Result<(Url, Url), Box<dyn std::error::Error>> {
                 }
             }),
         )
-        .merge(router(hub.clone(), "/hub"))
-        .merge(metrics_router(hub, "/internal/hub-metrics"));
+        .merge(router("/hub", hub.clone()))
+        .merge(metrics_router("/internal/hub-metrics", hub));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok((hub_url, topic))
 }

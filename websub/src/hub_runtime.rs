@@ -952,7 +952,7 @@ impl<S: HubStore, F: ContentFilter> Hub<S, F> {
 /// [`crate::axum::BODY_READ_TIMEOUT`] (408 after). The metrics are a
 /// separate router ([`metrics_router`]), mounted where the application
 /// wants them (and kept off the public site if it likes).
-pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) -> axum::Router {
+pub fn router<S: HubStore, F: ContentFilter>(path: &str, hub: Arc<Hub<S, F>>) -> axum::Router {
     use axum::body::Body;
     use axum::routing::any;
     axum::Router::new().route(
@@ -978,7 +978,7 @@ pub fn router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) ->
 /// latency. Separate from [`router`] so that an application that has its
 /// own `/metrics`, or serves metrics on another listener, mounts them
 /// where it wants.
-pub fn metrics_router<S: HubStore, F: ContentFilter>(hub: Arc<Hub<S, F>>, path: &str) -> axum::Router {
+pub fn metrics_router<S: HubStore, F: ContentFilter>(path: &str, hub: Arc<Hub<S, F>>) -> axum::Router {
     use axum::body::Body;
     use axum::routing::get;
     axum::Router::new().route(

@@ -179,9 +179,9 @@ async fn harness_with<S: HubStore>(
     let hub = Hub::new(cfg, policy, store, WholeContent, client_config).unwrap();
     hub.spawn_workers();
     // The metrics are mounted by the application, where it wants them.
-    let app = router(hub.clone(), "/hub").merge(ostatus_websub::hub_runtime::metrics_router(
-        hub.clone(),
+    let app = router("/hub", hub.clone()).merge(ostatus_websub::hub_runtime::metrics_router(
         "/metrics",
+        hub.clone(),
     ));
     tokio::spawn(async move { axum::serve(hl, app).await.unwrap() });
     Harness {
@@ -792,7 +792,7 @@ async fn stalled_request_bodies_get_408() {
     // Without its own timeout the router would wait forever.
     let resp = tokio::time::timeout(
         std::time::Duration::from_secs(60),
-        router(hub.clone(), "/hub").oneshot(req),
+        router("/hub", hub.clone()).oneshot(req),
     )
     .await
     .expect("the router must give up by itself")
@@ -947,10 +947,10 @@ async fn the_hub_router_leaves_metrics_to_the_app() {
     .unwrap();
     let app = Router::new()
         .route("/metrics", get(|| async { "the app's own metrics" }))
-        .merge(router(hub.clone(), "/hub"))
+        .merge(router("/hub", hub.clone()))
         .merge(ostatus_websub::hub_runtime::metrics_router(
-            hub.clone(),
             "/internal/hub-metrics",
+            hub.clone(),
         ));
     let get_text = |path: &'static str| {
         let app = app.clone();

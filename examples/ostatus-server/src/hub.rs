@@ -213,14 +213,14 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
         p => p,
     };
     let ready = hub.clone();
-    let app = router(hub.clone(), path);
+    let app = router(path, hub.clone());
     let app = match a.metrics_listen {
         Some(addr) => {
             let metrics = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("--metrics-listen {addr}: {e}"))?;
             let local = metrics.local_addr().map_err(|e| e.to_string())?;
-            let metrics_app = metrics_router(hub.clone(), "/metrics");
+            let metrics_app = metrics_router("/metrics", hub.clone());
             tokio::spawn(async move {
                 let _ = crate::serve::serve(
                     metrics,
@@ -233,7 +233,7 @@ async fn serve<S: HubStore>(hub: Arc<Hub<S, AtomDiff>>, a: &HubArgs) -> Result<(
             eprintln!("ostatus-server: hub metrics on http://{local}/metrics");
             app
         }
-        None => app.merge(metrics_router(hub.clone(), "/metrics")),
+        None => app.merge(metrics_router("/metrics", hub.clone())),
     };
     let app = app
         .route(

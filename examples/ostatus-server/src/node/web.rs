@@ -296,7 +296,7 @@ impl Node {
                 )
             });
         if let Some(hub) = &self.hub {
-            app = app.merge(ostatus_websub::hub_runtime::router(hub.clone(), "/api/push"));
+            app = app.merge(ostatus_websub::hub_runtime::router("/api/push", hub.clone()));
         }
         // What a request wrote is durable before it is acknowledged.
         app.layer(axum::middleware::from_fn_with_state(self.clone(), durable_writes))
