@@ -823,3 +823,94 @@ async fn content_warnings_and_hashtags_federate() {
         n.stop().await;
     }
 }
+
+/// Issue 18 item 7: a reply whose parent this node never saw makes it fetch
+/// the parent (the status page's `alternate` Atom, under the network
+/// policy), so that the thread shows what the reply answers; a parent
+/// served by another host than its author's is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replys_missing_parent_is_fetched() {
+    use ostatus_activitystreams::{Entry, InReplyTo, Meta, Person};
+    use ostatus_server::node::{NodeError, now_rfc3339};
+
+    let a = LocalNode::start(&dir("ctx-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("ctx-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let carol = an.create_user("carol", "Carol", None).await.unwrap();
+    bn.create_user("bob", "Bob", None).await.unwrap();
+    // B follows nobody on A: it learns of alice's post only through a reply.
+    let parent = an
+        .post(&alice, "The original post, which B has not seen", None)
+        .await
+        .unwrap();
+    let text = format!("@{} have a look at this", bn.user_acct("bob"));
+    let reply = an.post(&carol, &text, Some(&parent.uri)).await.unwrap();
+    wait_for("the reply on B", WAIT, || async {
+        Ok(bn.db().status(&reply.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    wait_for("its parent, fetched by B", WAIT, || async {
+        Ok(bn.db().status(&parent.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let fetched = bn.db().status(&parent.uri).unwrap().unwrap();
+    assert!(
+        fetched.content.contains("The original post"),
+        "{}",
+        fetched.content
+    );
+    assert_eq!(fetched.author_uri, an.user_uri("alice"));
+    let page = reqwest::Client::new()
+        .get(format!("{}thread", b.url()))
+        .query(&[("uri", reply.uri.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The original post"), "B's thread page: {page}");
+
+    // A parent served by a host that is not its author's: refused, not stored.
+    let forged_id = format!("{}/updates/forged", an.user_uri("alice"));
+    let alice_as_person = Person::account(
+        &an.user_uri("alice"),
+        "alice",
+        &an.config().domain,
+        Some("Alice"),
+        None,
+    );
+    let forged = Entry::note(
+        &Meta::new(forged_id.clone(), now_rfc3339()),
+        alice_as_person,
+        "<p>words alice never wrote</p>",
+    )
+    .to_xml();
+    let evil = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let evil_url = format!("http://{}/status", evil.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/status",
+            axum::routing::get(move || {
+                let body = forged.clone();
+                async move { ([("content-type", "application/atom+xml")], body) }
+            }),
+        );
+        axum::serve(evil, app).await.unwrap();
+    });
+    let err = bn
+        .fetch_parent_of(&InReplyTo {
+            ref_: forged_id.clone(),
+            href: Some(evil_url),
+            ..InReplyTo::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, NodeError::Forbidden(_)), "{err}");
+    assert!(bn.db().status(&forged_id).unwrap().is_none());
+    a.stop().await;
+    b.stop().await;
+}

@@ -138,6 +138,9 @@ pub struct Node {
     webfinger: ostatus_webfinger::client::Client,
     http: ostatus_websub::client::Client,
     wire: Mutex<Option<mpsc::UnboundedSender<Wire>>>,
+    /// Parents of arrived replies, to fetch (`federation/context.rs`).
+    missing_parents: Mutex<Vec<federation::MissingParent>>,
+    parents_wanted: tokio::sync::Notify,
     /// Whether the background work was started.
     started: std::sync::atomic::AtomicBool,
     /// A token bucket per signer host: (tokens left, when last refilled).
@@ -250,6 +253,8 @@ impl Node {
             webfinger,
             http,
             wire: Mutex::new(None),
+            missing_parents: Mutex::default(),
+            parents_wanted: tokio::sync::Notify::new(),
             started: std::sync::atomic::AtomicBool::new(false),
             slap_counts: Mutex::default(),
             public_keys: Mutex::default(),
@@ -307,6 +312,17 @@ impl Node {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     let Some(node) = outbox.upgrade() else { break };
                     node.retry_outbox(SystemTime::now()).await;
+                }
+            });
+            // The missing parents of arrived replies are fetched.
+            let node = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    // The node is held for a second at most, so that it can
+                    // still be dropped.
+                    let Some(n) = node.upgrade() else { break };
+                    let _ = tokio::time::timeout(Duration::from_secs(1), n.parents_wanted.notified()).await;
+                    n.fetch_missing_parents().await;
                 }
             });
             // Leases are renewed a day before they end.

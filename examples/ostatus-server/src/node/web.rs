@@ -429,7 +429,20 @@ async fn status_page(
     match node.rendered(page_key(back.clone(), &v), || {
         pages::thread(&node, &s, &v, &back).map(page_doc)
     }) {
-        Ok(p) => html(StatusCode::OK, p.body.clone()),
+        Ok(p) => {
+            let mut r = html(StatusCode::OK, p.body.clone());
+            // Where peers find the status as Atom (a reply's missing
+            // parent is fetched this way, as Mastodon and GNU social did).
+            if s.visibility.is_world_readable()
+                && let Ok(link) = http::HeaderValue::from_str(&format!(
+                    "<{}.atom>; rel=\"alternate\"; type=\"application/atom+xml\"",
+                    s.uri
+                ))
+            {
+                r.headers_mut().insert(http::header::LINK, link);
+            }
+            r
+        }
         Err(e) => error_page(&node, &v, &e),
     }
 }

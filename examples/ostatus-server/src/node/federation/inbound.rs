@@ -259,7 +259,9 @@ impl Node {
                 entry.verb().iri()
             ),
         );
-        self.ingest(&entry, &author)
+        self.ingest(&entry, &author)?;
+        self.want_parents(&entry, 0);
+        Ok(())
     }
 
     /// A WebSub event: a verified delivery of a followed feed is stored
@@ -320,7 +322,7 @@ impl Node {
                             continue;
                         }
                         match self.ingest(e, &account) {
-                            Ok(()) => {}
+                            Ok(()) => self.want_parents(e, 0),
                             // Not stored: the hub is asked to deliver again.
                             Err(NodeError::Db(err)) => return Err(unavailable(&err)),
                             Err(err) => tracing::warn!(error = %err, "an entry of a delivery was refused"),

@@ -20,6 +20,7 @@ use super::db::{Account, Kind, NewStatus, Status, User, Visibility};
 use super::{Node, NodeError, now_rfc3339, now_secs};
 
 mod accounts;
+mod context;
 mod html;
 mod inbound;
 #[cfg(test)]
@@ -30,6 +31,7 @@ mod render;
 use html::*;
 use outbound::*;
 
+pub(crate) use context::MissingParent;
 pub(crate) use html::{escape, find_hashtags, find_mentions};
 pub use outbound::Posted;
 
