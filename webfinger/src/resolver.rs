@@ -149,6 +149,10 @@ pub struct Resolved {
     /// The resource the descriptor is about: the query, or the subject that
     /// was confirmed by resolving it again.
     pub resource: Resource,
+    /// How long the descriptor (and the keys in it) may be used without
+    /// resolving again, as the answers' `Cache-Control` directs (the
+    /// smallest of them; MS-RSA-05); `None` when they said nothing.
+    pub fresh_for: Option<std::time::Duration>,
 }
 
 /// What to do next.
@@ -194,6 +198,7 @@ pub struct Resolver {
     url: Url,
     redirects: u8,
     http_fallback_tried: bool,
+    fresh_for: Option<std::time::Duration>,
 }
 
 impl Resolver {
@@ -216,6 +221,7 @@ impl Resolver {
             url,
             redirects: 0,
             http_fallback_tried: false,
+            fresh_for: None,
         })
     }
 
@@ -292,6 +298,9 @@ impl Resolver {
             Phase::WebFinger | Phase::Lrdd => {
                 if !status.is_success() {
                     return self.webfinger_failed(status, None);
+                }
+                if let Some(f) = ostatus_core::etag::freshness(resp.headers()) {
+                    self.fresh_for = Some(self.fresh_for.map_or(f, |o| o.min(f)));
                 }
                 match Descriptor::parse(body, ctype.as_deref()) {
                     Ok(d) => self.check_subject(d),
@@ -390,6 +399,7 @@ impl Resolver {
                 url: s.url.clone(),
                 via,
                 resource: s.target.clone(),
+                fresh_for: s.fresh_for,
             };
             s.finish(Ok(r))
         };

@@ -396,3 +396,37 @@ fn descriptor_parse_errors_are_reported() {
     }
     let _ = Descriptor::default();
 }
+
+/// MS-RSA-05: how long a descriptor, and the magic keys in it, may be used
+/// without resolving again is what the answer's `Cache-Control` says; an
+/// answer that says nothing leaves it to the caller.
+#[test]
+fn ms_rsa_05_freshness_comes_from_the_answers_cache_control() {
+    let answer = |cache_control: Option<&str>| {
+        let mut b = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/jrd+json");
+        if let Some(c) = cache_control {
+            b = b.header("cache-control", c);
+        }
+        b.body(br#"{"subject":"acct:a@b.example","links":[]}"#.to_vec())
+            .unwrap()
+    };
+    for (cache_control, fresh_for) in [
+        (Some("max-age=60, public"), Some(60)),
+        (Some("no-cache"), Some(0)),
+        (Some("public"), None),
+        (None, None),
+    ] {
+        let mut r = resolver("acct:a@b.example");
+        let Step::Fetch(_) = r.start() else { panic!() };
+        let Step::Done(Ok(found)) = r.on_response(answer(cache_control)) else {
+            panic!("{cache_control:?}: not resolved")
+        };
+        assert_eq!(
+            found.fresh_for,
+            fresh_for.map(std::time::Duration::from_secs),
+            "{cache_control:?}"
+        );
+    }
+}

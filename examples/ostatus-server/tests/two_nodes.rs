@@ -914,3 +914,43 @@ async fn a_replys_missing_parent_is_fetched() {
     a.stop().await;
     b.stop().await;
 }
+
+/// MS-RSA-05: a resolved account, with its magic keys, is used from the
+/// cache only as long as its WebFinger answer's `Cache-Control` allows (and
+/// never past the node's own day); after that it is resolved again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ms_rsa_05_cached_keys_expire_as_their_answer_said() {
+    use ostatus_webfinger::Resource;
+
+    let a = LocalNode::start(&dir("fresh-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("fresh-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    an.create_user("alice", "Alice", None).await.unwrap();
+    let alice = Resource::parse(&format!("acct:{}", an.user_acct("alice"))).unwrap();
+    let first = bn.resolve(&alice, false).await.unwrap();
+    // The node's WebFinger answers say `max-age=259200` (3 days).
+    let fresh_until = first.fresh_until.expect("a lifetime from Cache-Control");
+    assert!(
+        (fresh_until - first.fetched_at - 259_200).abs() <= 2,
+        "{fresh_until} vs {}",
+        first.fetched_at
+    );
+
+    // Still fresh by its answer: the cached account is used.
+    let mut cached = first.clone();
+    cached.fetched_at -= 100;
+    cached.fresh_until = Some(cached.fetched_at + 1000);
+    bn.db().put_account(&cached).unwrap();
+    assert_eq!(
+        bn.resolve(&alice, false).await.unwrap().fetched_at,
+        cached.fetched_at
+    );
+
+    // Past its answer's lifetime, though within the node's day: resolved again.
+    cached.fresh_until = Some(cached.fetched_at + 50);
+    bn.db().put_account(&cached).unwrap();
+    let again = bn.resolve(&alice, false).await.unwrap();
+    assert!(again.fetched_at > cached.fetched_at, "the stale account was used");
+    a.stop().await;
+    b.stop().await;
+}

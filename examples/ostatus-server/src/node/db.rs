@@ -72,6 +72,10 @@ pub struct Account {
     pub public_key: Option<String>,
     /// When it was resolved (seconds since the epoch).
     pub fetched_at: i64,
+    /// Until when it may be used without resolving it again, when the
+    /// WebFinger answer's `Cache-Control` said so (MS-RSA-05); `None`: the
+    /// node's own lifetime (a day after `fetched_at`).
+    pub fresh_until: Option<i64>,
     /// Whether the account's software honours `mastodon:scope`: its Atom
     /// author carries the element, as Mastodon's did. Only such accounts
     /// are sent private and direct statuses.
@@ -361,6 +365,9 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (tag, status_uri)
      );
      CREATE INDEX IF NOT EXISTS tags_status ON tags (status_uri);",
+    // 6: how long a resolved account (and its keys) may be used, as its
+    // WebFinger answer's Cache-Control said (MS-RSA-05).
+    "ALTER TABLE accounts ADD COLUMN fresh_until INTEGER;",
 ];
 
 /// The schema version this binary writes.
@@ -463,6 +470,7 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         public_key: r.get(7)?,
         fetched_at: r.get(8)?,
         honours_scope: r.get::<_, i64>(9)? != 0,
+        fresh_until: r.get(10)?,
     })
 }
 
@@ -470,7 +478,7 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 pub type Stamp = (i64, u64);
 
 const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key";
-const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope";
+const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope, fresh_until";
 
 impl Db {
     /// Opens (or creates) the database file.
@@ -721,7 +729,7 @@ impl Db {
         )?;
         c.execute(
             &format!(
-                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ),
             params![
                 a.uri,
@@ -733,7 +741,8 @@ impl Db {
                 a.hub_url,
                 a.public_key,
                 a.fetched_at,
-                a.honours_scope
+                a.honours_scope,
+                a.fresh_until
             ],
         )?;
         Ok(())

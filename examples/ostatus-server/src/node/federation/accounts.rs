@@ -66,6 +66,7 @@ impl Node {
             public_key: self.public_key_uri(user).ok().map(|k| k.to_string()),
             fetched_at: now_secs(),
             honours_scope: true,
+            fresh_until: None,
         }
     }
 
@@ -116,9 +117,11 @@ impl Node {
             Resource::Url(u) => self.db.account(u.as_str())?,
             _ => None,
         };
+        // A cached account is used while fresh: for the node's own
+        // lifetime, or less when its WebFinger answer said so (MS-RSA-05).
         if let Some(a) = &cached
             && !refresh
-            && now_secs() - a.fetched_at < ACCOUNT_TTL
+            && now_secs() < a.fresh_until.unwrap_or(i64::MAX).min(a.fetched_at + ACCOUNT_TTL)
         {
             return Ok(a.clone());
         }
@@ -146,6 +149,9 @@ impl Node {
             public_key: magic_keys_of(d),
             fetched_at: now_secs(),
             honours_scope: false,
+            fresh_until: found
+                .fresh_for
+                .map(|f| now_secs().saturating_add(i64::try_from(f.as_secs()).unwrap_or(i64::MAX))),
         };
         let feed_url = Url::parse(&feed_url).map_err(remote)?;
         let fetched = self.http.get(&feed_url).await.map_err(remote)?;
