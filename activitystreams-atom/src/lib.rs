@@ -50,6 +50,15 @@
 //! - HTML content is kept as is; [`Text::plain_text`] extracts text.
 //! - Unknown elements are kept and written back.
 //!
+//! # Dates
+//!
+//! `published` and `updated` keep the text as written, so that a document
+//! writes back byte for byte whatever offset form its author used;
+//! [`Entry::published_at`], [`Entry::updated_at`] and [`Feed::updated_at`]
+//! give them as `time::OffsetDateTime`s (the [`time`] crate, re-exported:
+//! small, no unsafe in its parsing, the date-time crate most of the Rust
+//! web stack already builds), and the `set_…_at` setters write RFC 3339.
+//!
 //! # Security
 //!
 //! No DTDs, only the predefined entities, nesting capped. Content is HTML
@@ -92,6 +101,9 @@ pub use model::{
     is_xml_media_type,
 };
 pub use read::ReadOptions;
+/// The date-time crate of [`Entry::published_at`] and the other typed
+/// timestamps, re-exported so that callers need not depend on it.
+pub use time;
 pub use vocab::{MASTODON_SCHEMA, OSTATUS_SCHEMA, ObjectType, PUBLIC_COLLECTION, SCHEMA, Verb};
 
 /// The README's examples, compiled and run as doctests.

@@ -410,7 +410,39 @@ pub struct Entry {
     pub extensions: Vec<Element>,
 }
 
+/// An RFC 3339 timestamp (`atom:published`, `atom:updated`: RFC 4287
+/// §3.3) as a date-time; `None` when the text is not one.
+fn date_time(text: Option<&str>) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text?.trim(), &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// A date-time as RFC 3339 text (UTC as `Z`, as Mastodon wrote it).
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 impl Entry {
+    /// `atom:published` as a date-time, when it is a valid RFC 3339 one
+    /// (the field keeps the text as written).
+    pub fn published_at(&self) -> Option<time::OffsetDateTime> {
+        date_time(self.published.as_deref())
+    }
+
+    /// `atom:updated` as a date-time, when it is a valid RFC 3339 one.
+    pub fn updated_at(&self) -> Option<time::OffsetDateTime> {
+        date_time(self.updated.as_deref())
+    }
+
+    /// Sets `atom:published` from a date-time (written in RFC 3339).
+    pub fn set_published_at(&mut self, t: time::OffsetDateTime) {
+        self.published = Some(rfc3339(t));
+    }
+
+    /// Sets `atom:updated` from a date-time (written in RFC 3339).
+    pub fn set_updated_at(&mut self, t: time::OffsetDateTime) {
+        self.updated = Some(rfc3339(t));
+    }
     /// Where replies and mentions about this entry go (SAL-DSC-02): its own
     /// `link rel="salmon"`, else that of its `atom:source` (the feed it was
     /// copied from), else that of `feed`, the feed it was read in.
@@ -584,6 +616,11 @@ pub struct Feed {
 }
 
 impl Feed {
+    /// `atom:updated` as a date-time, when it is a valid RFC 3339 one (the
+    /// field keeps the text as written).
+    pub fn updated_at(&self) -> Option<time::OffsetDateTime> {
+        date_time(self.updated.as_deref())
+    }
     /// The first link of a relation.
     pub fn link(&self, rel: &str) -> Option<&str> {
         self.links.iter().find(|l| l.rel == rel).map(|l| l.href.as_str())

@@ -332,7 +332,46 @@ fn strings(field: &str, v: &Value) -> Result<Vec<String>, PocoError> {
         .collect()
 }
 
+/// An xs:dateTime as a date-time (RFC 3339, as PoCo writes it).
+fn date_time(text: Option<&str>) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text?.trim(), &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// An xs:date (`YYYY-MM-DD`) as a date; `None` for another form or an
+/// unknown year (`0000`, which PoCo allows for birthdays).
+fn date(text: Option<&str>) -> Option<time::Date> {
+    let mut parts = text?.trim().splitn(3, '-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day: u8 = parts.next()?.parse().ok()?;
+    if year == 0 {
+        return None;
+    }
+    time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
+}
+
 impl Contact {
+    /// `published` as a date-time, when it is a valid one (the field keeps
+    /// the text as written).
+    pub fn published_at(&self) -> Option<time::OffsetDateTime> {
+        date_time(self.published.as_deref())
+    }
+
+    /// `updated` as a date-time, when it is a valid one.
+    pub fn updated_at(&self) -> Option<time::OffsetDateTime> {
+        date_time(self.updated.as_deref())
+    }
+
+    /// `birthday` as a date, when it is a whole one (`0000` years, which
+    /// PoCo allows for a birthday without a year, give `None`).
+    pub fn birthday_date(&self) -> Option<time::Date> {
+        date(self.birthday.as_deref())
+    }
+
+    /// `anniversary` as a date, when it is a whole one.
+    pub fn anniversary_date(&self) -> Option<time::Date> {
+        date(self.anniversary.as_deref())
+    }
     /// Reads a contact from its JSON object.
     ///
     /// Booleans are accepted as JSON Booleans or as the strings `"true"` and

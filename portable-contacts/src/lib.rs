@@ -42,6 +42,14 @@
 //! - `serde`: `Serialize` and `Deserialize` for [`Contact`] and its parts,
 //!   with Rust field names (PoCo's own JSON form is [`Contact::to_json_value`]'s).
 //!
+//! # Dates
+//!
+//! `published`, `updated`, `birthday` and `anniversary` keep the text as
+//! written; [`Contact::updated_at`], [`Contact::published_at`],
+//! [`Contact::birthday_date`] and [`Contact::anniversary_date`] give them
+//! typed, with the [`time`] crate (re-exported), as
+//! `ostatus-activitystreams` does.
+//!
 //! # Security
 //!
 //! The XML reader refuses DTDs and non-predefined entities and caps nesting;
@@ -65,6 +73,9 @@ pub use contact::{
 };
 pub use error::PocoError;
 pub use query::{ApplyConfig, Entry, Filter, FilterOp, Format, Query, Response, Selection, parse_datetime};
+/// The date-time crate of [`Contact::updated_at`] and the other typed
+/// dates, re-exported so that callers need not depend on it.
+pub use time;
 pub use xml::{POCO_NS, contacts_from_xml};
 
 /// The README's examples, compiled and run as doctests.

@@ -398,3 +398,25 @@ fn fields_whose_names_xml_cannot_carry_stay_out_of_xml() {
         Some("a\u{FFFD}b")
     );
 }
+
+/// Issue 19 item 5: PoCo dates as date-times and dates, the text kept; the
+/// spec's birthday without a year (`0000-01-16`) is no whole date.
+#[test]
+fn dates_are_typed_and_the_text_is_kept() {
+    use ostatus_portable_contacts::Contact;
+    use ostatus_portable_contacts::time::{Date, Month};
+    let c = Contact {
+        updated: Some("2008-01-23T04:56:22Z".into()),
+        birthday: Some("0000-01-16".into()),
+        anniversary: Some("2007-06-30".into()),
+        ..Contact::default()
+    };
+    assert_eq!(c.updated_at().unwrap().unix_timestamp(), 1_201_064_182);
+    assert_eq!(c.published_at(), None);
+    assert_eq!(c.birthday_date(), None);
+    assert_eq!(c.birthday.as_deref(), Some("0000-01-16"));
+    assert_eq!(
+        c.anniversary_date(),
+        Some(Date::from_calendar_date(2007, Month::June, 30).unwrap())
+    );
+}
