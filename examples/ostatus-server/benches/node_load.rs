@@ -6,7 +6,8 @@
 //! fixed number of requests in flight and reports requests/s, p50/p99
 //! latency and the server's peak RSS for each read path, next to host-meta
 //! (the baseline: the same server, the same run), and verified Salmon slaps
-//! next to the raw RSA verify rate of one core.
+//! next to the raw RSA verify rate of one core; then a mixed load,
+//! WebFinger lookups while slaps arrive, for the lookups' p99.
 //!
 //! ```sh
 //! cargo bench -p ostatus-server --bench node_load
@@ -319,22 +320,25 @@ async fn run() {
     let slaps = (requests / 2).max(100);
     let me = Person::account(&peer_uri, "peer", "127.0.0.1:9", Some("Peer"), None);
     let target = uri(0);
-    let bodies: Vec<_> = (0..slaps)
-        .map(|i| {
-            let meta = Meta::new(format!("{peer_uri}#slap-{i}"), now_rfc3339());
-            let e = Entry::note(&meta, me.clone(), "<p>hello</p>").with_mention(&target);
-            let body = Envelope::sign(e.to_xml().as_bytes(), "application/atom+xml", &peer_key)
-                .unwrap()
-                .to_xml()
-                .into_bytes();
-            (
-                reqwest::Method::POST,
-                "/api/salmon/user0".to_owned(),
-                Some(body),
-                vec![("content-type", "application/magic-envelope+xml".to_owned())],
-            )
-        })
-        .collect();
+    let make_slaps = |tag: &str, n: usize| -> Vec<Req> {
+        (0..n)
+            .map(|i| {
+                let meta = Meta::new(format!("{peer_uri}#{tag}-{i}"), now_rfc3339());
+                let e = Entry::note(&meta, me.clone(), "<p>hello</p>").with_mention(&target);
+                let body = Envelope::sign(e.to_xml().as_bytes(), "application/atom+xml", &peer_key)
+                    .unwrap()
+                    .to_xml()
+                    .into_bytes();
+                (
+                    reqwest::Method::POST,
+                    "/api/salmon/user0".to_owned(),
+                    Some(body),
+                    vec![("content-type", "application/magic-envelope+xml".to_owned())],
+                )
+            })
+            .collect()
+    };
+    let bodies = make_slaps("slap", slaps);
     let salmon = drive(
         &client,
         &base,
@@ -343,6 +347,26 @@ async fn run() {
         inflight,
     )
     .await;
+
+    // ---- Mixed: WebFinger lookups while slaps arrive (issue 17 item 4) -----
+    let lookups: Vec<Req> = (0..requests)
+        .map(|i| {
+            get(format!(
+                "/.well-known/webfinger?resource=acct:user{}@{domain}",
+                i % n_users
+            ))
+        })
+        .collect();
+    let (mixed_webfinger, mixed_salmon) = tokio::join!(
+        drive(&client, &base, "WebFinger, while slaps arrive", lookups, 8),
+        drive(
+            &client,
+            &base,
+            "Salmon slaps, beside the lookups",
+            make_slaps("mixed", slaps),
+            inflight
+        )
+    );
 
     // The floor: raw RSA-SHA256 verifies of one core, in this process.
     let env1 = Envelope::sign(
@@ -400,5 +424,17 @@ async fn run() {
         salmon.errors,
         rsa_rate
     );
+    println!("mixed load: WebFinger with 8 in flight while slaps arrive with {inflight} in flight");
+    for r in [&mixed_webfinger, &mixed_salmon] {
+        println!(
+            "{:<34} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7}",
+            r.name,
+            r.rps,
+            "",
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            r.errors
+        );
+    }
     println!("server peak RSS: {rss:.1} MiB");
 }
