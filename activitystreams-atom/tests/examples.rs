@@ -1,0 +1,43 @@
+//! The crate's examples, run as a user runs them (issue 19 item 2).
+#![allow(clippy::unwrap_used, clippy::panic, dead_code)]
+
+/// Runs the example `name`, built by `cargo test` beside this test, and
+/// returns what it printed; fails if it is missing or fails.
+fn run_example(name: &str) -> String {
+    // target/<profile>/deps/<this test> → target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    let out = std::process::Command::new(&path)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (cargo test builds the examples; a filtered run may not)",
+                path.display()
+            )
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn has_line(out: &str, prefix: &str) -> bool {
+    out.lines().any(|l| l.starts_with(prefix))
+}
+
+#[test]
+fn read_feed_reads_an_ostatus_feed_as_activities() {
+    let out = run_example("read_feed");
+    assert!(out.contains("favorite"), "{out}");
+}
