@@ -12,7 +12,8 @@
 //! ```sh
 //! cargo bench -p ostatus-server --bench node_load
 //! # smaller or larger: NODE_LOAD_REQUESTS (per path, default 5000), NODE_LOAD_INFLIGHT (64),
-//! # NODE_LOAD_USERS (100), NODE_LOAD_STATUSES (10000)
+//! # NODE_LOAD_USERS (100), NODE_LOAD_STATUSES (10000), NODE_LOAD_PERF (a file:
+//! # the server runs under `perf record -g`, for a profile)
 //! ```
 //!
 //! Not a test: nothing here asserts a time.
@@ -210,7 +211,18 @@ async fn run() {
     let setup = t.elapsed();
 
     // ---- The server, as its own process ------------------------------------
-    let mut server = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
+    // NODE_LOAD_PERF=FILE: run the server under `perf record` (a profile;
+    // the RSS reported is then perf's own).
+    let mut cmd = match std::env::var("NODE_LOAD_PERF") {
+        Ok(out) => {
+            let mut c = Command::new("perf");
+            c.args(["record", "-F", "499", "-g", "-o", &out, "--"])
+                .arg(env!("CARGO_BIN_EXE_ostatus-server"));
+            c
+        }
+        Err(_) => Command::new(env!("CARGO_BIN_EXE_ostatus-server")),
+    };
+    let mut server = cmd
         .args([
             "serve",
             "--listen",
