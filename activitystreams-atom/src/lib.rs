@@ -37,6 +37,16 @@
 //! # Ok::<(), ostatus_activitystreams::AtomError>(())
 //! ```
 //!
+//! # Where to start
+//!
+//! - **Reading** any OStatus feed or entry: [`Feed::parse`], [`Entry::parse`],
+//!   then [`Entry::verb`], [`Entry::actor`], [`Entry::in_reply_to`]…
+//!   (`examples/read_feed.rs`).
+//! - **Writing** what Mastodon and GNU social accept: [`Meta`] and the
+//!   builders ([`Entry::note`], [`Entry::reply`], [`Entry::share`]…), then
+//!   `to_xml`.
+//! - **Diffing** a feed for a hub: [`new_or_updated`].
+//!
 //! # Reading leniently, writing canonically
 //!
 //! - Bare verbs (`delete`) resolve against the Activity Streams schema; both

@@ -40,6 +40,13 @@
 //! assert_eq!(xml::escape_attr("a\"b\n"), "a&quot;b&#10;");
 //! ```
 //!
+//! # Where to start
+//!
+//! Most users meet these types through the protocol crates, which re-export
+//! them: [`NetPolicy`] to allow an internal host or (for tests) loopback,
+//! `fetch::Fetcher` (feature `client`) for a guarded HTTP client of your
+//! own, [`xml`] for the hardened reader and escaping.
+//!
 //! # Features
 //!
 //! - `client`: `fetch` — the guarded HTTP fetch (reqwest, rustls, tokio).

@@ -30,6 +30,14 @@
 //! # Ok::<(), ostatus_portable_contacts::PocoError>(())
 //! ```
 //!
+//! # Where to start
+//!
+//! - **Serving** a PoCo endpoint: implement `ContactProvider`, mount
+//!   `axum::router` (feature `axum`); or [`Query::parse`] and
+//!   [`Query::apply`] with any framework.
+//! - **Reading** contacts: [`Response`] from JSON or XML,
+//!   [`contacts_from_xml`] for PoCo fields inside other XML (Atom authors).
+//!
 //! # What it does not do
 //!
 //! Authentication (OAuth or Basic, §6.1) and discovery (XRDS-Simple) are the

@@ -46,6 +46,15 @@
 //! It does not fetch keys: the application resolves them (usually with
 //! WebFinger, see `ostatus-webfinger`) behind [`KeyResolver`].
 //!
+//! # Where to start
+//!
+//! - **Sending** a slap: [`PrivateKey`], [`Envelope::sign`], `to_xml`, POST.
+//! - **Receiving** in an axum app: implement [`KeyResolver`] and
+//!   `SlapReceiver`, mount `axum::router` (feature `axum`). From a queue or
+//!   another framework: [`inbound::Incoming`] step by step
+//!   (`examples/verify_worker.rs`).
+//! - **Verifying** one envelope: [`Envelope::from_xml`], [`Envelope::verify`].
+//!
 //! # Features
 //!
 //! - `axum`: [`axum::router`], a ready Salmon endpoint.

@@ -55,6 +55,18 @@
 //! # }).unwrap();
 //! ```
 //!
+//! # Where to start
+//!
+//! - **Serving accounts** from an axum app: implement [`Lookup`] over your
+//!   users, wrap it in [`WebFinger`], merge `axum::router` (feature `axum`);
+//!   `examples/axum_app.rs`. Any other server: `WebFinger::handle` on
+//!   `http` types, or the router as a `tower::Service`
+//!   (`examples/plain_hyper.rs`).
+//! - **Resolving** `user@host`: `client::Client::resolve` (feature `client`,
+//!   SSRF-guarded), or drive [`resolver::Resolver`] with your own HTTP
+//!   client.
+//! - **Documents only** (XRD/JRD, host-meta): [`Descriptor`].
+//!
 //! # Features
 //!
 //! - `client`: [`client::Client`], the resolver over reqwest + rustls (ring),

@@ -42,6 +42,7 @@ fn has_line(out: &str, prefix: &str) -> bool {
 fn axum_app_resolves_its_own_account() {
     let out = run_example("axum_app");
     assert!(has_line(&out, "profile: Some"), "{out}");
+    assert!(has_line(&out, "inbox: 1 delivery, signed and kept"), "{out}");
 }
 
 #[cfg(feature = "axum")]

@@ -51,6 +51,18 @@
 //! per-host and global concurrency limits, lease sweeps, Prometheus
 //! metrics) over a `hub_store::HubStore`.
 //!
+//! # Where to start
+//!
+//! - **Following feeds** (a reader, a node): [`Subscriber`] with a store,
+//!   `client::Client::discover` and `subscribe`, and `axum::subscriber_router`
+//!   with a handler that keeps each delivery before the hub is answered;
+//!   `Client::renew_due` for leases (`examples/feed_reader.rs`).
+//! - **Publishing**: `publisher` links and `Client::publish` (the ping).
+//! - **Running a hub** in an app: `hub_runtime::Hub` over a `hub_store`
+//!   (feature `hub`), mounted with `hub_runtime::router`; or the
+//!   `ostatus-server hub` binary.
+//! - **Checking signatures** only: [`sign`] and [`verify`].
+//!
 //! # Features
 //!
 //! - `client`: [`client::Client`] — discovery, subscription and publish
