@@ -211,6 +211,11 @@ pub struct ServerConfig {
     pub cache_control: HeaderValue,
     /// The `Access-Control-Allow-Origin` value (default `*`, WF-SRV-15).
     pub allow_origin: HeaderValue,
+    /// A hosted WebFinger service this host delegates to (WF-SRV-16): every
+    /// valid WebFinger query is answered `307 Temporary Redirect` to this
+    /// URL with the query kept (`?resource=…&rel=…`), and the [`Lookup`] is
+    /// not asked. `None` (the default): the lookup answers.
+    pub hosted: Option<url::Url>,
 }
 
 impl Default for ServerConfig {
@@ -219,6 +224,7 @@ impl Default for ServerConfig {
             bare_acct: BareAcct::Accept,
             cache_control: HeaderValue::from_static("max-age=259200, public"),
             allow_origin: HeaderValue::from_static("*"),
+            hosted: None,
         }
     }
 }
@@ -315,6 +321,9 @@ impl<L: Lookup> WebFinger<L> {
             Ok(q) => q,
             Err(e) => return text_response(StatusCode::from(&e), &e.to_string(), &self.config),
         };
+        if let Some(hosted) = &self.config.hosted {
+            return self.to_hosted(hosted, req.uri().query().unwrap_or_default());
+        }
         let found = match self.lookup.lookup(&query.resource, &query.rels).await {
             Ok(found) => found,
             Err(_) => {
@@ -338,6 +347,28 @@ impl<L: Lookup> WebFinger<L> {
         resp.headers_mut()
             .insert(CACHE_CONTROL, self.config.cache_control.clone());
         not_modified_if_unchanged(req, resp)
+    }
+
+    /// WF-SRV-16: a redirection to the hosted service, the query kept.
+    fn to_hosted(&self, hosted: &url::Url, query: &str) -> Response<Vec<u8>> {
+        let mut target = hosted.clone();
+        target.set_query(Some(query));
+        let mut resp = text_response(
+            StatusCode::TEMPORARY_REDIRECT,
+            &format!("webfinger: answered by {hosted}"),
+            &self.config,
+        );
+        match HeaderValue::from_str(target.as_str()) {
+            Ok(v) => {
+                resp.headers_mut().insert(http::header::LOCATION, v);
+                resp
+            }
+            Err(_) => text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "webfinger: the hosted service's URL is not a header value",
+                &self.config,
+            ),
+        }
     }
 
     /// Answers a request for host-meta: XRD unless `json` (the `.json` path)

@@ -420,3 +420,46 @@ async fn answers_carry_an_etag_and_revalidate_with_304() {
         .await;
     assert_eq!(missing.status(), 404);
 }
+
+/// WF-SRV-16: a host that delegates to a hosted WebFinger service answers
+/// every valid query with a redirection to it, the query kept (and still
+/// 400 for a bad one); the resolver follows it and takes the hosted answer.
+#[tokio::test]
+async fn wf_srv_16_a_host_delegates_to_a_hosted_service() {
+    use ostatus_webfinger::resolver::{ResolveOptions, Resolver, Step};
+    let mut config = ServerConfig::default();
+    config.hosted = Some(url::Url::parse("https://wf.hosted.example/.well-known/webfinger").unwrap());
+    let origin = WebFinger::with_config(
+        fixtures(false),
+        Descriptor::host_meta("https://example.com"),
+        config,
+    );
+    let resp = get(
+        &origin,
+        "/.well-known/webfinger?resource=acct%3Abob%40example.com&rel=salmon",
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 307);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        "https://wf.hosted.example/.well-known/webfinger?resource=acct%3Abob%40example.com&rel=salmon"
+    );
+    assert_eq!(get(&origin, "/.well-known/webfinger", None).await.status(), 400);
+
+    // The resolver follows the redirection to the hosted service.
+    let mut r = Resolver::new("acct:bob@example.com".parse().unwrap(), ResolveOptions::default()).unwrap();
+    let Step::Fetch(first) = r.start() else { panic!() };
+    let origin_answer = get(&origin, &first.uri().to_string(), None).await;
+    let Step::Fetch(next) = r.on_response(origin_answer) else {
+        panic!("the redirection was not followed")
+    };
+    assert_eq!(next.uri().host(), Some("wf.hosted.example"));
+    let hosted = server(BareAcct::Accept);
+    let Step::Done(Ok(found)) = r.on_response(get(&hosted, &next.uri().to_string(), None).await) else {
+        panic!("no answer from the hosted service")
+    };
+    assert_eq!(found.descriptor.subject.as_deref(), Some("acct:bob@example.com"));
+    assert_eq!(found.url.host_str(), Some("wf.hosted.example"));
+}
