@@ -150,6 +150,9 @@ pub struct Node {
     /// pages need the public key on every request. A user's key never
     /// changes, so it is computed once per process.
     public_keys: Mutex<std::collections::HashMap<i64, Arc<str>>>,
+    /// Local users' WebFinger documents, by username: they depend only on
+    /// the username and the key, which never change once the user exists.
+    pub(crate) webfinger_docs: Mutex<std::collections::HashMap<String, ostatus_webfinger::Descriptor>>,
     /// Local users as accounts, by username (see `known_account`).
     local_accounts: Mutex<std::collections::HashMap<String, db::Account>>,
     /// Feeds, entries and pages as rendered, until the database changes.
@@ -258,6 +261,7 @@ impl Node {
             started: std::sync::atomic::AtomicBool::new(false),
             slap_counts: Mutex::default(),
             public_keys: Mutex::default(),
+            webfinger_docs: Mutex::default(),
             local_accounts: Mutex::default(),
             rendered: cache::RenderCache::default(),
             slaps_accepted: std::sync::atomic::AtomicU64::new(0),

@@ -162,41 +162,57 @@ impl Lookup for Accounts {
             Resource::Url(u) => node.local_username(u.as_str()),
             _ => None,
         };
-        let Some(user) = name.and_then(|n| node.db().user(&n).ok().flatten()) else {
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        // Built once per user: nothing in it changes while the user exists.
+        let cached = node
+            .webfinger_docs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&name)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(user) = node.db().user(&name).ok().flatten() else {
             return Ok(None);
         };
         let uri = node.user_uri(&user.username);
         let key = node.public_key_uri(&user).map_err(|e| LookupError(Box::new(e)))?;
         let salmon = format!("{}api/salmon/{}", node.config().base_url, user.username);
-        Ok(Some(
-            Descriptor::new(format!("acct:{}", node.user_acct(&user.username)))
-                .with_alias(uri.clone())
-                .with_link(
-                    Link::new(Rel::ProfilePage)
-                        .with_type("text/html")
-                        .with_href(uri.clone()),
-                )
-                .with_link(
-                    Link::new(Rel::UpdatesFrom)
-                        .with_type("application/atom+xml")
-                        .with_href(format!("{uri}.atom")),
-                )
-                .with_link(Link::new(Rel::Salmon).with_href(salmon.clone()))
-                .with_link(Link::new(Rel::SalmonReplies).with_href(salmon.clone()))
-                .with_link(Link::new(Rel::SalmonMention).with_href(salmon))
-                .with_link(Link::new(Rel::MagicPublicKey).with_href(key.to_string()))
-                .with_link(
-                    Link::new(Rel::from("http://portablecontacts.net/spec/1.0")).with_href(format!(
-                        "{}poco/{}",
-                        node.config().base_url,
-                        user.username
-                    )),
-                )
-                .with_link(
-                    Link::new(Rel::OStatusSubscribe)
-                        .with_template(format!("{}authorize_follow?acct={{uri}}", node.config().base_url)),
-                ),
-        ))
+        let doc = Descriptor::new(format!("acct:{}", node.user_acct(&user.username)))
+            .with_alias(uri.clone())
+            .with_link(
+                Link::new(Rel::ProfilePage)
+                    .with_type("text/html")
+                    .with_href(uri.clone()),
+            )
+            .with_link(
+                Link::new(Rel::UpdatesFrom)
+                    .with_type("application/atom+xml")
+                    .with_href(format!("{uri}.atom")),
+            )
+            .with_link(Link::new(Rel::Salmon).with_href(salmon.clone()))
+            .with_link(Link::new(Rel::SalmonReplies).with_href(salmon.clone()))
+            .with_link(Link::new(Rel::SalmonMention).with_href(salmon))
+            .with_link(Link::new(Rel::MagicPublicKey).with_href(key.to_string()))
+            .with_link(
+                Link::new(Rel::from("http://portablecontacts.net/spec/1.0")).with_href(format!(
+                    "{}poco/{}",
+                    node.config().base_url,
+                    user.username
+                )),
+            )
+            .with_link(
+                Link::new(Rel::OStatusSubscribe)
+                    .with_template(format!("{}authorize_follow?acct={{uri}}", node.config().base_url)),
+            );
+        node.webfinger_docs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(user.username.clone(), doc.clone());
+        Ok(Some(doc))
     }
 }
 
