@@ -31,6 +31,8 @@ pub struct HeaderLink {
     pub target: Url,
     /// The relation types (space-separated values split).
     pub rels: Vec<String>,
+    /// The `type` parameter (the target's media type), if given.
+    pub media_type: Option<String>,
 }
 
 /// Parses `Link` header values (several headers, several links each).
@@ -57,6 +59,7 @@ pub fn parse_link_header(value: &str, base: &Url) -> Vec<HeaderLink> {
         let (target, after) = after_lt.split_at(end);
         let mut params = after.get(1..).unwrap_or_default();
         let mut rels = Vec::new();
+        let mut media_type = None;
         // Parameters up to the next link (a comma outside quotes).
         loop {
             params = params.trim_start();
@@ -79,11 +82,17 @@ pub fn parse_link_header(value: &str, base: &Url) -> Vec<HeaderLink> {
             }
             if name.trim().eq_ignore_ascii_case("rel") {
                 rels.extend(val.split_whitespace().map(str::to_ascii_lowercase));
+            } else if name.trim().eq_ignore_ascii_case("type") && media_type.is_none() {
+                media_type = Some(val);
             }
             params = tail;
         }
         if let Ok(u) = base.join(target.trim()) {
-            out.push(HeaderLink { target: u, rels });
+            out.push(HeaderLink {
+                target: u,
+                rels,
+                media_type,
+            });
         }
         rest = params;
         if !rest.trim_start().starts_with(',') {
@@ -132,10 +141,13 @@ pub fn discover_body(url: &Url, body: &[u8]) -> Discovered {
     let mut d = Discovered::default();
     let links = if root == "feed" || root == "rss" || root == "rdf:rdf" {
         xml_links(&text)
+            .into_iter()
+            .map(|(rel, href)| (rel, href, None))
+            .collect()
     } else {
         html_head_links(&text)
     };
-    for (rel, href) in links {
+    for (rel, href, _) in links {
         let Ok(u) = url.join(href.trim()) else { continue };
         for r in rel.split_whitespace() {
             if r.eq_ignore_ascii_case("hub") {
@@ -146,6 +158,46 @@ pub fn discover_body(url: &Url, body: &[u8]) -> Discovered {
         }
     }
     d
+}
+
+/// The `alternate` of a response whose media type is `media_type` (for
+/// example the Atom of an HTML status page, as Mastodon and GNU social
+/// linked it): from the `Link` headers first, else from an HTML body's
+/// head `<link>` elements. `url` is the URL fetched, against which relative
+/// references resolve.
+///
+/// ```
+/// use ostatus_websub::alternate;
+/// use url::Url;
+///
+/// let page = Url::parse("https://social.example/notice/7").unwrap();
+/// let html = br#"<head><link rel="alternate" type="application/atom+xml" href="/notice/7.atom"></head>"#;
+/// let atom = alternate(&page, &http::HeaderMap::new(), html, "application/atom+xml");
+/// assert_eq!(atom.unwrap().as_str(), "https://social.example/notice/7.atom");
+/// ```
+pub fn alternate(url: &Url, headers: &HeaderMap, body: &[u8], media_type: &str) -> Option<Url> {
+    let wanted = |t: Option<&str>| {
+        t.and_then(|t| t.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case(media_type))
+    };
+    for v in headers.get_all(LINK) {
+        let Ok(v) = v.to_str() else { continue };
+        if let Some(l) = parse_link_header(v, url)
+            .into_iter()
+            .find(|l| l.rels.iter().any(|r| r == "alternate") && wanted(l.media_type.as_deref()))
+        {
+            return Some(l.target);
+        }
+    }
+    let text = String::from_utf8_lossy(body.get(..body.len().min(1 << 20)).unwrap_or_default());
+    html_head_links(&text)
+        .into_iter()
+        .find(|(rel, _, t)| {
+            rel.split_whitespace()
+                .any(|r| r.eq_ignore_ascii_case("alternate"))
+                && wanted(t.as_deref())
+        })
+        .and_then(|(_, href, _)| url.join(href.trim()).ok())
 }
 
 /// The first element name of a document (skipping the declaration,
@@ -226,9 +278,9 @@ fn xml_links(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// `(rel, href)` of the `<link>` elements in an HTML document's head
+/// `(rel, href, type)` of the `<link>` elements in an HTML document's head
 /// (prefer head links, WS-SUB-02): scanning stops at `<body>`.
-fn html_head_links(text: &str) -> Vec<(String, String)> {
+fn html_head_links(text: &str) -> Vec<(String, String, Option<String>)> {
     let mut out = Vec::new();
     let lower = text.to_ascii_lowercase();
     let mut pos = 0;
@@ -245,7 +297,7 @@ fn html_head_links(text: &str) -> Vec<(String, String)> {
         if tag.starts_with("link") && tag.get(4..5).is_some_and(|c| c.trim().is_empty() || c == "/") {
             let original = text.get(start + 1..tag_end).unwrap_or_default();
             if let (Some(rel), Some(href)) = (html_attr(original, "rel"), html_attr(original, "href")) {
-                out.push((rel, html_unescape(&href)));
+                out.push((rel, html_unescape(&href), html_attr(original, "type")));
             }
         }
         pos = tag_end.max(start + 1);
@@ -273,8 +325,10 @@ fn html_attr(tag: &str, name: &str) -> Option<String> {
                     .and_then(|s| s.split(q).next())
                     .unwrap_or_default()
                     .to_owned(),
+                // An unquoted value runs to a space or the tag's end; a
+                // `/` belongs to it (`href=/feed`).
                 _ => v
-                    .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                    .split(|c: char| c.is_whitespace() || c == '>')
                     .next()
                     .unwrap_or_default()
                     .to_owned(),
@@ -317,6 +371,55 @@ mod tests {
             ("https://e.example/hub", "hub")
         );
         assert!(parse_link_header("garbage", &b).is_empty());
+    }
+
+    /// The Atom of an HTML status page, as the node looks for a reply's
+    /// missing parent.
+    #[test]
+    fn the_alternate_atom_of_a_page_is_found_in_its_header_or_its_head() {
+        let page = u("https://social.example/notice/7");
+        let alternate_atom = |link: Option<&str>, body: &str| {
+            let mut headers = HeaderMap::new();
+            if let Some(l) = link {
+                headers.insert(LINK, http::HeaderValue::from_str(l).unwrap());
+            }
+            alternate(&page, &headers, body.as_bytes(), "application/atom+xml")
+        };
+        // As the reference node, and Mastodon, answer: a Link header.
+        assert_eq!(
+            alternate_atom(
+                Some(
+                    r#"<https://social.example/@a>; rel="author", </notice/7.atom>; rel="alternate"; type="application/atom+xml""#
+                ),
+                "<html></html>"
+            )
+            .unwrap()
+            .as_str(),
+            "https://social.example/notice/7.atom"
+        );
+        // As GNU social's notice pages did: a <link> in the head.
+        assert_eq!(
+            alternate_atom(
+                None,
+                r#"<html><head><link rel="stylesheet" href="/s.css"><link href="/api/statuses/show/7.atom" type="application/atom+xml" rel="alternate"/></head></html>"#
+            )
+            .unwrap()
+            .as_str(),
+            "https://social.example/api/statuses/show/7.atom"
+        );
+        assert!(alternate_atom(None, "<p>no links</p>").is_none());
+    }
+
+    #[test]
+    fn attributes_are_read_quoted_or_not() {
+        let tag = r#" rel="alternate" TYPE='application/atom+xml' href=/a?b=1&amp;c=2 data-href="x""#;
+        assert_eq!(html_attr(tag, "rel").as_deref(), Some("alternate"));
+        assert_eq!(html_attr(tag, "type").as_deref(), Some("application/atom+xml"));
+        assert_eq!(
+            html_attr(tag, "href").map(|h| html_unescape(&h)).as_deref(),
+            Some("/a?b=1&c=2")
+        );
+        assert_eq!(html_attr(tag, "title"), None);
     }
 
     #[test]

@@ -111,7 +111,7 @@ mod signature;
 mod store;
 mod subscriber;
 
-pub use discovery::{Discovered, HeaderLink, discover, discover_body, parse_link_header};
+pub use discovery::{Discovered, HeaderLink, alternate, discover, discover_body, parse_link_header};
 pub use net::{Blocked, NetPolicy, is_public};
 pub use publisher::{atom_links, link_header, publish_request};
 pub use signature::{SignatureAlg, SignatureError, sign, verify};

@@ -50,7 +50,7 @@
 
 mod common;
 
-use common::{env, peak_rss_mib};
+use common::{env, peak_rss_mib, server_command};
 
 use std::collections::HashMap;
 use std::io::BufRead as _;
@@ -196,15 +196,7 @@ fn start_hub(db: &str, extra: &[String]) -> HubProcess {
     let url = format!("http://127.0.0.1:{port}/");
     // HUB_LOAD_PERF=FILE: run the hub under `perf record` (a profile; the
     // RSS reported is then perf's own).
-    let mut cmd = match std::env::var("HUB_LOAD_PERF") {
-        Ok(out) => {
-            let mut c = Command::new("perf");
-            c.args(["record", "-F", "499", "-g", "-o", &out, "--"])
-                .arg(env!("CARGO_BIN_EXE_ostatus-server"));
-            c
-        }
-        Err(_) => Command::new(env!("CARGO_BIN_EXE_ostatus-server")),
-    };
+    let mut cmd = server_command("HUB_LOAD_PERF");
     let mut child = cmd
         .args([
             "hub",

@@ -27,7 +27,7 @@
 
 mod common;
 
-use common::{env, peak_rss_mib};
+use common::{env, peak_rss_mib, server_command};
 
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};
@@ -213,15 +213,7 @@ async fn run() {
     // ---- The server, as its own process ------------------------------------
     // NODE_LOAD_PERF=FILE: run the server under `perf record` (a profile;
     // the RSS reported is then perf's own).
-    let mut cmd = match std::env::var("NODE_LOAD_PERF") {
-        Ok(out) => {
-            let mut c = Command::new("perf");
-            c.args(["record", "-F", "499", "-g", "-o", &out, "--"])
-                .arg(env!("CARGO_BIN_EXE_ostatus-server"));
-            c
-        }
-        Err(_) => Command::new(env!("CARGO_BIN_EXE_ostatus-server")),
-    };
+    let mut cmd = server_command("NODE_LOAD_PERF");
     let mut server = cmd
         .args([
             "serve",

@@ -131,13 +131,8 @@ impl SqliteHubStore {
             tx.execute_batch(step).map_err(err)?;
         }
         tx.pragma_update(None, "user_version", latest).map_err(err)?;
-        // One process per file: claims left by a previous process
-        // (which crashed or was killed) are released at once.
-        tx.execute(
-            "UPDATE websub_hub_jobs SET claimed_until = 0 WHERE claimed_until <> 0",
-            [],
-        )
-        .map_err(err)?;
+        // Claims live in memory (`claims`), so a new process starts with
+        // none: the `claimed_until` column of version 1 is no longer used.
         tx.commit().map_err(err)?;
         let conn = Arc::new(Mutex::new(conn));
         Ok(Self {
@@ -366,7 +361,7 @@ impl HubStore for SqliteHubStore {
     async fn retry(&self, id: u64, attempts: u32, next_at: u64) -> Result<(), StoreError> {
         self.run(move |c| {
             c.execute(
-                "UPDATE websub_hub_jobs SET attempts = ?2, next_at = ?3, claimed_until = 0 WHERE id = ?1",
+                "UPDATE websub_hub_jobs SET attempts = ?2, next_at = ?3 WHERE id = ?1",
                 params![int(id), i64::from(attempts), int(next_at)],
             )
             .map(drop)

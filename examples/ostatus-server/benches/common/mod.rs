@@ -20,3 +20,18 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
+
+/// The `ostatus-server` binary as a command, run under `perf record -g`
+/// (writing to the file named by the environment variable `perf_var`)
+/// when that variable is set, for a profile.
+pub fn server_command(perf_var: &str) -> std::process::Command {
+    match std::env::var(perf_var) {
+        Ok(out) => {
+            let mut c = std::process::Command::new("perf");
+            c.args(["record", "-F", "499", "-g", "-o", &out, "--"])
+                .arg(env!("CARGO_BIN_EXE_ostatus-server"));
+            c
+        }
+        Err(_) => std::process::Command::new(env!("CARGO_BIN_EXE_ostatus-server")),
+    }
+}
