@@ -31,6 +31,17 @@ pub enum AcctError {
     /// (RFC 7565 §5 advises refusing those).
     #[error("acct: user part {0:?} contains a forbidden character")]
     BadUser(String),
+    /// The decoded user part holds a code point the PRECIS `IdentifierClass`
+    /// (RFC 8264 §4.2) does not allow, such as a space, a symbol (emoji), a
+    /// compatibility character (`Ⅳ`) or non-ASCII punctuation. RFC 7565 §6
+    /// (ACCT-03) requires the user part to conform to it.
+    #[error("acct: user part {user:?} has {code_point:?} (U+{:04X}), which the PRECIS IdentifierClass does not allow", u32::from(*.code_point))]
+    NotIdentifier {
+        /// The user part, decoded.
+        user: String,
+        /// The first code point refused.
+        code_point: char,
+    },
     /// The host is not a valid DNS name, IDN, IP literal or `host:port`.
     #[error("acct: host {0:?} is not a valid host name")]
     BadHost(String),
@@ -68,7 +79,9 @@ const USER_ENCODE: &AsciiSet = &CONTROLS
 ///
 /// Parsing normalises as RFC 7565 §4 and RFC 3986 §6.2.2 ask (ACCT-04): the
 /// scheme and host are lowercased, internationalised host names become
-/// punycode A-labels (ACCT-03), percent-escapes use uppercase hex, escapes of
+/// punycode A-labels (ACCT-03), the decoded user part must conform to the
+/// PRECIS `IdentifierClass` (ACCT-03, [`AcctError::NotIdentifier`]),
+/// percent-escapes use uppercase hex, escapes of
 /// unreserved characters are decoded, and characters outside the RFC 3986
 /// user-part set (including a second `@` and raw non-ASCII) are
 /// percent-encoded. The user part keeps its case: comparing two `Acct`s with
@@ -108,6 +121,7 @@ impl Acct {
         if user.chars().any(|c| c.is_control() || c == ' ') {
             return Err(AcctError::BadUser(user.to_owned()));
         }
+        check_identifier(user)?;
         let encoded = utf8_percent_encode(user, USER_ENCODE).to_string();
         Ok(Self {
             user: encoded,
@@ -249,6 +263,7 @@ fn normalize_user(raw: &str) -> Result<String, AcctError> {
     {
         return Err(bad());
     }
+    check_identifier(&decoded)?;
     let mut out = String::with_capacity(decoded.len());
     for b in decoded.bytes() {
         if is_unreserved(b) || is_sub_delim(b) {
@@ -258,6 +273,34 @@ fn normalize_user(raw: &str) -> Result<String, AcctError> {
         }
     }
     Ok(out)
+}
+
+/// ACCT-03: every code point of the (decoded) user part must be allowed by
+/// the PRECIS `IdentifierClass` (RFC 8264 §4.2, which RFC 7565 §6 cites as
+/// RFC 7564): letters and digits of any script and printable ASCII, with the
+/// contextual rules for joiners; no spaces, symbols, compatibility
+/// characters or non-ASCII punctuation.
+fn check_identifier(user: &str) -> Result<(), AcctError> {
+    use precis_core::{Error, IdentifierClass, StringClass};
+    // Plain ASCII (what every fediverse server's usernames are) is all
+    // allowed: skip the table lookups.
+    if user.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Ok(());
+    }
+    match IdentifierClass::default().allows(user) {
+        Ok(()) => Ok(()),
+        Err(Error::BadCodepoint(info)) => Err(AcctError::NotIdentifier {
+            user: user.to_owned(),
+            code_point: char::from_u32(info.cp).unwrap_or('\u{FFFD}'),
+        }),
+        // A contextual rule that failed (a joiner out of place) or an
+        // internal error of the tables: refuse the same way, naming the
+        // first non-ASCII code point.
+        Err(_) => Err(AcctError::NotIdentifier {
+            user: user.to_owned(),
+            code_point: user.chars().find(|c| !c.is_ascii()).unwrap_or('\u{FFFD}'),
+        }),
+    }
 }
 
 /// Normalises a host (with optional port): lowercase, IDN to A-labels,
@@ -541,6 +584,39 @@ mod tests {
             Err(AcctError::BadHost(_))
         ));
         assert!(matches!(Acct::parse(""), Err(AcctError::Empty)));
+    }
+
+    #[test]
+    fn acct_03_user_part_conforms_to_the_precis_identifier_class() {
+        // Letters and digits of any script, and printable ASCII, are allowed.
+        for ok in ["alice", "x!y", "日本語", "Ålesund", "e\u{301}", "%E6%97%A5"] {
+            assert!(Acct::parse(&format!("acct:{ok}@example.com")).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            Acct::new("日本語", "example.com").unwrap().user(),
+            "%E6%97%A5%E6%9C%AC%E8%AA%9E"
+        );
+        // Symbols, compatibility characters and non-ASCII spaces are not,
+        // raw or percent-encoded, parsed or built.
+        for (bad, cp) in [
+            ("a😀", '😀'),
+            ("a%F0%9F%98%80", '😀'),
+            ("a\u{2163}", '\u{2163}'),
+            ("a\u{00A7}b", '\u{00A7}'),
+            ("a\u{00BF}", '\u{00BF}'),
+        ] {
+            let got = Acct::parse(&format!("acct:{bad}@example.com"));
+            assert!(
+                matches!(got, Err(AcctError::NotIdentifier { code_point, .. }) if code_point == cp),
+                "{bad}: {got:?}"
+            );
+        }
+        assert!(matches!(
+            Acct::new("a😀", "example.com"),
+            Err(AcctError::NotIdentifier { .. })
+        ));
+        // A zero-width joiner outside its context (CONTEXTJ) is refused.
+        assert!(Acct::parse("acct:a\u{200D}b@example.com").is_err());
     }
 
     #[test]

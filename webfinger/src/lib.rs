@@ -97,6 +97,16 @@
 //! - The server answers unknown resources of any scheme with 404, malformed
 //!   ones with 400, and never echoes more than the resource it was asked for.
 //!
+//! # Dependencies beyond the design's
+//!
+//! - `idna`: host names to A-labels (RFC 5890/5892, ACCT-03), the same
+//!   crate `url` uses.
+//! - `precis-core`: the PRECIS `IdentifierClass` (RFC 8264) that RFC 7565
+//!   §6 requires of an account's user part (ACCT-03). It needs Unicode
+//!   derived properties that neither the standard library nor `idna` expose,
+//!   ships its tables (no network at build time) and has no run-time
+//!   dependency besides `unicode-normalization`.
+//!
 //! # Specifications
 //!
 //! - [RFC 7033](https://www.rfc-editor.org/rfc/rfc7033) WebFinger
