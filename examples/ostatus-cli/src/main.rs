@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Webfinger(args) => webfinger::run(args, cli.insecure).await,
-            Command::Salmon(args) => salmon::run(args),
+            Command::Salmon(args) => salmon::run(args, cli.insecure).await,
             Command::Poco(args) => poco::run(args),
             Command::Atom(args) => atom::run(args),
             Command::Websub(args) => websub::run(args, cli.insecure).await,

@@ -2,7 +2,9 @@
 
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use ostatus_salmon::{Envelope, MagicPublicKey, PrivateKey, VerifyOptions, entry_author_uri};
-use ostatus_webfinger::Descriptor;
+use ostatus_webfinger::client::{Client, ClientConfig};
+use ostatus_webfinger::resolver::ResolveOptions;
+use ostatus_webfinger::{Descriptor, NetPolicy, Resource};
 use serde_json::json;
 
 use crate::{CliError, OutputFormat, read_input};
@@ -50,12 +52,18 @@ enum Sub {
         payload_file: Option<String>,
     },
     /// Verify a magic envelope (XML, JSON or compact).
+    ///
+    /// Without `--key`, the signer's keys are discovered as Magic Signatures
+    /// §8.2.3 says (MS-KEY-06): WebFinger on the signer (the payload's
+    /// author), then, if that gives no key and the signer is an https URL,
+    /// that URL fetched for a JSON key document (`magic_keys`). Every key
+    /// found is tried. `--insecure` allows plain http and loopback.
     Verify {
         /// The key: a magic public key string, a PEM file, an XRD/JRD file
         /// with a magic-public-key link, or a JSON key document
-        /// (`magic_keys`).
+        /// (`magic_keys`). Without it, the signer's keys are discovered.
         #[arg(long)]
-        key: String,
+        key: Option<String>,
         /// Accept the legacy data-only signature form and keys under 1024 bits
         /// (StatusNet before 0.9.7, Friendica).
         #[arg(long)]
@@ -129,7 +137,61 @@ fn public_key(spec: &str) -> Result<MagicPublicKey, CliError> {
         })
 }
 
-pub(crate) fn run(args: &Args) -> Result<String, CliError> {
+/// MS-KEY-06: the signer's keys, found by WebFinger (its XRD or JRD keys),
+/// else, for a URL signer, in the JSON key document the URL serves. Returns
+/// the keys and where they were found.
+async fn discover_keys(signer: &str, insecure: bool) -> Result<(Vec<MagicPublicKey>, String), CliError> {
+    let mut config = ClientConfig::default();
+    let mut opts = ResolveOptions::default();
+    if insecure {
+        config.net = NetPolicy::dangerous_allow_http_and_private();
+        opts.net = config.net.clone();
+    }
+    let client = Client::new(config).map_err(|e| CliError::Failed(e.to_string()))?;
+    let resource = Resource::parse_lenient(signer)
+        .map_err(|e| CliError::Usage(format!("salmon verify: signer {signer:?}: {e}")))?;
+    let webfinger = match client.resolve_with(&resource, opts).await {
+        Ok(found) => {
+            let keys: Vec<MagicPublicKey> = found
+                .descriptor
+                .magic_keys()
+                .filter_map(|k| MagicPublicKey::parse(k).ok())
+                .collect();
+            if !keys.is_empty() {
+                return Ok((keys, format!("WebFinger {}", found.url)));
+            }
+            format!("WebFinger {} has no usable magic-public-key", found.url)
+        }
+        Err(e) => format!("WebFinger: {e}"),
+    };
+    let Resource::Url(url) = resource else {
+        return Err(CliError::Failed(format!(
+            "salmon verify: no key for {signer}: {webfinger}"
+        )));
+    };
+    let req = http::Request::get(url.as_str())
+        .header(http::header::ACCEPT, "application/json")
+        .body(())
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let json = match client.get(req).await {
+        Ok(r) if r.status().is_success() => match ostatus_salmon::magic_keys_from_json(r.body()) {
+            Ok(keys) => {
+                return Ok((
+                    keys.into_iter().map(|k| k.key).collect(),
+                    format!("JSON key document {url}"),
+                ));
+            }
+            Err(e) => format!("{url}: {e}"),
+        },
+        Ok(r) => format!("{url}: HTTP {}", r.status()),
+        Err(e) => format!("{url}: {e}"),
+    };
+    Err(CliError::Failed(format!(
+        "salmon verify: no key for {signer}: {webfinger}; {json}"
+    )))
+}
+
+pub(crate) async fn run(args: &Args, insecure: bool) -> Result<String, CliError> {
     match &args.command {
         Sub::Keygen { bits } => {
             let key =
@@ -184,24 +246,59 @@ pub(crate) fn run(args: &Args) -> Result<String, CliError> {
             legacy,
             format,
             envelope_file,
-        } => verify(key, *legacy, *format, envelope_file.as_deref()),
+        } => {
+            verify(
+                key.as_deref(),
+                insecure,
+                *legacy,
+                *format,
+                envelope_file.as_deref(),
+            )
+            .await
+        }
     }
 }
 
-fn verify(key: &str, legacy: bool, format: OutputFormat, file: Option<&str>) -> Result<String, CliError> {
-    let key = public_key(key)?;
+async fn verify(
+    key: Option<&str>,
+    insecure: bool,
+    legacy: bool,
+    format: OutputFormat,
+    file: Option<&str>,
+) -> Result<String, CliError> {
     let input = read_input(file)?;
     let env = Envelope::parse(&input, None).map_err(|e| CliError::Usage(format!("salmon verify: {e}")))?;
     let payload = env
         .payload()
         .map_err(|e| CliError::Usage(format!("salmon verify: {e}")))?;
+    let signer = entry_author_uri(&payload).ok();
+    let (keys, key_source) = match key {
+        Some(spec) => (vec![public_key(spec)?], None),
+        None => {
+            let signer = signer.as_deref().ok_or_else(|| {
+                CliError::Usage(
+                    "salmon verify: the payload names no author to find a key for; give --key".into(),
+                )
+            })?;
+            let (keys, source) = discover_keys(signer, insecure).await?;
+            (keys, Some(source))
+        }
+    };
     let opts = if legacy {
         VerifyOptions::legacy()
     } else {
         VerifyOptions::default()
     };
-    let result = env.verify(&key, opts);
-    let signer = entry_author_uri(&payload).ok();
+    // The first key that verifies; else the last key's error.
+    let mut results: Vec<_> = keys.iter().map(|k| (k, env.verify(k, opts))).collect();
+    let pick = results
+        .iter()
+        .position(|(_, r)| r.is_ok())
+        .unwrap_or(results.len().saturating_sub(1));
+    if results.is_empty() {
+        return Err(CliError::Failed("salmon verify: no key".into()));
+    }
+    let (key, result) = results.swap_remove(pick);
     let body = json!({
         "valid": result.is_ok(),
         "form": result.as_ref().ok().map(|v| v.form.as_str()),
@@ -209,6 +306,7 @@ fn verify(key: &str, legacy: bool, format: OutputFormat, file: Option<&str>) -> 
         "data_type": env.data_type,
         "signer": signer,
         "key": key.to_string(),
+        "key_source": key_source,
         "payload": String::from_utf8_lossy(&payload),
     });
     let out = match format {

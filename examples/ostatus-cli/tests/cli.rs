@@ -602,3 +602,73 @@ fn a_closed_output_pipe_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// MS-KEY-06: without `--key`, `salmon verify` finds the signer's key by
+/// WebFinger, else in the JSON key document its URL serves; a signer with
+/// neither is an error that names both attempts.
+#[test]
+fn ms_key_06_verify_discovers_the_signers_key() {
+    let o = ostatus(&["salmon", "keygen", "--bits", "2048"], None);
+    let key = tmp("discover.pem", &o.stdout);
+    let o = ostatus(&["salmon", "pubkey", "--format", "text", &key], None);
+    let magic = stdout(&o).trim().to_owned();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr = rt.block_on(async {
+        use axum::extract::{Query, State};
+        use axum::response::IntoResponse;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let json_doc = format!(r#"{{"magic_keys":[{{"key_id":"1","value":"{magic}"}}]}}"#);
+        // WebFinger knows only `/users/wf`; `/users/json` serves its keys itself.
+        let webfinger = |State(magic): State<String>,
+                         Query(q): Query<std::collections::HashMap<String, String>>| async move {
+            let resource = q.get("resource").cloned().unwrap_or_default();
+            if !resource.ends_with("/users/wf") {
+                return axum::http::StatusCode::NOT_FOUND.into_response();
+            }
+            let jrd = serde_json::json!({
+                "subject": resource,
+                "links": [{"rel": "magic-public-key",
+                           "href": format!("data:application/magic-public-key,{magic}")}],
+            });
+            ([("content-type", "application/jrd+json")], jrd.to_string()).into_response()
+        };
+        let app = axum::Router::new()
+            .route("/.well-known/webfinger", axum::routing::get(webfinger))
+            .route(
+                "/users/json",
+                axum::routing::get(move || async move { ([("content-type", "application/json")], json_doc) }),
+            )
+            .with_state(magic.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let signed_by = |who: &str| {
+        let entry = format!(
+            "<entry xmlns='http://www.w3.org/2005/Atom'><author><uri>http://{addr}/users/{who}</uri></author></entry>"
+        );
+        let o = ostatus(&["salmon", "sign", "--key", &key, "-"], Some(entry.as_bytes()));
+        assert!(o.status.success(), "{}", stderr(&o));
+        tmp(&format!("discover-{who}.xml"), &o.stdout)
+    };
+    for (who, source) in [("wf", "WebFinger "), ("json", "JSON key document ")] {
+        let env = signed_by(who);
+        // Loopback and plain http only with --insecure.
+        let o = ostatus(&["salmon", "verify", &env], None);
+        assert_eq!(o.status.code(), Some(1), "{who}: {}", stdout(&o));
+        let o = ostatus(&["--insecure", "salmon", "verify", &env], None);
+        assert!(o.status.success(), "{who}: {}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["valid"], true, "{who}");
+        assert_eq!(r["key"], magic.as_str());
+        assert!(r["key_source"].as_str().unwrap().starts_with(source), "{r}");
+    }
+    let o = ostatus(&["--insecure", "salmon", "verify", &signed_by("nobody")], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("WebFinger") && stderr(&o).contains("404"),
+        "{}",
+        stderr(&o)
+    );
+}
