@@ -155,6 +155,46 @@ pub struct Resolved {
     pub fresh_for: Option<std::time::Duration>,
 }
 
+impl Resolved {
+    /// The last moment (Unix seconds) the descriptor and the keys in it may
+    /// be used without resolving again, for a descriptor fetched at
+    /// `fetched_at`: the earlier of the answers' `Cache-Control` lifetime
+    /// ([`Resolved::fresh_for`], MS-RSA-05) and the document's own expiry
+    /// (XRD `Expires`, JRD `expires`, RFC 6415 §3.1). Keys are not used past
+    /// their document's expiry without resolving it again (MS-RSA-06).
+    /// `None` when neither says anything. An expiry that cannot be read is
+    /// taken as already passed: the document is not trusted beyond now.
+    ///
+    /// ```
+    /// # use ostatus_webfinger::{Descriptor, Resource, resolver::{Resolved, Via}};
+    /// let mut d = Descriptor::default();
+    /// d.expires = Some("2030-01-01T00:00:00Z".into());
+    /// let r = Resolved {
+    ///     descriptor: d,
+    ///     url: "https://example.com/.well-known/webfinger".parse().unwrap(),
+    ///     via: Via::WebFinger,
+    ///     resource: Resource::parse("acct:a@example.com").unwrap(),
+    ///     fresh_for: Some(std::time::Duration::from_secs(3600)),
+    /// };
+    /// assert_eq!(r.usable_until(1_000), Some(4_600));
+    /// assert_eq!(r.usable_until(1_900_000_000), Some(1_893_456_000));
+    /// ```
+    pub fn usable_until(&self, fetched_at: i64) -> Option<i64> {
+        let cache = self
+            .fresh_for
+            .map(|f| fetched_at.saturating_add(i64::try_from(f.as_secs()).unwrap_or(i64::MAX)));
+        let expires = self
+            .descriptor
+            .expires
+            .as_deref()
+            .map(|e| ostatus_core::time::parse_rfc3339(e.trim()).unwrap_or(fetched_at));
+        match (cache, expires) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// What to do next.
 #[derive(Debug)]
 pub enum Step {

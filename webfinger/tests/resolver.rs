@@ -430,3 +430,54 @@ fn ms_rsa_05_freshness_comes_from_the_answers_cache_control() {
         );
     }
 }
+
+/// MS-RSA-06: keys are not used past their document's own expiry (XRD
+/// `Expires`, JRD `expires`) without resolving it again: the lifetime is the
+/// earlier of that and `Cache-Control`, and an unreadable or past expiry
+/// leaves none.
+#[test]
+fn ms_rsa_06_keys_are_not_used_past_their_documents_expiry() {
+    let answer = |ctype: &str, body: String| {
+        http::Response::builder()
+            .status(200)
+            .header("content-type", ctype)
+            .header("cache-control", "max-age=86400")
+            .body(body.into_bytes())
+            .unwrap()
+    };
+    let now = 1_900_000_000; // 2030-03-17T17:46:40Z
+    let cases = [
+        // JRD, expiring in an hour: sooner than Cache-Control's day.
+        (
+            "application/jrd+json",
+            r#"{"subject":"acct:a@b.example","expires":"2030-03-17T18:46:40Z","links":[]}"#.to_owned(),
+            now + 3600,
+        ),
+        // XRD, expired yesterday: not usable past now.
+        (
+            "application/xrd+xml",
+            "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'><Expires>2030-03-16T17:46:40Z</Expires><Subject>acct:a@b.example</Subject></XRD>".to_owned(),
+            now - 86_400,
+        ),
+        // Unreadable expiry: trusted no longer than now.
+        (
+            "application/jrd+json",
+            r#"{"subject":"acct:a@b.example","expires":"soon","links":[]}"#.to_owned(),
+            now,
+        ),
+        // No expiry: Cache-Control alone.
+        (
+            "application/jrd+json",
+            r#"{"subject":"acct:a@b.example","links":[]}"#.to_owned(),
+            now + 86_400,
+        ),
+    ];
+    for (ctype, body, until) in cases {
+        let mut r = resolver("acct:a@b.example");
+        let Step::Fetch(_) = r.start() else { panic!() };
+        let Step::Done(Ok(found)) = r.on_response(answer(ctype, body.clone())) else {
+            panic!("{body}: not resolved")
+        };
+        assert_eq!(found.usable_until(now), Some(until), "{body}");
+    }
+}

@@ -149,9 +149,8 @@ impl Node {
             public_key: magic_keys_of(d),
             fetched_at: now_secs(),
             honours_scope: false,
-            fresh_until: found
-                .fresh_for
-                .map(|f| now_secs().saturating_add(i64::try_from(f.as_secs()).unwrap_or(i64::MAX))),
+            // Cache-Control and the document's own Expires (MS-RSA-05/06).
+            fresh_until: found.usable_until(now_secs()),
         };
         let feed_url = Url::parse(&feed_url).map_err(remote)?;
         let fetched = self.http.get(&feed_url).await.map_err(remote)?;
