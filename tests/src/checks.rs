@@ -941,6 +941,9 @@ impl Checker {
             pass_if(authored, || "no author".into()),
             Some(&ex),
         );
+        for c in crate::feed::checks(&feed) {
+            ctx.record(proto, c.id, c.level, c.title, c.outcome, Some(&ex));
+        }
     }
 
     async fn salmon(

@@ -43,6 +43,7 @@
 
 mod account;
 mod checks;
+mod feed;
 mod hub;
 mod report;
 mod subscriber;

@@ -23,8 +23,20 @@ async fn every_check_passes_against_the_reference_node() {
     let _ = std::fs::remove_dir_all(&dir);
     let node = LocalNode::start(&dir, 2048).await.unwrap();
     let carol = node.node.create_user("carol", "Carol", None).await.unwrap();
-    node.node
+    let first = node
+        .node
         .post(&carol, "Hello, conformance suite.", None)
+        .await
+        .unwrap();
+    // A reply that mentions someone, so that the threading and mention
+    // checks of the feed have something to check.
+    node.node.create_user("dave", "Dave", None).await.unwrap();
+    node.node
+        .post(
+            &carol,
+            &format!("@{} and a reply.", node.node.user_acct("dave")),
+            Some(&first.uri),
+        )
         .await
         .unwrap();
 
@@ -47,6 +59,9 @@ async fn every_check_passes_against_the_reference_node() {
         match &r.outcome {
             Outcome::Pass => {}
             Outcome::Skip(_) if r.protocol == Protocol::Subscriber => {}
+            // The node writes no `replies` links or `thr:total`, as
+            // Mastodon and GNU social did not: nothing for THR-06 to check.
+            Outcome::Skip(_) if r.id == "THR-06" => {}
             other => panic!("{} {other:?}\n{text}", r.id),
         }
     }
