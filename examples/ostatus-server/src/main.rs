@@ -216,16 +216,16 @@ enum Command {
         #[command(flatten)]
         who: Acting,
     },
-    /// Follow `user@host`.
+    /// Follow `user@host`, or any feed URL whose feed names a WebSub hub.
     Follow {
-        /// The account.
+        /// The account, or a feed's URL.
         account: String,
         #[command(flatten)]
         who: Acting,
     },
-    /// Unfollow `user@host`.
+    /// Unfollow `user@host` or a followed feed's URL.
     Unfollow {
-        /// The account.
+        /// The account, or the feed's URL.
         account: String,
         #[command(flatten)]
         who: Acting,

@@ -954,3 +954,109 @@ async fn ms_rsa_05_cached_keys_expire_as_their_answer_said() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A plain Atom feed with a hub, which is no account (no WebFinger, no
+/// Salmon), is followed by its URL, as GNU social followed feeds: its hub
+/// and topic are discovered, the entries already there are taken in, new
+/// ones arrive through the hub, and unfollowing by the URL ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_feed_with_a_hub_is_followed_by_its_url() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::routing::get;
+    use ostatus_websub::client::ClientConfig;
+    use ostatus_websub::hub::HubConfig;
+    use ostatus_websub::hub_runtime::{DeliveryPolicy, Hub, WholeContent, router};
+    use ostatus_websub::hub_store::MemoryHubStore;
+    use url::Url;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hub_url = Url::parse(&format!("{base}/hub")).unwrap();
+    let topic = Url::parse(&format!("{base}/blog.atom")).unwrap();
+    let mut client = ClientConfig::default();
+    client.net = ostatus_websub::NetPolicy::dangerous_allow_http_and_private();
+    let hub = Hub::new(
+        HubConfig::new(hub_url.clone()),
+        DeliveryPolicy::default(),
+        MemoryHubStore::default(),
+        WholeContent,
+        client,
+    )
+    .unwrap();
+    hub.spawn_workers();
+    let feed = |entries: &[u32]| {
+        let entries: String = entries
+            .iter()
+            .map(|n| {
+                format!(
+                    "<entry><id>tag:blog.example,2026:{n}</id><title>Post {n}</title>\
+                     <updated>2026-11-2{n}T00:00:00Z</updated><content>Blog post {n}.</content>\
+                     <author><name>A blogger</name></author></entry>"
+                )
+            })
+            .collect();
+        format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>{topic}</id><title>A blog</title>\
+             <updated>2026-11-29T00:00:00Z</updated><link rel=\"self\" href=\"{topic}\"/>\
+             <link rel=\"hub\" href=\"{hub_url}\"/>{entries}</feed>"
+        )
+    };
+    let current = Arc::new(Mutex::new(feed(&[1])));
+    let served = current.clone();
+    let app = axum::Router::new()
+        .route(
+            "/blog.atom",
+            get(move || {
+                let body = served.lock().unwrap().clone();
+                async move { ([("content-type", "application/atom+xml")], body) }
+            }),
+        )
+        .merge(router("/hub", hub.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let a = LocalNode::start(&dir("feed-follow"), 1024).await.unwrap();
+    let n = a.node.clone();
+    let carol = n.create_user("carol", "Carol", None).await.unwrap();
+    let followed = n.follow(&carol, topic.as_str()).await.unwrap();
+    assert!(followed.is_feed(), "{followed:?}");
+    assert_eq!(followed.hub_url.as_deref(), Some(hub_url.as_str()));
+    let first = n
+        .db()
+        .status("tag:blog.example,2026:1")
+        .unwrap()
+        .expect("the entry already there");
+    assert_eq!(first.author_uri, topic.as_str());
+
+    // A new entry, published through the hub, arrives. The hub verifies
+    // the subscription after answering it: the publish waits for that.
+    let verified = hub.clone();
+    wait_for("the subscription to be verified", Duration::from_secs(10), || {
+        let hub = verified.clone();
+        async move { Ok(hub.metrics_text().await.contains("websub_hub_subscriptions 1\n")) }
+    })
+    .await
+    .unwrap();
+    *current.lock().unwrap() = feed(&[1, 2]);
+    hub.publish_content(topic.clone(), None, current.lock().unwrap().clone().into_bytes());
+    let db = n.clone();
+    wait_for("the new entry", Duration::from_secs(10), || {
+        let db = db.clone();
+        async move { Ok(db.db().status("tag:blog.example,2026:2")?.is_some()) }
+    })
+    .await
+    .unwrap();
+
+    // Unfollowed by the same URL; a second unfollow says it is not followed.
+    n.unfollow(&carol, topic.as_str()).await.unwrap();
+    assert!(n.unfollow(&carol, topic.as_str()).await.is_err());
+    // A URL that is neither an account nor a feed with a hub is an error
+    // that says both.
+    let err = n
+        .follow(&carol, &format!("{base}/nothing"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an account"), "{err}");
+    a.stop().await;
+}

@@ -82,6 +82,14 @@ pub struct Account {
     pub honours_scope: bool,
 }
 
+impl Account {
+    /// A followed feed that is no account (no WebFinger, no Salmon): its
+    /// `uri` and `acct` are both the feed's URL.
+    pub fn is_feed(&self) -> bool {
+        self.acct == self.uri
+    }
+}
+
 /// Who may see a status (Mastodon's `mastodon:scope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Visibility {

@@ -318,7 +318,9 @@ impl Node {
                 crate::node::blocking(|| {
                     for e in &feed.entries {
                         let by = e.actor().and_then(Person::identifier);
-                        if by.as_deref().is_some_and(|b| b != account.uri) {
+                        // A followed feed's entries are all its own; an
+                        // account's feed carries only what its owner wrote.
+                        if !account.is_feed() && by.as_deref().is_some_and(|b| b != account.uri) {
                             continue;
                         }
                         match self.ingest(e, &account) {

@@ -363,7 +363,15 @@ impl Node {
     ///
     /// When the account cannot be resolved or its hub refuses.
     pub async fn follow(self: &Arc<Self>, user: &User, who: &str) -> Result<Account, NodeError> {
-        let account = self.resolve(&Self::parse_acct(who)?, false).await?;
+        let account = match self.resolve(&Self::parse_acct(who)?, false).await {
+            Ok(a) => a,
+            // Not an account, but perhaps a feed with a hub: followed as a
+            // feed, as GNU social did (its FeedSub).
+            Err(NodeError::Remote(why) | NodeError::NotFound(why)) if is_web_url(who) => {
+                return self.follow_feed(user, who.trim(), &why).await;
+            }
+            Err(e) => return Err(e),
+        };
         let me = self.user_uri(&user.username);
         if account.uri == me {
             return Err(NodeError::Invalid("you cannot follow yourself".into()));
@@ -382,29 +390,7 @@ impl Node {
             .as_deref()
             .ok_or_else(|| NodeError::Remote(format!("{}'s feed names no hub", account.acct)))?;
         let hub = Url::parse(hub).map_err(remote)?;
-        // One subscription per feed, shared by every local follower.
-        let existing = self
-            .db
-            .followers(&account.uri)?
-            .into_iter()
-            .find_map(|f| self.local_username(&f).map(|_| f));
-        let sub_id = match existing {
-            Some(other) => self.db.subscription_of(&other, &account.uri)?,
-            None => None,
-        };
-        let sub_id = match sub_id {
-            Some(id) => id,
-            None => {
-                let secret = ostatus_websub::random_secret().map_err(remote)?;
-                let sub = self
-                    .http
-                    .subscribe(&self.subscriber, &hub, &topic, Some(&secret), Some(7 * 86_400))
-                    .await
-                    .map_err(remote)?;
-                self.report("→", format!("WebSub subscribe to {topic} at {hub}"));
-                sub.id
-            }
-        };
+        let sub_id = self.subscription(&account, &hub, &topic).await?;
         self.db.follow(&me, &account.uri, Some(&sub_id))?;
         let meta = Meta::new(activity_id(&me, "follows")?, now_rfc3339());
         let entry = Entry::follow(
@@ -415,15 +401,88 @@ impl Node {
         if let Err(e) = self.slap(user, &entry, &account, "follow").await {
             tracing::warn!(error = %e, "salmon follow failed");
         }
-        // The statuses already in the feed.
-        if let Ok(f) = self.http.get(&topic).await
+        self.take_in_feed(&topic, &account).await;
+        Ok(account)
+    }
+
+    /// Takes in the entries a followed feed already holds (when it reads as
+    /// Atom; a feed that cannot be fetched or read now is left to the hub).
+    async fn take_in_feed(&self, topic: &Url, account: &Account) {
+        if let Ok(f) = self.http.get(topic).await
             && f.status.is_success()
             && let Ok(feed) = Feed::parse(&f.body)
         {
             for e in &feed.entries {
-                let _ = self.ingest(e, &account);
+                let _ = self.ingest(e, account);
             }
         }
+    }
+
+    /// The WebSub subscription to an account's feed: the one another local
+    /// follower already has, else a new one (with a secret, for a week).
+    async fn subscription(&self, account: &Account, hub: &Url, topic: &Url) -> Result<String, NodeError> {
+        let existing = self
+            .db
+            .followers(&account.uri)?
+            .into_iter()
+            .find_map(|f| self.local_username(&f).map(|_| f));
+        if let Some(other) = existing
+            && let Some(id) = self.db.subscription_of(&other, &account.uri)?
+        {
+            return Ok(id);
+        }
+        let secret = ostatus_websub::random_secret().map_err(remote)?;
+        let sub = self
+            .http
+            .subscribe(&self.subscriber, hub, topic, Some(&secret), Some(7 * 86_400))
+            .await
+            .map_err(remote)?;
+        self.report("→", format!("WebSub subscribe to {topic} at {hub}"));
+        Ok(sub.id)
+    }
+
+    /// Follows a feed that is no account (no WebFinger): its hub and topic
+    /// are discovered as WebSub says (`Link` headers, then HTML, Atom or RSS
+    /// links; the advertised `self` is the topic), and the feed becomes an
+    /// account of its own ([`Account::is_feed`]) whose Atom entries are
+    /// taken in as it publishes them. No Salmon is sent: a feed has no
+    /// endpoint. `why` is why it could not be resolved as an account.
+    async fn follow_feed(&self, user: &User, url: &str, why: &str) -> Result<Account, NodeError> {
+        let url = Url::parse(url).map_err(remote)?;
+        if let Some(host) = url.host_str()
+            && self.db.domain_blocked(host)?
+        {
+            return Err(NodeError::Blocked(host.to_owned()));
+        }
+        let (found, fetched) =
+            self.http.discover(&url).await.map_err(|e| {
+                NodeError::Remote(format!("{url}: not an account ({why}), and not a feed: {e}"))
+            })?;
+        let hub = found.hubs.first().cloned().ok_or_else(|| {
+            NodeError::Remote(format!("{url}: not an account ({why}), and a feed without a hub"))
+        })?;
+        let topic = found.topic(&fetched).clone();
+        let account = match self.db.account_by_feed(topic.as_str())? {
+            Some(a) => a,
+            None => {
+                let a = Account {
+                    uri: topic.to_string(),
+                    acct: topic.to_string(),
+                    display_name: topic.host_str().unwrap_or_default().to_owned(),
+                    profile_url: Some(fetched.to_string()),
+                    feed_url: Some(topic.to_string()),
+                    hub_url: Some(hub.to_string()),
+                    fetched_at: now_secs(),
+                    ..Account::default()
+                };
+                self.db.put_account(&a)?;
+                a
+            }
+        };
+        let me = self.user_uri(&user.username);
+        let sub_id = self.subscription(&account, &hub, &topic).await?;
+        self.db.follow(&me, &account.uri, Some(&sub_id))?;
+        self.take_in_feed(&topic, &account).await;
         Ok(account)
     }
 
@@ -434,7 +493,10 @@ impl Node {
     ///
     /// When the account is not followed.
     pub async fn unfollow(&self, user: &User, who: &str) -> Result<Account, NodeError> {
-        let account = self.resolve(&Self::parse_acct(who)?, false).await?;
+        let account = match self.db.account_by_feed(who.trim())? {
+            Some(feed) if feed.is_feed() => feed,
+            _ => self.resolve(&Self::parse_acct(who)?, false).await?,
+        };
         let me = self.user_uri(&user.username);
         let Some(sub) = self.db.unfollow(&me, &account.uri)? else {
             return Err(NodeError::Invalid(format!("you do not follow {}", account.acct)));
@@ -454,6 +516,9 @@ impl Node {
                 Ok(()) => self.report("→", format!("WebSub unsubscribe from {}", account.acct)),
                 Err(e) => tracing::warn!(error = %e, "unsubscribing failed"),
             }
+        }
+        if account.is_feed() {
+            return Ok(account);
         }
         let meta = Meta::new(activity_id(&me, "unfollows")?, now_rfc3339());
         let entry = Entry::unfollow(
@@ -606,4 +671,9 @@ impl Node {
     }
 
     // ----- What arrives ------------------------------------------------------
+}
+
+/// An `http(s)` URL, which may name a feed rather than an account.
+fn is_web_url(s: &str) -> bool {
+    Url::parse(s.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
