@@ -1,11 +1,24 @@
 //! Server-rendered HTML: every page works without JavaScript. Remote
 //! content is shown as text (its HTML is reduced to text and escaped);
 //! local content is HTML this node wrote from escaped text.
+//!
+//! Pages are written with [maud](https://maud.lambda.xyz/): its `html!`
+//! templates are checked when the crate compiles, and every value put into
+//! one is escaped unless it is wrapped in `PreEscaped`, which this module
+//! does in exactly three places — the stylesheet (a constant), a local
+//! status's HTML (written by this node from escaped text, see
+//! `federation::html`), and nothing else taken from a request or a peer.
+//! Forgetting to escape is therefore not possible. maud was chosen over
+//! askama because the pages are small compositions of Rust values and
+//! helpers (a status inside a timeline inside a layout): maud keeps them as
+//! functions returning `Markup`, with no template files to keep in step and
+//! no runtime template engine.
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ostatus_activitystreams::Text;
 
 use super::db::{Kind, Status, User, Visibility};
-use super::federation::escape;
+use super::federation::web_href;
 use super::{Node, NodeError};
 
 /// Who is looking: the logged-in user and the session's CSRF token.
@@ -25,44 +38,66 @@ textarea{width:100%;min-height:5rem}.error{background:#fee;border:1px solid #c00
 .shared{font-size:.85rem;color:#666}nav a{margin-right:.6rem}";
 
 /// A whole page.
-pub fn layout(node: &Node, title: &str, viewer: &Viewer, body: &str) -> String {
-    let nav = match viewer {
-        Some((u, csrf)) => format!(
-            "<a href=\"/home\">Home</a><a href=\"/users/{name}\">@{name}</a>\
-             <form method=\"post\" action=\"/logout\" style=\"display:inline\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>Log out</button></form>",
-            name = escape(&u.username),
-            csrf = escape(csrf)
-        ),
-        None => "<a href=\"/login\">Log in</a>".to_owned(),
-    };
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} · {domain}</title><style>{STYLE}</style></head><body>\
-         <header><h1><a href=\"/\">{domain}</a></h1><nav>{nav}</nav></header><main>{body}</main></body></html>",
-        title = escape(title),
-        domain = escape(&node.config().domain),
-    )
+pub fn layout(node: &Node, title: &str, viewer: &Viewer, body: Markup) -> String {
+    let domain = &node.config().domain;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (title) " · " (domain) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { a href="/" { (domain) } }
+                    nav {
+                        @match viewer {
+                            Some((u, csrf)) => {
+                                a href={ "/home" } { "Home" }
+                                a href={ "/users/" (u.username) } { "@" (u.username) }
+                                form method="post" action="/logout" style="display:inline" {
+                                    (hidden("csrf", csrf))
+                                    button { "Log out" }
+                                }
+                            }
+                            None => a href="/login" { "Log in" },
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
 }
 
-fn hidden(name: &str, value: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-        escape(value)
-    )
+fn hidden(name: &str, value: &str) -> Markup {
+    html! { input type="hidden" name=(name) value=(value); }
 }
 
-fn action(label: &str, path: &str, status_uri: &str, csrf: &str, back: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/actions/{path}\">{}{}{}<button>{label}</button></form> ",
-        hidden("csrf", csrf),
-        hidden("status", status_uri),
-        hidden("back", back)
-    )
+fn action(label: &str, path: &str, status_uri: &str, csrf: &str, back: &str) -> Markup {
+    html! {
+        form method="post" action={ "/actions/" (path) } {
+            (hidden("csrf", csrf)) (hidden("status", status_uri)) (hidden("back", back))
+            button { (label) }
+        }
+        " "
+    }
 }
 
-/// Who an account URI is, for display: name, `user@host` and a link.
+/// An error message, if any.
+fn error_note(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p.error { (e) }
+        }
+    }
+}
+
+/// Who an account URI is, for display: name, `user@host` and a link (an
+/// `http(s)` URL or `#`).
 fn who(node: &Node, uri: &str) -> (String, String, String) {
     match node.known_account(uri) {
         Ok(Some(a)) => {
@@ -70,9 +105,9 @@ fn who(node: &Node, uri: &str) -> (String, String, String) {
                 Some(_) => a.uri.clone(),
                 None => a.profile_url.clone().unwrap_or_else(|| a.uri.clone()),
             };
-            (a.display_name, a.acct, link)
+            (a.display_name, a.acct, web_href(&link))
         }
-        _ => (uri.to_owned(), uri.to_owned(), uri.to_owned()),
+        _ => (uri.to_owned(), uri.to_owned(), web_href(uri)),
     }
 }
 
@@ -112,154 +147,159 @@ fn local_link(s: &Status) -> String {
     )
 }
 
-/// One status, with its actions for a logged-in viewer.
-pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<String, NodeError> {
-    let (shown, header) = match (s.kind, &s.shared_uri) {
-        (Kind::Share, Some(inner)) => {
-            let (name, acct, link) = who(node, &s.author_uri);
-            let header = format!(
-                "<div class=\"shared\"><a href=\"{}\">{}</a> (@{}) shared</div>",
-                escape(&link),
-                escape(&name),
-                escape(&acct)
-            );
-            match node.db().status(inner)? {
-                Some(o) if node.db().may_see(&o, viewer_uri(node, viewer).as_deref())? => (o, header),
-                _ => {
-                    return Ok(format!(
-                        "<article>{header}<p>(a status this node has not seen)</p></article>"
-                    ));
+/// A status's text: a local status's own HTML (written by this node from
+/// escaped text), or a remote one's reduced to text, in paragraphs.
+fn status_body(s: &Status) -> Markup {
+    if s.local_user.is_some() {
+        return PreEscaped(s.content.clone());
+    }
+    let text = Text::html(s.content.as_str()).plain_text();
+    html! {
+        @for para in text.split("\n\n") {
+            p {
+                @for (i, line) in para.split('\n').enumerate() {
+                    @if i > 0 { br; }
+                    (line)
                 }
             }
         }
-        _ => (s.clone(), String::new()),
-    };
-    let (name, acct, link) = who(node, &shown.author_uri);
-    let body = if shown.local_user.is_some() {
-        shown.content.clone()
-    } else {
-        Text::html(shown.content.as_str())
-            .plain_text()
-            .split("\n\n")
-            .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
-            .collect()
-    };
-    let favs = node.db().favourites(&shown.uri)?;
-    let replying = match &shown.in_reply_to {
-        Some(p) => match node.db().status(p)? {
-            Some(ps) => {
-                let (pn, _, _) = who(node, &ps.author_uri);
-                format!(
-                    " · in reply to <a href=\"{}\">{}</a>",
-                    escape(&local_link(&ps)),
-                    escape(&pn)
-                )
-            }
-            None => format!(" · in reply to <a href=\"{0}\">{0}</a>", escape(p)),
-        },
-        None => String::new(),
-    };
-    let mut actions = String::new();
-    if let Some((u, csrf)) = viewer {
-        let me = node.user_uri(&u.username);
-        actions.push_str("<div class=\"actions\">");
-        if favs.contains(&me) {
-            actions.push_str(&action("Unfavourite", "unfavourite", &shown.uri, csrf, back));
-        } else {
-            actions.push_str(&action("Favourite", "favourite", &shown.uri, csrf, back));
-        }
-        if shown.visibility.is_world_readable() {
-            actions.push_str(&action("Share", "share", &shown.uri, csrf, back));
-        }
-        if s.author_uri == me {
-            actions.push_str(&action("Delete", "delete", &s.uri, csrf, back));
-        }
-        actions.push_str(&format!(
-            "<details><summary>Reply</summary><form method=\"post\" action=\"/actions/post\">{}{}{}\
-             <textarea name=\"text\" aria-label=\"Reply\">@{} </textarea><button>Reply</button></form></details>",
-            hidden("csrf", csrf),
-            hidden("in_reply_to", &shown.uri),
-            hidden("back", back),
-            escape(&acct)
-        ));
-        actions.push_str("</div>");
     }
-    // Remote HTML is shown as text, so its hashtags are listed as links.
-    let tags = if shown.local_user.is_none() {
-        let tags = node.db().tags(&shown.uri)?;
-        if tags.is_empty() {
-            String::new()
-        } else {
-            let links: Vec<String> = tags
-                .iter()
-                .map(|t| format!("<a href=\"/tags/{0}\" rel=\"tag\">#{0}</a>", escape(t)))
-                .collect();
-            format!("<p class=\"tags\">{}</p>", links.join(" "))
-        }
-    } else {
-        String::new()
-    };
-    // A content warning is shown, the content collapsed under it.
-    let content = match &shown.summary {
-        Some(cw) => format!(
-            "<details class=\"cw\"><summary>{}</summary><div class=\"content\">{body}{tags}</div></details>",
-            escape(cw)
-        ),
-        None => format!("<div class=\"content\">{body}{tags}</div>"),
-    };
-    Ok(format!(
-        "<article class=\"status\" data-uri=\"{uri}\">{header}<div class=\"meta\"><a href=\"{link}\"><b>{name}</b></a> \
-         @{acct} · <a href=\"{permalink}\"><time datetime=\"{time}\" title=\"{time}\">{shown_time}</time></a>{replying}\
-         {scope}{favcount}</div>{content}{actions}</article>",
-        uri = escape(&s.uri),
-        link = escape(&link),
-        name = escape(&name),
-        acct = escape(&acct),
-        permalink = escape(&local_link(&shown)),
-        time = escape(&shown.published),
-        shown_time = escape(&human_time(&shown.published)),
-        scope = match shown.visibility {
-            Visibility::Public => String::new(),
-            v => format!(" · <span class=\"scope\">{}</span>", v.as_str()),
-        },
-        favcount = if favs.is_empty() {
-            String::new()
-        } else {
-            format!(" · ★ {}", favs.len())
-        },
-    ))
 }
 
-fn statuses(node: &Node, list: &[Status], viewer: &Viewer, back: &str) -> Result<String, NodeError> {
+/// One status, with its actions for a logged-in viewer.
+pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Markup, NodeError> {
+    let (shown, header) = match (s.kind, &s.shared_uri) {
+        (Kind::Share, Some(inner)) => {
+            let (name, acct, link) = who(node, &s.author_uri);
+            let header = html! {
+                div.shared { a href=(link) { (name) } " (@" (acct) ") shared" }
+            };
+            match node.db().status(inner)? {
+                Some(o) if node.db().may_see(&o, viewer_uri(node, viewer).as_deref())? => (o, Some(header)),
+                _ => {
+                    return Ok(html! {
+                        article { (header) p { "(a status this node has not seen)" } }
+                    });
+                }
+            }
+        }
+        _ => (s.clone(), None),
+    };
+    let (name, acct, link) = who(node, &shown.author_uri);
+    let favs = node.db().favourites(&shown.uri)?;
+    let parent = match &shown.in_reply_to {
+        Some(p) => Some(match node.db().status(p)? {
+            Some(ps) => (local_link(&ps), who(node, &ps.author_uri).0),
+            None => (web_href(p), p.clone()),
+        }),
+        None => None,
+    };
+    // Remote HTML is shown as text, so its hashtags are listed as links.
+    let tags = if shown.local_user.is_none() {
+        node.db().tags(&shown.uri)?
+    } else {
+        Vec::new()
+    };
+    let content = html! {
+        (status_body(&shown))
+        @if !tags.is_empty() {
+            p.tags {
+                @for (i, t) in tags.iter().enumerate() {
+                    @if i > 0 { " " }
+                    a href={ "/tags/" (percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)) } rel="tag" { "#" (t) }
+                }
+            }
+        }
+    };
+    let actions = match viewer {
+        Some((u, csrf)) => {
+            let me = node.user_uri(&u.username);
+            Some(html! {
+                div.actions {
+                    @if favs.contains(&me) {
+                        (action("Unfavourite", "unfavourite", &shown.uri, csrf, back))
+                    } @else {
+                        (action("Favourite", "favourite", &shown.uri, csrf, back))
+                    }
+                    @if shown.visibility.is_world_readable() {
+                        (action("Share", "share", &shown.uri, csrf, back))
+                    }
+                    @if s.author_uri == me {
+                        (action("Delete", "delete", &s.uri, csrf, back))
+                    }
+                    details {
+                        summary { "Reply" }
+                        form method="post" action="/actions/post" {
+                            (hidden("csrf", csrf)) (hidden("in_reply_to", &shown.uri)) (hidden("back", back))
+                            textarea name="text" aria-label="Reply" { "@" (acct) " " }
+                            button { "Reply" }
+                        }
+                    }
+                }
+            })
+        }
+        None => None,
+    };
+    Ok(html! {
+        article.status data-uri=(s.uri) {
+            @if let Some(h) = header { (h) }
+            div.meta {
+                a href=(link) { b { (name) } }
+                " @" (acct) " · "
+                a href=(local_link(&shown)) {
+                    time datetime=(shown.published) title=(shown.published) { (human_time(&shown.published)) }
+                }
+                @if let Some((href, parent_name)) = parent {
+                    " · in reply to " a href=(href) { (parent_name) }
+                }
+                @if shown.visibility != Visibility::Public {
+                    " · " span.scope { (shown.visibility.as_str()) }
+                }
+                @if !favs.is_empty() {
+                    " · ★ " (favs.len())
+                }
+            }
+            // A content warning is shown, the content collapsed under it.
+            @match &shown.summary {
+                Some(cw) => details.cw { summary { (cw) } div.content { (content) } },
+                None => div.content { (content) },
+            }
+            @if let Some(a) = actions { (a) }
+        }
+    })
+}
+
+fn statuses(node: &Node, list: &[Status], viewer: &Viewer, back: &str) -> Result<Markup, NodeError> {
     if list.is_empty() {
-        return Ok("<p>Nothing yet.</p>".into());
+        return Ok(html! { p { "Nothing yet." } });
     }
-    list.iter().map(|s| status(node, s, viewer, back)).collect()
+    let items = list
+        .iter()
+        .map(|s| status(node, s, viewer, back))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(html! { @for i in items { (i) } })
 }
 
 /// The front page: the node's users and a login link.
 pub fn index(node: &Node, viewer: &Viewer) -> Result<String, NodeError> {
-    let users: String = node
-        .db()
-        .users()?
-        .iter()
-        .map(|u| {
-            format!(
-                "<li><a href=\"/users/{0}\">{1}</a> @{0}@{2}</li>",
-                escape(&u.username),
-                escape(&u.display_name),
-                escape(&node.config().domain)
-            )
-        })
-        .collect();
+    let users = node.db().users()?;
+    let domain = &node.config().domain;
     Ok(layout(
         node,
         "Welcome",
         viewer,
-        &format!(
-            "<p>An <a href=\"https://www.w3.org/community/ostatus/\">OStatus</a> node run by \
-             ostatus-server. It federates like Mastodon 2.x and GNU social.</p><h2>People here</h2><ul>{users}</ul>"
-        ),
+        html! {
+            p {
+                "An " a href="https://www.w3.org/community/ostatus/" { "OStatus" }
+                " node run by ostatus-server. It federates like Mastodon 2.x and GNU social."
+            }
+            h2 { "People here" }
+            ul {
+                @for u in &users {
+                    li { a href={ "/users/" (u.username) } { (u.display_name) } " @" (u.username) "@" (domain) }
+                }
+            }
+        },
     ))
 }
 
@@ -280,30 +320,34 @@ pub fn profile(node: &Node, user: &User, viewer: &Viewer) -> Result<String, Node
             } else {
                 ("Follow", "follow")
             };
-            format!(
-                "<form method=\"post\" action=\"/actions/{path}\">{}{}{}<button>{label}</button></form>",
-                hidden("csrf", csrf),
-                hidden("acct", &node.user_acct(&user.username)),
-                hidden("back", &back)
-            )
+            html! {
+                form method="post" action={ "/actions/" (path) } {
+                    (hidden("csrf", csrf)) (hidden("acct", &node.user_acct(&user.username))) (hidden("back", &back))
+                    button { (label) }
+                }
+            }
         }
-        Some(_) => String::new(),
-        None => format!(
-            "<a href=\"/users/{}/remote_follow\">Follow from your own server</a>",
-            escape(&user.username)
-        ),
+        Some(_) => html! {},
+        None => html! {
+            a href={ "/users/" (user.username) "/remote_follow" } { "Follow from your own server" }
+        },
     };
-    let body = format!(
-        "<section class=\"profile h-card\"><h2 class=\"p-name\">{name}</h2><p>@{acct}</p><p class=\"p-note\">{bio}</p>\
-         <p>{following} following · {followers} followers · <a href=\"/users/{u}.atom\">Atom feed</a></p>{follow}</section>\
-         <h3>Statuses</h3>{list}",
-        name = escape(&user.display_name),
-        acct = escape(&node.user_acct(&user.username)),
-        bio = escape(&user.bio),
-        u = escape(&user.username),
-        list = statuses(node, &list, viewer, &back)?,
-    );
-    Ok(layout(node, &user.display_name, viewer, &body))
+    let list = statuses(node, &list, viewer, &back)?;
+    let body = html! {
+        section.profile.h-card {
+            h2.p-name { (user.display_name) }
+            p { "@" (node.user_acct(&user.username)) }
+            p.p-note { (user.bio) }
+            p {
+                (following) " following · " (followers) " followers · "
+                a href={ "/users/" (user.username) ".atom" } { "Atom feed" }
+            }
+            (follow)
+        }
+        h3 { "Statuses" }
+        (list)
+    };
+    Ok(layout(node, &user.display_name, viewer, body))
 }
 
 /// A status with its conversation.
@@ -329,8 +373,13 @@ pub fn thread(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<St
         l
     };
     list.dedup_by(|a, b| a.uri == b.uri);
-    let body = format!("<h2>Conversation</h2>{}", statuses(node, &list, viewer, back)?);
-    Ok(layout(node, "Conversation", viewer, &body))
+    let list = statuses(node, &list, viewer, back)?;
+    Ok(layout(
+        node,
+        "Conversation",
+        viewer,
+        html! { h2 { "Conversation" } (list) },
+    ))
 }
 
 /// The home timeline, with the post and follow forms.
@@ -342,25 +391,36 @@ pub fn home(
     error: Option<&str>,
 ) -> Result<String, NodeError> {
     let list = node.db().home(&node.user_uri(&user.username), 60)?;
-    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", escape(e)));
-    let body = format!(
-        "{error}<form method=\"post\" action=\"/actions/post\">{csrf}{back}\
-         <input name=\"cw\" aria-label=\"Content warning\" placeholder=\"Content warning (optional)\" maxlength=\"500\">\
-         <textarea name=\"text\" aria-label=\"What is happening?\" placeholder=\"What is happening? Mention people as @user@host, tag with #hashtag\"></textarea>\
-         <label>Visible to <select name=\"visibility\" aria-label=\"Visibility\">\
-         <option value=\"public\">everyone (public)</option>\
-         <option value=\"unlisted\">everyone, not in public timelines (unlisted)</option>\
-         <option value=\"private\">followers and mentioned people (private)</option>\
-         <option value=\"direct\">mentioned people only (direct)</option></select></label> \
-         <button>Post</button></form>\
-         <form method=\"post\" action=\"/actions/follow\">{csrf}{back}\
-         <input name=\"acct\" placeholder=\"user@host\" aria-label=\"Account to follow\"> <button>Follow</button></form>\
-         <h2>Home</h2>{list}",
-        csrf = hidden("csrf", csrf),
-        back = hidden("back", "/home"),
-        list = statuses(node, &list, viewer, "/home")?,
-    );
-    Ok(layout(node, "Home", viewer, &body))
+    let list = statuses(node, &list, viewer, "/home")?;
+    let body = html! {
+        (error_note(error))
+        form method="post" action="/actions/post" {
+            (hidden("csrf", csrf)) (hidden("back", "/home"))
+            input name="cw" aria-label="Content warning" placeholder="Content warning (optional)" maxlength="500";
+            textarea name="text" aria-label="What is happening?"
+                placeholder="What is happening? Mention people as @user@host, tag with #hashtag" {}
+            label {
+                "Visible to "
+                select name="visibility" aria-label="Visibility" {
+                    option value="public" { "everyone (public)" }
+                    option value="unlisted" { "everyone, not in public timelines (unlisted)" }
+                    option value="private" { "followers and mentioned people (private)" }
+                    option value="direct" { "mentioned people only (direct)" }
+                }
+            }
+            " "
+            button { "Post" }
+        }
+        form method="post" action="/actions/follow" {
+            (hidden("csrf", csrf)) (hidden("back", "/home"))
+            input name="acct" placeholder="user@host or a feed's URL" aria-label="Account to follow";
+            " "
+            button { "Follow" }
+        }
+        h2 { "Home" }
+        (list)
+    };
+    Ok(layout(node, "Home", viewer, body))
 }
 
 /// The public statuses, local and remote, with a hashtag.
@@ -368,46 +428,48 @@ pub fn tag(node: &Node, tag: &str, viewer: &Viewer) -> Result<String, NodeError>
     let tag = tag.trim_start_matches('#').to_lowercase();
     let list = node.db().tagged(&tag, 40)?;
     let back = format!("/tags/{tag}");
-    let body = format!(
-        "<h2>#{}</h2><p>Public statuses with this hashtag, from here and from the servers this node hears from.</p>{}",
-        escape(&tag),
-        statuses(node, &list, viewer, &back)?
-    );
-    Ok(layout(node, &format!("#{tag}"), viewer, &body))
+    let list = statuses(node, &list, viewer, &back)?;
+    let body = html! {
+        h2 { "#" (tag) }
+        p { "Public statuses with this hashtag, from here and from the servers this node hears from." }
+        (list)
+    };
+    Ok(layout(node, &format!("#{tag}"), viewer, body))
 }
 
 /// The login form.
 pub fn login(node: &Node, next: &str, error: Option<&str>) -> String {
-    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", escape(e)));
     layout(
         node,
         "Log in",
         &None,
-        &format!(
-            "{error}<form method=\"post\" action=\"/login\">{}\
-             <p><label>Username <input name=\"username\" autocomplete=\"username\"></label></p>\
-             <p><label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label></p>\
-             <button>Log in</button></form>",
-            hidden("next", next)
-        ),
+        html! {
+            (error_note(error))
+            form method="post" action="/login" {
+                (hidden("next", next))
+                p { label { "Username " input name="username" autocomplete="username"; } }
+                p { label { "Password " input name="password" type="password" autocomplete="current-password"; } }
+                button { "Log in" }
+            }
+        },
     )
 }
 
 /// The remote-follow form: a visitor names their own account, and is sent
 /// to its server's subscribe page (the OStatus subscribe template).
 pub fn remote_follow(node: &Node, user: &User, error: Option<&str>) -> String {
-    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", escape(e)));
     layout(
         node,
         "Remote follow",
         &None,
-        &format!(
-            "{error}<h2>Follow {name} (@{acct})</h2><form method=\"post\">\
-             <p><label>Your account <input name=\"acct\" placeholder=\"you@your.server\"></label></p>\
-             <button>Follow</button></form>",
-            name = escape(&user.display_name),
-            acct = escape(&node.user_acct(&user.username))
-        ),
+        html! {
+            (error_note(error))
+            h2 { "Follow " (user.display_name) " (@" (node.user_acct(&user.username)) ")" }
+            form method="post" {
+                p { label { "Your account " input name="acct" placeholder="you@your.server"; } }
+                button { "Follow" }
+            }
+        },
     )
 }
 
@@ -417,24 +479,19 @@ pub fn authorize_follow(node: &Node, acct: &str, csrf: &str, viewer: &Viewer) ->
         node,
         "Follow",
         viewer,
-        &format!(
-            "<h2>Follow {0}?</h2><form method=\"post\" action=\"/actions/follow\">{1}{2}{3}<button>Follow</button></form>",
-            escape(acct),
-            hidden("csrf", csrf),
-            hidden("acct", acct),
-            hidden("back", "/home")
-        ),
+        html! {
+            h2 { "Follow " (acct) "?" }
+            form method="post" action="/actions/follow" {
+                (hidden("csrf", csrf)) (hidden("acct", acct)) (hidden("back", "/home"))
+                button { "Follow" }
+            }
+        },
     )
 }
 
 /// An error page.
 pub fn error(node: &Node, viewer: &Viewer, message: &str) -> String {
-    layout(
-        node,
-        "Error",
-        viewer,
-        &format!("<p class=\"error\">{}</p>", escape(message)),
-    )
+    layout(node, "Error", viewer, html! { p.error { (message) } })
 }
 
 #[cfg(test)]

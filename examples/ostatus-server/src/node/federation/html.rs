@@ -1,22 +1,10 @@
 //! Post text: mentions and hashtags found, linked, and escaped as HTML.
+//! The HTML is written with maud's `html!`, which escapes every value it
+//! is given (see `node::pages`).
+
+use maud::{Markup, PreEscaped, html};
 
 use super::*;
-
-/// Escapes text for HTML.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The `@user@host` mentions in a text, in order, without repeats.
 pub(crate) fn find_mentions(text: &str) -> Vec<String> {
@@ -70,63 +58,72 @@ pub(crate) fn find_hashtags(text: &str) -> Vec<String> {
     out
 }
 
-/// Plain text from a form as HTML: paragraphs, line breaks, mentions
-/// linked to the accounts' profile pages (`h-card` markup as Mastodon), and
-/// hashtags linked to this node's tag pages (`base` is its base URL).
-pub(super) fn text_to_html(text: &str, mentions: &[(String, Account)], base: &str) -> String {
-    let mut html = String::new();
-    for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        html.push_str("<p>");
-        let mut first_line = true;
-        for line in para.lines() {
-            if !first_line {
-                html.push_str("<br />");
+/// A link a peer gave, made safe to follow: only `http(s)` URLs are
+/// links; anything else (`javascript:`, `data:`, `tag:` ids) becomes `#`.
+/// Escaping keeps a value inside its attribute, but cannot make a
+/// `javascript:` URL harmless.
+pub(crate) fn web_href(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.to_string(),
+        _ => "#".to_owned(),
+    }
+}
+
+/// One word of a post: a mention of a known account linked to its
+/// profile (`h-card` markup, as Mastodon wrote it), a hashtag linked to
+/// this node's tag page, or the word itself.
+fn word_html(word: &str, mentions: &[(String, Account)], base: &str) -> Markup {
+    let bare = word.trim_end_matches(['.', ',', ':', ';', '!', '?', ')']);
+    let found = bare
+        .strip_prefix('@')
+        .and_then(|m| mentions.iter().find(|(acct, _)| acct == m));
+    if let Some((acct, a)) = found {
+        let user = acct.split('@').next().unwrap_or(acct);
+        let href = web_href(a.profile_url.as_deref().unwrap_or(&a.uri));
+        return html! {
+            span.h-card { a href=(href) class="u-url mention" { "@" span { (user) } } }
+            (word.get(bare.len()..).unwrap_or_default())
+        };
+    }
+    match hashtag_of(word) {
+        Some((tag, len)) => html! {
+            a href={ (base) "tags/" (tag) } class="mention hashtag" rel="tag" {
+                "#" span { (word.get(1..len).unwrap_or_default()) }
             }
-            first_line = false;
-            let mut first_word = true;
-            for word in line.split(' ') {
-                if !first_word {
-                    html.push(' ');
-                }
-                first_word = false;
-                let bare = word.trim_end_matches(['.', ',', ':', ';', '!', '?', ')']);
-                let found = bare
-                    .strip_prefix('@')
-                    .and_then(|m| mentions.iter().find(|(acct, _)| acct == m));
-                match found {
-                    Some((acct, a)) => {
-                        let user = acct.split('@').next().unwrap_or(acct);
-                        let href = a.profile_url.as_deref().unwrap_or(&a.uri);
-                        html.push_str(&format!(
-                            "<span class=\"h-card\"><a href=\"{}\" class=\"u-url mention\">@<span>{}</span></a></span>{}",
-                            escape(href),
-                            escape(user),
-                            escape(&word[bare.len()..])
-                        ));
+            (word.get(len..).unwrap_or_default())
+        },
+        None => html! { (word) },
+    }
+}
+
+/// Plain text from a form as HTML: paragraphs, line breaks, mentions
+/// linked to the accounts' profile pages, and hashtags linked to this
+/// node's tag pages (`base` is its base URL).
+pub(super) fn text_to_html(text: &str, mentions: &[(String, Account)], base: &str) -> String {
+    html! {
+        @for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            p {
+                @for (i, line) in para.lines().enumerate() {
+                    // As Mastodon wrote it, for peers that compare.
+                    @if i > 0 { (PreEscaped("<br />")) }
+                    @for (j, word) in line.split(' ').enumerate() {
+                        @if j > 0 { " " }
+                        (word_html(word, mentions, base))
                     }
-                    None => match hashtag_of(word) {
-                        Some((tag, len)) => html.push_str(&format!(
-                            "<a href=\"{}tags/{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{}</span></a>{}",
-                            escape(base),
-                            escape(&tag),
-                            escape(&word[1..len]),
-                            escape(&word[len..])
-                        )),
-                        None => html.push_str(&escape(word)),
-                    },
                 }
             }
         }
-        html.push_str("</p>");
     }
-    html
+    .into_string()
 }
 
-/// The HTML content of an entry (text content escaped).
+/// The HTML content of an entry, as stored: text content escaped into a
+/// paragraph; HTML content kept as the peer wrote it (it is shown only as
+/// text, see `node::pages`); out-of-line, Base64 and XML media content have
+/// no text to show.
 pub(super) fn entry_html(t: Option<&Text>) -> String {
     match t {
-        // Out-of-line, Base64 and XML media content have no text to show.
-        Some(t) if t.type_ == TextType::Text => format!("<p>{}</p>", escape(&t.plain_text())),
+        Some(t) if t.type_ == TextType::Text => html! { p { (t.plain_text()) } }.into_string(),
         Some(t) => t.value.clone(),
         None => String::new(),
     }

@@ -46,7 +46,9 @@ fn mastodon_content_warnings_and_hashtags_round_trip() {
         Some("technologic")
     );
     // The page shows the warning with the content collapsed under it.
-    let page = crate::node::pages::status(&n, &s, &None, "/").unwrap();
+    let page = crate::node::pages::status(&n, &s, &None, "/")
+        .unwrap()
+        .into_string();
     assert!(
         page.contains("<details class=\"cw\"><summary>technologic</summary>"),
         "{page}"
@@ -337,4 +339,49 @@ async fn a_friendica_follow_verifies_at_a_node() {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("outside the accepted window"), "{text}");
     local.stop().await;
+}
+
+/// Issue 20 item 5: whatever a peer writes — its name, its content, its
+/// content warning, its hashtags, its account — reaches a page escaped;
+/// the templates (maud) escape every value put into them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peer_text_is_escaped_on_every_page() {
+    let n = node("xss");
+    let carol = n.create_user("carol", "Carol", None).await.unwrap();
+    let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'";
+    let author = Account {
+        uri: "https://evil.example/users/mallory".into(),
+        acct: format!("mallory{evil}@evil.example"),
+        display_name: format!("Mallory {evil}"),
+        profile_url: Some(format!("javascript:alert(3)\"{evil}")),
+        ..Account::default()
+    };
+    n.db.put_account(&author).unwrap();
+    let entry = format!(
+        "<entry xmlns=\"http://www.w3.org/2005/Atom\" xmlns:activity=\"http://activitystrea.ms/spec/1.0/\">\
+         <id>https://evil.example/statuses/1</id><title>t</title><updated>2026-01-01T00:00:00Z</updated>\
+         <published>2026-01-01T00:00:00Z\"{}</published>\
+         <author><uri>https://evil.example/users/mallory</uri><name>m</name></author>\
+         <activity:verb>http://activitystrea.ms/schema/1.0/post</activity:verb>\
+         <summary>{0}</summary><content type=\"html\">{0}</content><category term=\"{0}\"/></entry>",
+        ostatus_activitystreams::xml::escape_attr(evil)
+    );
+    let e = Entry::parse(entry.as_bytes()).unwrap();
+    n.ingest(&e, &author).unwrap();
+    n.db.follow(&n.user_uri("carol"), &author.uri, None).unwrap();
+    let s = n.db.status("https://evil.example/statuses/1").unwrap().unwrap();
+    let viewer = Some((carol.clone(), format!("csrf{evil}")));
+    let pages = [
+        crate::node::pages::thread(&n, &s, &viewer, evil).unwrap(),
+        crate::node::pages::home(&n, &carol, &format!("csrf{evil}"), &viewer, Some(evil)).unwrap(),
+        crate::node::pages::error(&n, &viewer, evil),
+        crate::node::pages::authorize_follow(&n, evil, evil, &viewer),
+        crate::node::pages::login(&n, evil, Some(evil)),
+    ];
+    for page in pages {
+        for bad in ["<script", "<img", "onerror=alert(2)>", "\"javascript:"] {
+            assert!(!page.contains(bad), "{bad} unescaped in {page}");
+        }
+        assert!(page.contains("&lt;script&gt;"), "{page}");
+    }
 }

@@ -32,7 +32,7 @@ use html::*;
 use outbound::*;
 
 pub(crate) use context::MissingParent;
-pub(crate) use html::{escape, find_hashtags, find_mentions};
+pub(crate) use html::{find_hashtags, find_mentions, web_href};
 pub use outbound::Posted;
 
 /// One thing that crossed the wire, for the demo's log.
