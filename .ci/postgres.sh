@@ -46,11 +46,19 @@ start)
     mkdir -p "$dir"
     chmod 755 "$(dirname "$dir")" "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
-    as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
+    # Connections over TCP must give the password (SCRAM), as on a real
+    # server, so that the tests of the hub's password sources prove
+    # something; the socket in $dir stays trusted for the set-up.
+    password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+    printf '%s\n' "$password" >"$dir/pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir/pwfile"
+    as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth-host=scram-sha-256 --auth-local=trust \
+        --pwfile="$dir/pwfile" -E UTF8 >/dev/null
+    rm -f "$dir/pwfile"
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >&2
-    as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres ostatus_test
-    echo "postgres://postgres@127.0.0.1:$port/ostatus_test"
+    as_pg "$bin/createdb" -h "$dir" -p "$port" -U postgres ostatus_test
+    echo "postgres://postgres:$password@127.0.0.1:$port/ostatus_test"
     ;;
 stop)
     bin=$(bindir)

@@ -28,6 +28,12 @@ pub struct HubArgs {
     /// processes may share the database), or `memory`.
     #[arg(long, default_value = "sqlite:hub.db", env = "OSTATUS_DB")]
     db: String,
+    /// A file whose first line is the PostgreSQL password, when `--db` has
+    /// none (for example systemd's `$CREDENTIALS_DIRECTORY/db-password`).
+    /// Without it, `PGPASSWORD` and then `PGPASSFILE` or `~/.pgpass` are
+    /// read, as libpq reads them.
+    #[arg(long, value_name = "FILE", env = "OSTATUS_DB_PASSWORD_FILE")]
+    db_password_file: Option<PathBuf>,
     /// Connections to PostgreSQL per process.
     #[arg(long, default_value_t = 16, env = "OSTATUS_DB_CONNECTIONS")]
     db_connections: usize,
@@ -191,9 +197,12 @@ pub async fn run_hub(a: HubArgs) -> Result<(), String> {
         )
         .await
     } else if a.db.starts_with("postgres://") || a.db.starts_with("postgresql://") {
-        let store = PostgresHubStore::connect(&a.db, a.db_connections)
+        let (url, source) =
+            crate::pgpass::fill_password(&a.db, a.db_password_file.as_deref(), &|k| std::env::var(k).ok())?;
+        tracing::info!(password_from = ?source, "PostgreSQL");
+        let store = PostgresHubStore::connect(&url, a.db_connections)
             .await
-            .map_err(|e| format!("--db: {e}"))?;
+            .map_err(|e| format!("--db: {}", redact_error(&e.to_string(), &url)))?;
         serve(
             Hub::new(config, policy, store, AtomDiff, client).map_err(|e| e.to_string())?,
             &a,
@@ -292,6 +301,15 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// An error message with the password of `url` (if any) masked: a
+/// connection error may quote what it was given.
+fn redact_error(message: &str, url: &str) -> String {
+    match Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)) {
+        Some(p) if !p.is_empty() => message.replace(&p, "***"),
+        _ => message.to_owned(),
     }
 }
 

@@ -36,4 +36,5 @@ pub mod backup;
 pub mod demo;
 pub mod hub;
 pub mod node;
+pub mod pgpass;
 pub mod serve;

@@ -81,37 +81,46 @@ pub fn start_hub(db: &str, extra: &[&str]) -> HubProcess {
 
 /// As [`start_hub`], without `--insecure` unless `extra` has it.
 pub fn start_hub_with(db: &str, extra: &[&str]) -> HubProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostatus-server"))
-        .args([
-            "hub",
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            "http://hub.test/hub",
-        ])
-        .args(["--concurrency", "2", "--db", db])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut metrics = None;
-    let addr = loop {
-        let line = lines.next().expect("the hub exited").unwrap();
-        if let Some(m) = line.strip_prefix("ostatus-server: hub metrics on ") {
-            metrics = Some(m.to_owned());
+    HubProcess::spawn(Command::new(env!("CARGO_BIN_EXE_ostatus-server")), db, extra)
+}
+
+impl HubProcess {
+    /// Runs `ostatus-server hub` as `cmd` (the binary, with whatever
+    /// environment the caller set) on `db` with `--concurrency 2` and
+    /// `extra` arguments, and waits until it listens.
+    pub fn spawn(mut cmd: Command, db: &str, extra: &[&str]) -> HubProcess {
+        let mut child = cmd
+            .args([
+                "hub",
+                "--listen",
+                "127.0.0.1:0",
+                "--public-url",
+                "http://hub.test/hub",
+            ])
+            .args(["--concurrency", "2", "--db", db])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut metrics = None;
+        let addr = loop {
+            let line = lines.next().expect("the hub exited").unwrap();
+            if let Some(m) = line.strip_prefix("ostatus-server: hub metrics on ") {
+                metrics = Some(m.to_owned());
+            }
+            if let Some(a) = line.strip_prefix("ostatus-server: hub listening on ") {
+                break a.to_owned();
+            }
+        };
+        // Keep draining stderr so the hub never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        HubProcess {
+            child,
+            url: format!("http://{addr}/hub"),
+            metrics: metrics.unwrap_or_else(|| format!("http://{addr}/metrics")),
         }
-        if let Some(a) = line.strip_prefix("ostatus-server: hub listening on ") {
-            break a.to_owned();
-        }
-    };
-    // Keep draining stderr so the hub never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
-    HubProcess {
-        child,
-        url: format!("http://{addr}/hub"),
-        metrics: metrics.unwrap_or_else(|| format!("http://{addr}/metrics")),
     }
 }
 
