@@ -101,6 +101,7 @@ async fn status(ep: &Endpoint<Keys>, req: http::Request<Vec<u8>>) -> (StatusCode
 
 #[tokio::test]
 async fn good_slap_is_202() {
+    // SAL-RCV-09: a new slap is answered 202.
     let ep = Endpoint::new(keys());
     let slap = ep
         .receive(&post(signed(ALICE, alice()), "application/magic-envelope+xml"))
@@ -203,6 +204,7 @@ async fn forged_and_malformed_slaps() {
 
 #[tokio::test]
 async fn signer_comes_from_the_signed_payload_only() {
+    // MS-RSA-07: who signed is read from the verified payload alone.
     // Mallory signs an entry that names Alice as author: Alice's key is used, so it fails.
     let ep = Endpoint::new(keys());
     let (s, _) = status(
@@ -233,6 +235,7 @@ async fn rotated_key_is_refreshed_once() {
 
 #[test]
 fn sending_side() {
+    // SAL-GEN-03: POSTed as application/magic-envelope+xml; delivered on 2xx.
     let env = Envelope::sign(&entry(ALICE), "application/atom+xml", alice()).unwrap();
     let req = slap_request("https://b.example/salmon/1", &env).unwrap();
     assert_eq!(req.method(), http::Method::POST);

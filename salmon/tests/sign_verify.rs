@@ -193,6 +193,7 @@ fn generation_limits() {
 
 #[test]
 fn unpadded_and_reencoded_forms_verify() {
+    // MS-B64-01: the base64url alphabet, with and without padding.
     // A peer that signed the all-unpadded form (Friendica's "compliant" try).
     let k = key();
     // A payload whose base64 needs padding, so that the forms differ.

@@ -214,7 +214,8 @@ pub struct ServerConfig {
     /// A hosted WebFinger service this host delegates to (WF-SRV-16): every
     /// valid WebFinger query is answered `307 Temporary Redirect` to this
     /// URL with the query kept (`?resource=…&rel=…`), and the [`Lookup`] is
-    /// not asked. `None` (the default): the lookup answers.
+    /// not asked. `None` (the default): the lookup answers. It must be an
+    /// `https` URL (WF-SRV-08); any other is answered 500.
     pub hosted: Option<url::Url>,
 }
 
@@ -350,7 +351,16 @@ impl<L: Lookup> WebFinger<L> {
     }
 
     /// WF-SRV-16: a redirection to the hosted service, the query kept.
+    /// WF-SRV-08: only to an `https` URL; any other is a configuration
+    /// error, answered 500 rather than sending clients to plain http.
     fn to_hosted(&self, hosted: &url::Url, query: &str) -> Response<Vec<u8>> {
+        if hosted.scheme() != "https" {
+            return text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "webfinger: the hosted service is not an https URL, and WebFinger redirects only to https",
+                &self.config,
+            );
+        }
         let mut target = hosted.clone();
         target.set_query(Some(query));
         let mut resp = text_response(

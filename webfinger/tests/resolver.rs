@@ -431,7 +431,7 @@ fn ms_rsa_05_freshness_comes_from_the_answers_cache_control() {
     }
 }
 
-/// MS-RSA-06: keys are not used past their document's own expiry (XRD
+/// MS-RSA-06 and HM-CLI-05: keys are not used past their document's own expiry (XRD
 /// `Expires`, JRD `expires`) without resolving it again: the lifetime is the
 /// earlier of that and `Cache-Control`, and an unreadable or past expiry
 /// leaves none.

@@ -463,3 +463,24 @@ async fn wf_srv_16_a_host_delegates_to_a_hosted_service() {
     assert_eq!(found.descriptor.subject.as_deref(), Some("acct:bob@example.com"));
     assert_eq!(found.url.host_str(), Some("wf.hosted.example"));
 }
+
+/// WF-SRV-08: a redirection goes only to https; a hosted service configured
+/// over plain http is a server error, not a redirection to http.
+#[tokio::test]
+async fn wf_srv_08_redirects_go_only_to_https() {
+    let mut config = ServerConfig::default();
+    config.hosted = Some(url::Url::parse("http://wf.hosted.example/.well-known/webfinger").unwrap());
+    let wf = WebFinger::with_config(
+        fixtures(false),
+        Descriptor::host_meta("https://example.com"),
+        config,
+    );
+    let resp = get(
+        &wf,
+        "/.well-known/webfinger?resource=acct%3Abob%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 500);
+    assert!(resp.headers().get("location").is_none());
+}

@@ -341,7 +341,7 @@ async fn a_friendica_follow_verifies_at_a_node() {
     local.stop().await;
 }
 
-/// Issue 20 item 5: whatever a peer writes — its name, its content, its
+/// Issue 20 item 5 and AS-ATOM-07: whatever a peer writes — its name, its content, its
 /// content warning, its hashtags, its account — reaches a page escaped;
 /// the templates (maud) escape every value put into them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
