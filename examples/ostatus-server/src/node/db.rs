@@ -8,6 +8,19 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// `execute` with the statement prepared once per connection and kept:
+/// every write of a slap, a post or a session runs the same few statements,
+/// and preparing one costs about as much as running it.
+trait CachedExec {
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize>;
+}
+
+impl CachedExec for Connection {
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(p)
+    }
+}
+
 /// A database failure, by kind, with the cause kept.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -516,7 +529,7 @@ impl Db {
 
     fn open_with(path: &Path, group_commit: bool) -> Result<Self, DbError> {
         let mut conn = Connection::open(path)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(256);
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // FULL: every commit syncs the log itself. NORMAL (WAL): commits
         // are written, and synced by `durable` (and at checkpoints).
@@ -649,7 +662,7 @@ impl Db {
     ///
     /// On a database failure.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), DbError> {
-        self.c().execute(
+        self.c().exec(
             "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
             [key, value],
         )?;
@@ -669,7 +682,7 @@ impl Db {
         private_key: &str,
     ) -> Result<Option<User>, DbError> {
         let c = self.c();
-        let n = c.execute(
+        let n = c.exec(
             "INSERT OR IGNORE INTO users (username, display_name, password, private_key) VALUES (?1, ?2, ?3, ?4)",
             params![username, display_name, password, private_key],
         )?;
@@ -731,11 +744,11 @@ impl Db {
     pub fn put_account(&self, a: &Account) -> Result<(), DbError> {
         let c = self.c();
         // The acct is unique; an account that moved URI replaces its old row.
-        c.execute(
+        c.exec(
             "DELETE FROM accounts WHERE acct = ?1 AND uri <> ?2",
             [&a.acct, &a.uri],
         )?;
-        c.execute(
+        c.exec(
             &format!(
                 "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ),
@@ -763,7 +776,7 @@ impl Db {
     /// On a database failure.
     pub fn set_honours_scope(&self, uri: &str) -> Result<(), DbError> {
         self.c()
-            .execute("UPDATE accounts SET honours_scope = 1 WHERE uri = ?1", [uri])?;
+            .exec("UPDATE accounts SET honours_scope = 1 WHERE uri = ?1", [uri])?;
         Ok(())
     }
 
@@ -773,7 +786,7 @@ impl Db {
     ///
     /// On a database failure.
     pub fn set_password(&self, user_id: i64, hash: &str) -> Result<(), DbError> {
-        self.c().execute(
+        self.c().exec(
             "UPDATE users SET password = ?2 WHERE id = ?1",
             params![user_id, hash],
         )?;
@@ -854,7 +867,7 @@ impl Db {
         {
             return Ok(existing);
         }
-        tx.execute(
+        tx.exec(
             "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
                                    shared_uri, url, published, updated, visibility, summary)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
@@ -878,7 +891,7 @@ impl Db {
             Some(u) => u.clone(),
             None => {
                 let (uri, url) = make_uri(id);
-                tx.execute(
+                tx.exec(
                     "UPDATE statuses SET uri = ?2, url = COALESCE(?3, url),
                         conversation = COALESCE(conversation, ?2) WHERE id = ?1",
                     params![id, uri, url],
@@ -887,13 +900,13 @@ impl Db {
             }
         };
         for m in &s.mentions {
-            tx.execute(
+            tx.exec(
                 "INSERT OR IGNORE INTO mentions (status_uri, account_uri) VALUES (?1, ?2)",
                 [&uri, m],
             )?;
         }
         for t in &s.tags {
-            tx.execute(
+            tx.exec(
                 "INSERT OR IGNORE INTO tags (tag, status_uri) VALUES (?1, ?2)",
                 [t, &uri],
             )?;
@@ -939,7 +952,7 @@ impl Db {
     ///
     /// On a database failure.
     pub fn delete_status(&self, uri: &str, author_uri: &str, now: &str) -> Result<bool, DbError> {
-        let n = self.c().execute(
+        let n = self.c().exec(
             "UPDATE statuses SET deleted = 1, updated = ?3, content = ''
              WHERE uri = ?1 AND author_uri = ?2 AND deleted = 0",
             params![uri, author_uri, now],
@@ -1122,7 +1135,7 @@ impl Db {
     ///
     /// On a database failure.
     pub fn follow(&self, follower: &str, followee: &str, subscription: Option<&str>) -> Result<(), DbError> {
-        self.c().execute(
+        self.c().exec(
             "INSERT OR REPLACE INTO follows (follower, followee, subscription) VALUES (?1, ?2, ?3)",
             params![follower, followee, subscription],
         )?;
@@ -1143,7 +1156,7 @@ impl Db {
                 |r| r.get::<_, Option<String>>(0),
             )
             .optional()?;
-        c.execute(
+        c.exec(
             "DELETE FROM follows WHERE follower = ?1 AND followee = ?2",
             [follower, followee],
         )?;
@@ -1214,12 +1227,12 @@ impl Db {
     pub fn set_favourite(&self, account: &str, status: &str, on: bool) -> Result<bool, DbError> {
         let c = self.c();
         let n = if on {
-            c.execute(
+            c.exec(
                 "INSERT OR IGNORE INTO favourites (account_uri, status_uri) VALUES (?1, ?2)",
                 [account, status],
             )?
         } else {
-            c.execute(
+            c.exec(
                 "DELETE FROM favourites WHERE account_uri = ?1 AND status_uri = ?2",
                 [account, status],
             )?
@@ -1248,12 +1261,12 @@ impl Db {
     pub fn set_domain_block(&self, domain: &str, blocked: bool) -> Result<(), DbError> {
         let c = self.c();
         if blocked {
-            c.execute(
+            c.exec(
                 "INSERT OR IGNORE INTO domain_blocks (domain) VALUES (?1)",
                 [domain],
             )?;
         } else {
-            c.execute("DELETE FROM domain_blocks WHERE domain = ?1", [domain])?;
+            c.exec("DELETE FROM domain_blocks WHERE domain = ?1", [domain])?;
         }
         Ok(())
     }
@@ -1287,8 +1300,8 @@ impl Db {
         forget_before: i64,
     ) -> Result<bool, DbError> {
         let c = self.c();
-        c.execute("DELETE FROM seen_slaps WHERE at < ?1", [forget_before])?;
-        let n = c.execute(
+        c.exec("DELETE FROM seen_slaps WHERE at < ?1", [forget_before])?;
+        let n = c.exec(
             "INSERT OR IGNORE INTO seen_slaps (entry_id, signer, at) VALUES (?1, ?2, ?3)",
             params![entry_id, signer, now],
         )?;
@@ -1307,7 +1320,7 @@ impl Db {
         what: &str,
         next_at: i64,
     ) -> Result<(), DbError> {
-        self.c().execute(
+        self.c().exec(
             "INSERT INTO outbox (endpoint, envelope, what, attempts, next_at) VALUES (?1, ?2, ?3, 1, ?4)",
             params![endpoint, envelope, what, next_at],
         )?;
@@ -1343,11 +1356,11 @@ impl Db {
     pub fn reschedule_slap(&self, id: i64, attempts: u32, next_at: Option<i64>) -> Result<(), DbError> {
         let c = self.c();
         match next_at {
-            Some(at) => c.execute(
+            Some(at) => c.exec(
                 "UPDATE outbox SET attempts = ?2, next_at = ?3 WHERE id = ?1",
                 params![id, attempts, at],
             )?,
-            None => c.execute("DELETE FROM outbox WHERE id = ?1", [id])?,
+            None => c.exec("DELETE FROM outbox WHERE id = ?1", [id])?,
         };
         Ok(())
     }
@@ -1379,8 +1392,8 @@ impl Db {
         expires_at: i64,
     ) -> Result<(), DbError> {
         let c = self.c();
-        c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
-        c.execute(
+        c.exec("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
+        c.exec(
             "INSERT INTO sessions (token, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![token, user_id, csrf, expires_at],
         )?;
@@ -1410,8 +1423,7 @@ impl Db {
     ///
     /// On a database failure.
     pub fn delete_session(&self, token: &str) -> Result<(), DbError> {
-        self.c()
-            .execute("DELETE FROM sessions WHERE token = ?1", [token])?;
+        self.c().exec("DELETE FROM sessions WHERE token = ?1", [token])?;
         Ok(())
     }
 }

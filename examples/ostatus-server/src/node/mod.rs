@@ -160,6 +160,10 @@ pub struct Node {
     /// Salmon slaps accepted and refused (for the metrics).
     pub(crate) slaps_accepted: std::sync::atomic::AtomicU64,
     pub(crate) slaps_refused: std::sync::atomic::AtomicU64,
+    /// Verified slaps applied at once: the database has one connection, so
+    /// more appliers only contend for it (and wake each other) without
+    /// adding throughput.
+    pub(crate) slap_appliers: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Node {
@@ -266,6 +270,7 @@ impl Node {
             rendered: cache::RenderCache::default(),
             slaps_accepted: std::sync::atomic::AtomicU64::new(0),
             slaps_refused: std::sync::atomic::AtomicU64::new(0),
+            slap_appliers: tokio::sync::Semaphore::new(2),
         }))
     }
 

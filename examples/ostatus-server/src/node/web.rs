@@ -805,6 +805,10 @@ async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
     };
     // Database work on a blocking thread: the runtime's threads go on
     // reading and verifying other slaps meanwhile.
+    let gate = node.clone();
+    let Ok(_turn) = gate.slap_appliers.acquire().await else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "salmon: shutting down".into());
+    };
     let applied = tokio::task::spawn_blocking(move || node.on_slap(&name, slap))
         .await
         .unwrap_or_else(|e| Err(NodeError::Remote(format!("applying the slap failed: {e}"))));
