@@ -217,6 +217,30 @@ impl Entry {
         Self::relationship(meta, author, followee, Verb::Unfollow, "is no longer following")
     }
 
+    /// A block of `blocked`: Mastodon's `block` verb
+    /// (`http://mastodon.social/schema/1.0/block`), the person as
+    /// `activity:object`. Mastodon wrote it with a title and no content
+    /// (`block_salmon`); GNU social had no such verb and ignores it.
+    pub fn block(meta: &Meta, author: Person, blocked: &Person) -> Entry {
+        let mut e = Self::relationship(
+            meta,
+            author,
+            blocked,
+            Verb::Block,
+            "no longer wishes to interact with",
+        );
+        e.content = None;
+        e
+    }
+
+    /// The end of a block: Mastodon's `unblock` verb, shaped as
+    /// [`Entry::block`].
+    pub fn unblock(meta: &Meta, author: Person, blocked: &Person) -> Entry {
+        let mut e = Self::relationship(meta, author, blocked, Verb::Unblock, "no longer blocks");
+        e.content = None;
+        e
+    }
+
     fn relationship(meta: &Meta, author: Person, followee: &Person, verb: Verb, what: &str) -> Entry {
         let title = format!("{} {what} {}", who(&author), who(followee));
         let mut e = base(meta, author, title.clone(), verb, ObjectType::Activity);

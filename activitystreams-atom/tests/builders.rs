@@ -255,6 +255,43 @@ fn favorite_follow_unfollow_match_gnu_social() {
     );
 }
 
+/// Mastodon 1.x/2.x's `block_salmon` and `unblock_salmon`
+/// (`app/lib/ostatus/atom_serializer.rb`): verb under
+/// `http://mastodon.social/schema/1.0/`, object type `activity`, the
+/// blocked person as `activity:object`, a title and no content. No real
+/// block slap is in the fixtures (they travel only by Salmon), so the
+/// shape is checked against what that serializer wrote.
+#[test]
+fn block_and_unblock_match_mastodon() {
+    let bob = Person::account(
+        "https://b.example/users/bob",
+        "bob",
+        "b.example",
+        Some("Bob"),
+        None,
+    );
+    let block = Entry::block(&meta(8), alice(), &bob);
+    assert_eq!(block.verb(), Verb::Block);
+    assert_eq!(block.verb().iri(), "http://mastodon.social/schema/1.0/block");
+    assert_eq!(block.object_type, Some(ObjectType::Activity));
+    assert_eq!(
+        block.title.as_deref(),
+        Some("alice no longer wishes to interact with bob")
+    );
+    assert!(block.content.is_none());
+    let object = block.object.as_deref().unwrap();
+    assert_eq!(object.id.as_deref(), Some("https://b.example/users/bob"));
+    assert_eq!(object.object_type, Some(ObjectType::Person));
+    let back = Entry::parse(block.to_xml().as_bytes()).unwrap();
+    assert_eq!(back, block);
+    assert_eq!(back.verb(), Verb::Block);
+
+    let unblock = Entry::unblock(&meta(9), alice(), &bob);
+    assert_eq!(unblock.verb().iri(), "http://mastodon.social/schema/1.0/unblock");
+    assert_eq!(unblock.title.as_deref(), Some("alice no longer blocks bob"));
+    assert_eq!(Entry::parse(unblock.to_xml().as_bytes()).unwrap(), unblock);
+}
+
 #[test]
 fn delete_and_update_profile() {
     let fx = first_entry("wire/pleroma/feed-mastodon-delete.atom");
