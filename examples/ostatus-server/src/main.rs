@@ -4,7 +4,7 @@
 //! ostatus-server demo [--keep-running] [--payloads]  two nodes federating on loopback
 //! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL] [--trust-host HOST]...
 //! ostatus-server user create NAME --password-stdin --data DIR
-//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete ... --as NAME --data DIR
+//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete|block|blocks ... --as NAME --data DIR
 //! ostatus-server block-domain HOST --data DIR
 //! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure] [--trust-host HOST]...
 //! ```
@@ -248,6 +248,23 @@ enum Command {
     Share {
         /// The status's entry id.
         status: String,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Block `user@host`: the follows between you end both ways, their
+    /// statuses are hidden from you, their slaps to you are refused, and
+    /// they are told (Mastodon's Salmon `block`). `--undo` lifts it.
+    Block {
+        /// The account.
+        account: String,
+        /// Lift the block instead (a Salmon `unblock`).
+        #[arg(long)]
+        undo: bool,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// List the accounts you block, one URI per line.
+    Blocks {
         #[command(flatten)]
         who: Acting,
     },
@@ -538,6 +555,28 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Delete { status, who } => {
             let (node, user) = acting(&who)?;
             node.delete(&user, &status).await.map_err(err)
+        }
+        Command::Block { account, undo, who } => {
+            let (node, user) = acting(&who)?;
+            let a = if undo {
+                node.unblock(&user, &account).await
+            } else {
+                node.block(&user, &account).await
+            }
+            .map_err(err)?;
+            println!("{}", a.uri);
+            Ok(())
+        }
+        Command::Blocks { who } => {
+            let (node, user) = acting(&who)?;
+            for uri in node
+                .db()
+                .blocked_by(&node.user_uri(&user.username))
+                .map_err(|e| e.to_string())?
+            {
+                println!("{uri}");
+            }
+            Ok(())
         }
         Command::BlockDomain { domain, undo, data } => {
             let node = open(&data)?;

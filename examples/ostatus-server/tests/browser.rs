@@ -300,6 +300,35 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser.wait_title("#browsertest").await;
     assert!(browser.text().await.contains("A warning from the browser"));
 
+    // Issue 18 item 6: alice blocks bob from his post on her home page;
+    // his posts leave it and the block is listed, with a way back.
+    browser.go(&format!("{}home", a.url())).await;
+    browser.wait_title("Home").await;
+    browser.click("form[action='/actions/block'] button").await;
+    let start = Instant::now();
+    while !browser.text().await.contains("Unblock") {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = browser.text().await;
+    assert!(!page.contains("Hello from bob!"), "bob's post is hidden: {page}");
+    assert_eq!(an.db().blocked_by(&alice_uri).unwrap(), [bn.user_uri("bob")]);
+    browser.click("form[action='/actions/unblock'] button").await;
+    let start = Instant::now();
+    while browser.text().await.contains("Unblock") {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(an.db().blocked_by(&alice_uri).unwrap().is_empty());
+
     drop(browser);
     a.stop().await;
     b.stop().await;

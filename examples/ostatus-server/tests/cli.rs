@@ -184,6 +184,38 @@ async fn serve_and_act_from_the_command_line() {
         .args(["block-domain", "spam.example", "--data", &data])
         .output()
         .unwrap());
+    // Issue 18 item 6: blocks of single accounts, listed and lifted.
+    let ines = format!("ines@{domain}");
+    let blocked = ok(bin()
+        .args(["block", &ines, "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    assert_eq!(blocked, format!("http://{domain}/users/ines"));
+    let listed = ok(bin()
+        .args(["blocks", "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    assert_eq!(listed, blocked);
+    let twice = bin()
+        .args(["block", &ines, "--as", "hana", "--data", &data])
+        .output()
+        .unwrap();
+    assert!(!twice.status.success());
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("already"),
+        "{twice:?}"
+    );
+    ok(bin()
+        .args(["block", &ines, "--undo", "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    assert_eq!(
+        ok(bin()
+            .args(["blocks", "--as", "hana", "--data", &data])
+            .output()
+            .unwrap()),
+        ""
+    );
     let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
         .await
         .unwrap()

@@ -1060,3 +1060,122 @@ async fn a_plain_feed_with_a_hub_is_followed_by_its_url() {
     assert!(err.contains("not an account"), "{err}");
     a.stop().await;
 }
+
+/// Issue 18, item 6: alice (node A) blocks bob (node B), as Mastodon 1.x
+/// users did over OStatus. The follows between them end both ways on both
+/// nodes, B learns of the block by Salmon (Mastodon's `block` verb) and
+/// keeps bob from following her again, bob's statuses are hidden from
+/// alice, and his slaps to her are refused with 403. Unblocking tells B,
+/// and bob's slaps are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_between_two_nodes() {
+    use ostatus_server::node::pages;
+
+    let a = LocalNode::start(&dir("block-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("block-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    let (alice_uri, bob_uri) = (an.user_uri("alice"), bn.user_uri("bob"));
+    an.follow(&alice, &bn.user_acct("bob")).await.unwrap();
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    wait_for("the follows on both nodes", WAIT, || async {
+        Ok(an.db().follows(&bob_uri, &alice_uri)? && bn.db().follows(&alice_uri, &bob_uri)?)
+    })
+    .await
+    .unwrap();
+    // Each has a status of the other's (bob's reaches A through the hub,
+    // alice's reply reaches B by Salmon).
+    let bob_post = bn.post(&bob, "bob's first post", None).await.unwrap();
+    wait_for("bob's post on A", WAIT, || async {
+        Ok(an.db().status(&bob_post.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let alice_reply = an
+        .post(
+            &alice,
+            &format!("@{} a reply", bn.user_acct("bob")),
+            Some(&bob_post.uri),
+        )
+        .await
+        .unwrap();
+    wait_for("alice's reply on B", WAIT, || async {
+        Ok(bn.db().status(&alice_reply.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let home = |n: &std::sync::Arc<ostatus_server::node::Node>, uri: &str| {
+        n.db()
+            .home(uri, 60)
+            .unwrap()
+            .iter()
+            .any(|s| s.uri == bob_post.uri)
+    };
+    assert!(home(&an, &alice_uri), "before the block, alice sees bob's post");
+
+    // The block.
+    an.block(&alice, &bn.user_acct("bob")).await.unwrap();
+    assert_eq!(an.db().blocked_by(&alice_uri).unwrap(), [bob_uri.as_str()]);
+    assert!(!an.db().follows(&alice_uri, &bob_uri).unwrap());
+    assert!(!an.db().follows(&bob_uri, &alice_uri).unwrap());
+    assert!(!home(&an, &alice_uri), "bob's post is hidden from alice");
+    let conversation = bob_post.conversation.clone().unwrap();
+    let seen = |viewer: &str| {
+        an.db()
+            .conversation(&conversation, Some(viewer))
+            .unwrap()
+            .iter()
+            .map(|s| s.uri.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seen(&alice_uri), [alice_reply.uri.as_str()], "in the thread too");
+    let viewer: pages::Viewer = Some((alice.clone(), "t".into()));
+    let page = pages::home(&an, &alice, "t", &viewer, None).unwrap();
+    assert!(page.contains("Unblock"), "the home page lists the block");
+    wait_for("the block on B", WAIT, || async {
+        Ok(bn.db().blocks(&alice_uri, &bob_uri)?)
+    })
+    .await
+    .unwrap();
+    assert!(
+        !bn.db().follows(&bob_uri, &alice_uri).unwrap(),
+        "B: bob no longer follows alice"
+    );
+    assert!(
+        !bn.db().follows(&alice_uri, &bob_uri).unwrap(),
+        "B: alice no longer follows bob"
+    );
+
+    // bob's slaps to alice are refused with 403, and neither can follow
+    // the other across the block.
+    let refused = bn.favourite(&bob, &alice_reply.uri, true).await.unwrap_err();
+    assert!(refused.to_string().contains("403"), "{refused}");
+    let follow = bn.follow(&bob, &an.user_acct("alice")).await.unwrap_err();
+    assert!(follow.to_string().contains("blocks you"), "{follow}");
+    let follow = an.follow(&alice, &bn.user_acct("bob")).await.unwrap_err();
+    assert!(follow.to_string().contains("unblock"), "{follow}");
+    assert!(an.db().favourites(&alice_reply.uri).unwrap().is_empty());
+    // A second block is an error that says so.
+    let again = an.block(&alice, &bn.user_acct("bob")).await.unwrap_err();
+    assert!(again.to_string().contains("already"), "{again}");
+
+    // Unblock: B is told, bob's favourite is taken, his post shows again.
+    an.unblock(&alice, &bn.user_acct("bob")).await.unwrap();
+    assert!(an.db().blocked_by(&alice_uri).unwrap().is_empty());
+    wait_for("the unblock on B", WAIT, || async {
+        Ok(!bn.db().blocks(&alice_uri, &bob_uri)?)
+    })
+    .await
+    .unwrap();
+    bn.favourite(&bob, &alice_reply.uri, false).await.unwrap();
+    bn.favourite(&bob, &alice_reply.uri, true).await.unwrap();
+    wait_for("bob's favourite on A", WAIT, || async {
+        Ok(an.db().favourites(&alice_reply.uri)? == [bob_uri.clone()])
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen(&alice_uri).len(), 2, "bob's post is back in the thread");
+    a.stop().await;
+    b.stop().await;
+}

@@ -389,6 +389,15 @@ const MIGRATIONS: &[&str] = &[
     // 6: how long a resolved account (and its keys) may be used, as its
     // WebFinger answer's Cache-Control said (MS-RSA-05).
     "ALTER TABLE accounts ADD COLUMN fresh_until INTEGER;",
+    // 7: blocks of single accounts, both those local users make and those
+    // remote accounts tell us of by Salmon (issue 18 item 6).
+    "CREATE TABLE IF NOT EXISTS blocks (
+         blocker TEXT NOT NULL,
+         blocked TEXT NOT NULL,
+         since TEXT NOT NULL,
+         PRIMARY KEY (blocker, blocked)
+     );
+     CREATE INDEX IF NOT EXISTS blocks_blocked ON blocks (blocked);",
 ];
 
 /// The schema version this binary writes.
@@ -434,13 +443,19 @@ const STATUS_COLUMNS: &str = "id, uri, author_uri, local_user, kind, content, in
 /// The SQL condition "the viewer bound to `?{n}` (NULL for nobody logged
 /// in) may see the status": world-readable ones to anyone; otherwise to its
 /// author, to the accounts it mentions, and, for private ones, to the
-/// author's followers.
+/// author's followers. Never what the viewer has blocked: statuses by an
+/// account it blocks, and shares of them.
 fn visible_to(n: u8) -> String {
     format!(
         "(visibility IN ('public', 'unlisted') OR (?{n} IS NOT NULL AND (
             author_uri = ?{n}
             OR uri IN (SELECT status_uri FROM mentions WHERE account_uri = ?{n})
-            OR (visibility = 'private' AND author_uri IN (SELECT followee FROM follows WHERE follower = ?{n})))))"
+            OR (visibility = 'private' AND author_uri IN (SELECT followee FROM follows WHERE follower = ?{n})))))
+         AND NOT (?{n} IS NOT NULL AND (
+            author_uri IN (SELECT blocked FROM blocks WHERE blocker = ?{n})
+            OR (shared_uri IS NOT NULL AND EXISTS (
+                SELECT 1 FROM statuses o WHERE o.uri = statuses.shared_uri
+                AND o.author_uri IN (SELECT blocked FROM blocks WHERE blocker = ?{n})))))"
     )
 }
 
@@ -1020,6 +1035,11 @@ impl Db {
     ///
     /// On a database failure.
     pub fn may_see(&self, s: &Status, viewer: Option<&str>) -> Result<bool, DbError> {
+        if let Some(v) = viewer
+            && self.blocks(v, &s.author_uri)?
+        {
+            return Ok(false);
+        }
         if s.visibility.is_world_readable() {
             return Ok(true);
         }
@@ -1283,6 +1303,83 @@ impl Db {
             host.strip_suffix(d.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
         }))
+    }
+
+    /// Records (`on`) or lifts a block of `blocked` by `blocker` (account
+    /// URIs); whether anything changed. Blocking also ends the follows
+    /// between the two, both ways, in the same transaction; their
+    /// subscription ids (a local user's follow of a remote account has
+    /// one) are returned in the `Vec`, for the caller to end.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_block(
+        &self,
+        blocker: &str,
+        blocked: &str,
+        on: bool,
+        now: &str,
+    ) -> Result<(bool, Vec<String>), DbError> {
+        let mut c = self.c();
+        let tx = c.transaction()?;
+        let mut ended = Vec::new();
+        let changed = if on {
+            for (a, b) in [(blocker, blocked), (blocked, blocker)] {
+                let sub = tx
+                    .query_row(
+                        "SELECT subscription FROM follows WHERE follower = ?1 AND followee = ?2",
+                        [a, b],
+                        |r| r.get::<_, Option<String>>(0),
+                    )
+                    .optional()?
+                    .flatten();
+                tx.execute(
+                    "DELETE FROM follows WHERE follower = ?1 AND followee = ?2",
+                    [a, b],
+                )?;
+                ended.extend(sub);
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO blocks (blocker, blocked, since) VALUES (?1, ?2, ?3)",
+                [blocker, blocked, now],
+            )?
+        } else {
+            tx.execute(
+                "DELETE FROM blocks WHERE blocker = ?1 AND blocked = ?2",
+                [blocker, blocked],
+            )?
+        };
+        tx.commit()?;
+        Ok((changed > 0, ended))
+    }
+
+    /// Whether `blocker` blocks `blocked`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn blocks(&self, blocker: &str, blocked: &str) -> Result<bool, DbError> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM blocks WHERE blocker = ?1 AND blocked = ?2",
+                [blocker, blocked],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+
+    /// The accounts `blocker` blocks, oldest block first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn blocked_by(&self, blocker: &str) -> Result<Vec<String>, DbError> {
+        self.many(
+            "SELECT blocked FROM blocks WHERE blocker = ?1 ORDER BY since, blocked",
+            [blocker],
+            |r| r.get(0),
+        )
     }
 
     /// Records a verified slap's entry; `false` if that signer's entry was

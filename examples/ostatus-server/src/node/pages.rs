@@ -87,6 +87,17 @@ fn action(label: &str, path: &str, status_uri: &str, csrf: &str, back: &str) -> 
     }
 }
 
+/// A button acting on an account (`acct` field).
+fn account_action(label: &str, path: &str, acct: &str, csrf: &str, back: &str) -> Markup {
+    html! {
+        form method="post" action={ "/actions/" (path) } {
+            (hidden("csrf", csrf)) (hidden("acct", acct)) (hidden("back", back))
+            button aria-label={ (label) " " (acct) } { (label) }
+        }
+        " "
+    }
+}
+
 /// An error message, if any.
 fn error_note(error: Option<&str>) -> Markup {
     html! {
@@ -226,6 +237,9 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
                     }
                     @if s.author_uri == me {
                         (action("Delete", "delete", &s.uri, csrf, back))
+                    }
+                    @if shown.author_uri != me {
+                        (account_action("Block", "block", &acct, csrf, back))
                     }
                     details {
                         summary { "Reply" }
@@ -390,8 +404,15 @@ pub fn home(
     viewer: &Viewer,
     error: Option<&str>,
 ) -> Result<String, NodeError> {
-    let list = node.db().home(&node.user_uri(&user.username), 60)?;
+    let me = node.user_uri(&user.username);
+    let list = node.db().home(&me, 60)?;
     let list = statuses(node, &list, viewer, "/home")?;
+    let blocked: Vec<_> = node
+        .db()
+        .blocked_by(&me)?
+        .iter()
+        .map(|uri| who(node, uri))
+        .collect();
     let body = html! {
         (error_note(error))
         form method="post" action="/actions/post" {
@@ -416,9 +437,22 @@ pub fn home(
             input name="acct" placeholder="user@host or a feed's URL" aria-label="Account to follow";
             " "
             button { "Follow" }
+            " "
+            button formaction="/actions/block" { "Block" }
         }
         h2 { "Home" }
         (list)
+        @if !blocked.is_empty() {
+            h2 { "Blocked" }
+            ul.blocked {
+                @for (name, acct, link) in &blocked {
+                    li {
+                        a href=(link) { (name) } " @" (acct) " "
+                        (account_action("Unblock", "unblock", acct, csrf, "/home"))
+                    }
+                }
+            }
+        }
     };
     Ok(layout(node, "Home", viewer, body))
 }

@@ -727,6 +727,8 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
         "unfavourite" => node.favourite(&user, &field("status"), false).await,
         "share" => node.share(&user, &field("status")).await.map(drop),
         "delete" => node.delete(&user, &field("status")).await,
+        "block" => node.block(&user, &field("acct")).await.map(drop),
+        "unblock" => node.unblock(&user, &field("acct")).await.map(drop),
         other => Err(NodeError::NotFound(format!("action {other}"))),
     };
     match done {
@@ -809,11 +811,17 @@ async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
     let Ok(_turn) = gate.slap_appliers.acquire().await else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "salmon: shutting down".into());
     };
-    let applied = tokio::task::spawn_blocking(move || node.on_slap(&name, slap))
+    let applier = node.clone();
+    let applied = tokio::task::spawn_blocking(move || applier.on_slap(&name, slap))
         .await
         .unwrap_or_else(|e| Err(NodeError::Remote(format!("applying the slap failed: {e}"))));
     match applied {
-        Ok(()) => text(StatusCode::ACCEPTED, "accepted".into()),
+        Ok(after) => {
+            if let Some(after) = after {
+                tokio::spawn(async move { node.after_slap(after).await });
+            }
+            text(StatusCode::ACCEPTED, "accepted".into())
+        }
         Err(e) => text(status_of(&e), e.to_string()),
     }
 }

@@ -25,6 +25,17 @@ pub(super) fn is_post(e: &Entry) -> bool {
     matches!(e.verb(), Verb::Post)
 }
 
+/// What an applied slap leaves to do with the network, which
+/// [`Node::on_slap`] (database work on a blocking thread) does not: the
+/// WebSub subscriptions to end once a remote account blocked a local user.
+#[derive(Debug)]
+pub(crate) struct AfterSlap {
+    /// The account whose feed was followed.
+    account: Account,
+    /// The subscriptions the block ended.
+    subscriptions: Vec<String>,
+}
+
 impl Node {
     /// Stores what a remote account's entry says: a note or reply, a share
     /// (with the original), a delete (by the same author), a favourite, a
@@ -179,7 +190,7 @@ impl Node {
     /// Synchronous (database work only): the router runs it on a blocking
     /// thread, so that the runtime's threads go on parsing and verifying
     /// other slaps meanwhile.
-    pub(crate) fn on_slap(&self, username: &str, slap: Slap) -> Result<(), NodeError> {
+    pub(crate) fn on_slap(&self, username: &str, slap: Slap) -> Result<Option<AfterSlap>, NodeError> {
         self.user(username)?;
         let entry = Entry::parse(&slap.payload).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let author = self
@@ -192,11 +203,14 @@ impl Node {
         {
             return Err(NodeError::Blocked(host));
         }
+        let me = self.user_uri(username);
+        if self.db.blocks(&me, &author.uri)? {
+            return Err(NodeError::Forbidden(format!("{username} blocks {}", author.acct)));
+        }
         // A post arrives by Salmon only when it concerns this user (as
         // Mastodon's ProcessInteractionService): a mention, or a reply to
         // one of the node's statuses. Anything else is unsolicited.
         if is_post(&entry) {
-            let me = self.user_uri(username);
             let mentioned = entry.mentions().iter().any(|m| m.href == me);
             let local_parent = entry.in_reply_to.iter().any(|r| {
                 self.db
@@ -249,7 +263,7 @@ impl Node {
                     author.acct
                 ),
             );
-            return Ok(());
+            return Ok(None);
         }
         self.report(
             "←",
@@ -259,9 +273,53 @@ impl Node {
                 entry.verb().iri()
             ),
         );
+        if matches!(entry.verb(), Verb::Block | Verb::Unblock) {
+            return self.reflect_block(&entry, &author, &me);
+        }
         self.ingest(&entry, &author)?;
         self.want_parents(&entry, 0);
-        Ok(())
+        Ok(None)
+    }
+
+    /// A remote account blocks (or unblocks) the local account `me`, as
+    /// Mastodon's `reflect_block!`: the follows between them end both
+    /// ways, and the user cannot follow the account again until it
+    /// unblocks. The ended subscription is returned for the caller to end.
+    fn reflect_block(
+        &self,
+        entry: &Entry,
+        author: &Account,
+        me: &str,
+    ) -> Result<Option<AfterSlap>, NodeError> {
+        let target = entry
+            .object
+            .as_ref()
+            .and_then(|o| o.id.clone())
+            .ok_or_else(|| NodeError::Invalid("a block without its object".into()))?;
+        if target != me {
+            return Err(NodeError::Invalid(format!(
+                "a block of {target}, sent to {me}'s endpoint"
+            )));
+        }
+        let on = entry.verb() == Verb::Block;
+        let (changed, ended) = self.db.set_block(&author.uri, me, on, &now_rfc3339())?;
+        if changed {
+            let what = if on { "blocks" } else { "no longer blocks" };
+            self.report("←", format!("{} {what} {me}", author.acct));
+        }
+        Ok((!ended.is_empty()).then(|| AfterSlap {
+            account: author.clone(),
+            subscriptions: ended,
+        }))
+    }
+
+    /// Does what a slap left to do off the database (see [`AfterSlap`]).
+    pub(crate) async fn after_slap(&self, after: AfterSlap) {
+        for sub in after.subscriptions {
+            if let Err(e) = self.end_subscription(&after.account, Some(sub)).await {
+                tracing::warn!(error = %e, "ending a subscription after a block failed");
+            }
+        }
     }
 
     /// A WebSub event: a verified delivery of a followed feed is stored

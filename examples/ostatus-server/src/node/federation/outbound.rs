@@ -376,6 +376,16 @@ impl Node {
         if account.uri == me {
             return Err(NodeError::Invalid("you cannot follow yourself".into()));
         }
+        // As Mastodon's FollowService: not across a block, either way.
+        if self.db.blocks(&me, &account.uri)? {
+            return Err(NodeError::Forbidden(format!(
+                "you block {}: unblock them first",
+                account.acct
+            )));
+        }
+        if self.db.blocks(&account.uri, &me)? {
+            return Err(NodeError::Forbidden(format!("{} blocks you", account.acct)));
+        }
         if self.local_username(&account.uri).is_some() {
             self.db.follow(&me, &account.uri, None)?;
             return Ok(account);
@@ -392,15 +402,8 @@ impl Node {
         let hub = Url::parse(hub).map_err(remote)?;
         let sub_id = self.subscription(&account, &hub, &topic).await?;
         self.db.follow(&me, &account.uri, Some(&sub_id))?;
-        let meta = Meta::new(activity_id(&me, "follows")?, now_rfc3339());
-        let entry = Entry::follow(
-            &meta,
-            self.person(&self.local_account(user)),
-            &self.person(&account),
-        );
-        if let Err(e) = self.slap(user, &entry, &account, "follow").await {
-            tracing::warn!(error = %e, "salmon follow failed");
-        }
+        self.tell(user, &account, Entry::follow, "follows", "follow")
+            .await?;
         self.take_in_feed(&topic, &account).await;
         Ok(account)
     }
@@ -504,6 +507,46 @@ impl Node {
         if self.local_username(&account.uri).is_some() {
             return Ok(account);
         }
+        self.end_subscription(&account, sub).await?;
+        if account.is_feed() {
+            return Ok(account);
+        }
+        self.tell(user, &account, Entry::unfollow, "unfollows", "unfollow")
+            .await?;
+        Ok(account)
+    }
+
+    /// Tells `account` of a relationship activity of `user`'s (a follow,
+    /// unfollow, block or unblock, made by `build`) by a Salmon slap. A
+    /// refusal is logged, not returned: the local change stands.
+    async fn tell(
+        &self,
+        user: &User,
+        account: &Account,
+        build: fn(&Meta, Person, &Person) -> Entry,
+        kind: &str,
+        what: &str,
+    ) -> Result<(), NodeError> {
+        let me = self.user_uri(&user.username);
+        let meta = Meta::new(activity_id(&me, kind)?, now_rfc3339());
+        let entry = build(
+            &meta,
+            self.person(&self.local_account(user)),
+            &self.person(account),
+        );
+        if let Err(e) = self.slap(user, &entry, account, what).await {
+            tracing::warn!(error = %e, "salmon {what} failed");
+        }
+        Ok(())
+    }
+
+    /// Ends the WebSub subscription `sub` to `account`'s feed once no local
+    /// user follows the account any more (local followers share one).
+    pub(crate) async fn end_subscription(
+        &self,
+        account: &Account,
+        sub: Option<String>,
+    ) -> Result<(), NodeError> {
         let still_followed = self
             .db
             .followers(&account.uri)?
@@ -517,18 +560,67 @@ impl Node {
                 Err(e) => tracing::warn!(error = %e, "unsubscribing failed"),
             }
         }
+        Ok(())
+    }
+
+    /// Blocks an account, as Mastodon did: the follows between the user and
+    /// the account end both ways (the WebSub subscription too, when no
+    /// other local user follows it), the account's statuses and shares of
+    /// them are hidden from the user, its slaps to the user are refused
+    /// with 403, and it is told by a Salmon `block` (Mastodon's verb; a
+    /// peer that does not know it ignores it). Blocking another local user
+    /// needs no slap.
+    ///
+    /// # Errors
+    ///
+    /// When the account cannot be resolved, is the user, is a plain feed
+    /// (unfollow it instead) or is blocked already.
+    pub async fn block(&self, user: &User, who: &str) -> Result<Account, NodeError> {
+        let account = self.resolve(&Self::parse_acct(who)?, false).await?;
+        let me = self.user_uri(&user.username);
+        if account.uri == me {
+            return Err(NodeError::Invalid("you cannot block yourself".into()));
+        }
         if account.is_feed() {
+            return Err(NodeError::Invalid(format!(
+                "{} is a feed, not an account: unfollow it instead",
+                account.acct
+            )));
+        }
+        let (changed, ended) = self.db.set_block(&me, &account.uri, true, &now_rfc3339())?;
+        if !changed {
+            return Err(NodeError::Invalid(format!("you already block {}", account.acct)));
+        }
+        tracing::info!(user = %user.username, account = %account.acct, "blocked");
+        if self.local_username(&account.uri).is_some() {
             return Ok(account);
         }
-        let meta = Meta::new(activity_id(&me, "unfollows")?, now_rfc3339());
-        let entry = Entry::unfollow(
-            &meta,
-            self.person(&self.local_account(user)),
-            &self.person(&account),
-        );
-        if let Err(e) = self.slap(user, &entry, &account, "unfollow").await {
-            tracing::warn!(error = %e, "salmon unfollow failed");
+        for sub in ended {
+            self.end_subscription(&account, Some(sub)).await?;
         }
+        self.tell(user, &account, Entry::block, "blocks", "block").await?;
+        Ok(account)
+    }
+
+    /// Lifts a block made by [`Node::block`]; a remote account is told by a
+    /// Salmon `unblock`. Follows that the block ended stay ended.
+    ///
+    /// # Errors
+    ///
+    /// When the account is not blocked.
+    pub async fn unblock(&self, user: &User, who: &str) -> Result<Account, NodeError> {
+        let account = self.resolve(&Self::parse_acct(who)?, false).await?;
+        let me = self.user_uri(&user.username);
+        let (changed, _) = self.db.set_block(&me, &account.uri, false, &now_rfc3339())?;
+        if !changed {
+            return Err(NodeError::Invalid(format!("you do not block {}", account.acct)));
+        }
+        tracing::info!(user = %user.username, account = %account.acct, "unblocked");
+        if self.local_username(&account.uri).is_some() {
+            return Ok(account);
+        }
+        self.tell(user, &account, Entry::unblock, "unblocks", "unblock")
+            .await?;
         Ok(account)
     }
 
