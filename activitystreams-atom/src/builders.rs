@@ -241,6 +241,44 @@ impl Entry {
         e
     }
 
+    /// A follow request to a locked account: the `request-friend` verb,
+    /// which Mastodon 1.x sent instead of `follow` when the account's
+    /// author carried `mastodon:scope` `private` (`follow_request_salmon`:
+    /// a title, no content).
+    pub fn request_friend(meta: &Meta, author: Person, target: &Person) -> Entry {
+        let mut e = Self::relationship(meta, author, target, Verb::RequestFriend, "requested to follow");
+        e.content = None;
+        e
+    }
+
+    /// The locked account `author` approves `requester`'s follow request:
+    /// verb `authorize`, whose object is the request itself (an activity
+    /// by the requester, verb `request-friend`, the author as its object),
+    /// as Mastodon's `authorize_follow_request_salmon`.
+    pub fn authorize(meta: &Meta, author: Person, requester: &Person) -> Entry {
+        Self::answer_request(meta, author, requester, Verb::Authorize, "authorizes")
+    }
+
+    /// The locked account `author` refuses `requester`'s follow request:
+    /// verb `reject`, shaped as [`Entry::authorize`].
+    pub fn reject(meta: &Meta, author: Person, requester: &Person) -> Entry {
+        Self::answer_request(meta, author, requester, Verb::Reject, "rejects")
+    }
+
+    fn answer_request(meta: &Meta, author: Person, requester: &Person, verb: Verb, what: &str) -> Entry {
+        let title = format!("{} {what} follow request by {}", who(&author), who(requester));
+        let request = Entry {
+            author: Some(requester.clone()),
+            object_type: Some(ObjectType::Activity),
+            verb: Some(Verb::RequestFriend),
+            object: Some(Box::new(person_object(&author))),
+            ..Entry::default()
+        };
+        let mut e = base(meta, author, title, verb, ObjectType::Activity);
+        e.object = Some(Box::new(request));
+        e
+    }
+
     fn relationship(meta: &Meta, author: Person, followee: &Person, verb: Verb, what: &str) -> Entry {
         let title = format!("{} {what} {}", who(&author), who(followee));
         let mut e = base(meta, author, title.clone(), verb, ObjectType::Activity);

@@ -84,6 +84,16 @@ fn alice() -> Person {
     )
 }
 
+fn bob() -> Person {
+    Person::account(
+        "https://b.example/users/bob",
+        "bob",
+        "b.example",
+        Some("Bob"),
+        None,
+    )
+}
+
 fn meta(n: u32) -> Meta {
     Meta::new(
         format!("tag:a.example,2026-11-25:objectId={n}:objectType=Status"),
@@ -263,13 +273,7 @@ fn favorite_follow_unfollow_match_gnu_social() {
 /// shape is checked against what that serializer wrote.
 #[test]
 fn block_and_unblock_match_mastodon() {
-    let bob = Person::account(
-        "https://b.example/users/bob",
-        "bob",
-        "b.example",
-        Some("Bob"),
-        None,
-    );
+    let bob = bob();
     let block = Entry::block(&meta(8), alice(), &bob);
     assert_eq!(block.verb(), Verb::Block);
     assert_eq!(block.verb().iri(), "http://mastodon.social/schema/1.0/block");
@@ -290,6 +294,60 @@ fn block_and_unblock_match_mastodon() {
     assert_eq!(unblock.verb().iri(), "http://mastodon.social/schema/1.0/unblock");
     assert_eq!(unblock.title.as_deref(), Some("alice no longer blocks bob"));
     assert_eq!(Entry::parse(unblock.to_xml().as_bytes()).unwrap(), unblock);
+}
+
+/// Mastodon 1.x's follow requests to locked accounts
+/// (`follow_request_salmon`, `authorize_follow_request_salmon`,
+/// `reject_follow_request_salmon`): the request names the locked account
+/// as its object; the answer's object is the request, an activity by the
+/// requester with the locked account inside.
+#[test]
+fn follow_requests_match_mastodon() {
+    let bob = bob();
+    let request = Entry::request_friend(&meta(10), alice(), &bob);
+    assert_eq!(
+        request.verb().iri(),
+        "http://activitystrea.ms/schema/1.0/request-friend"
+    );
+    assert_eq!(request.title.as_deref(), Some("alice requested to follow bob"));
+    assert!(request.content.is_none());
+    assert_eq!(
+        request.object.as_deref().unwrap().id.as_deref(),
+        Some("https://b.example/users/bob")
+    );
+    assert_eq!(Entry::parse(request.to_xml().as_bytes()).unwrap(), request);
+
+    for (answer, verb, what) in [
+        (
+            Entry::authorize(&meta(11), bob.clone(), &alice()),
+            Verb::Authorize,
+            "authorizes",
+        ),
+        (
+            Entry::reject(&meta(12), bob.clone(), &alice()),
+            Verb::Reject,
+            "rejects",
+        ),
+    ] {
+        assert_eq!(answer.verb(), verb);
+        assert_eq!(
+            answer.title.as_deref(),
+            Some(format!("bob {what} follow request by alice").as_str())
+        );
+        let inner = answer.object.as_deref().unwrap();
+        assert_eq!(inner.verb(), Verb::RequestFriend);
+        assert_eq!(inner.object_type, Some(ObjectType::Activity));
+        assert_eq!(
+            inner.actor().and_then(Person::identifier).as_deref(),
+            Some("https://a.example/users/alice")
+        );
+        assert_eq!(
+            inner.object.as_deref().unwrap().id.as_deref(),
+            Some("https://b.example/users/bob")
+        );
+        let back = Entry::parse(answer.to_xml().as_bytes()).unwrap();
+        assert_eq!(back, answer);
+    }
 }
 
 #[test]
