@@ -4,7 +4,7 @@
 //! ostatus-server demo [--keep-running] [--payloads]  two nodes federating on loopback
 //! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL] [--trust-host HOST]...
 //! ostatus-server user create NAME --password-stdin --data DIR
-//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete|block|blocks ... --as NAME --data DIR
+//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete|block|blocks|lock|requests|authorize ... --as NAME --data DIR
 //! ostatus-server block-domain HOST --data DIR
 //! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure] [--trust-host HOST]...
 //! ```
@@ -265,6 +265,33 @@ enum Command {
     },
     /// List the accounts you block, one URI per line.
     Blocks {
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Lock your account: follows wait for your approval (Mastodon's
+    /// locked accounts; peers send `request-friend`). `--undo` unlocks it
+    /// and approves every waiting request.
+    Lock {
+        /// Unlock instead.
+        #[arg(long)]
+        undo: bool,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// List the follow requests waiting for your approval, one account URI
+    /// per line.
+    Requests {
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Approve a follow request (a Salmon `authorize`); `--reject` refuses
+    /// it (a `reject`).
+    Authorize {
+        /// The account that asked (`user@host` or its URI).
+        account: String,
+        /// Refuse instead.
+        #[arg(long)]
+        reject: bool,
         #[command(flatten)]
         who: Acting,
     },
@@ -532,6 +559,13 @@ async fn run(command: Command) -> Result<(), String> {
             let (node, user) = acting(&who)?;
             let a = node.follow(&user, &account).await.map_err(err)?;
             println!("{}", a.uri);
+            if node
+                .db()
+                .follow_requested(&node.user_uri(&user.username), &a.uri)
+                .map_err(|e| e.to_string())?
+            {
+                eprintln!("{} is locked: the follow waits for their approval", a.acct);
+            }
             Ok(())
         }
         Command::Unfollow { account, who } => {
@@ -576,6 +610,30 @@ async fn run(command: Command) -> Result<(), String> {
             {
                 println!("{uri}");
             }
+            Ok(())
+        }
+        Command::Lock { undo, who } => {
+            let (node, user) = acting(&who)?;
+            node.set_locked(&user, !undo).await.map_err(err)
+        }
+        Command::Requests { who } => {
+            let (node, user) = acting(&who)?;
+            for uri in node
+                .db()
+                .follow_requests_to(&node.user_uri(&user.username))
+                .map_err(|e| e.to_string())?
+            {
+                println!("{uri}");
+            }
+            Ok(())
+        }
+        Command::Authorize { account, reject, who } => {
+            let (node, user) = acting(&who)?;
+            let a = node
+                .answer_follow_request(&user, &account, !reject)
+                .await
+                .map_err(err)?;
+            println!("{}", a.uri);
             Ok(())
         }
         Command::BlockDomain { domain, undo, data } => {

@@ -169,6 +169,20 @@ impl Driver {
         }
     }
 
+    /// Waits until the page's text holds `needle` (`present`) or no
+    /// longer does; fails with the page after 15 s.
+    async fn wait_text(&self, needle: &str, present: bool) {
+        let start = Instant::now();
+        while self.text().await.contains(needle) != present {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "waiting for {needle:?} (present: {present}): {}",
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn element(&self, css: &str) -> String {
         let v = self
             .call(
@@ -255,15 +269,7 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
         .type_into("textarea[name=text]", "Posted from a real browser")
         .await;
     browser.click("form[action='/actions/post'] button").await;
-    let start = Instant::now();
-    while !browser.text().await.contains("Posted from a real browser") {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "{}",
-            browser.text().await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    browser.wait_text("Posted from a real browser", true).await;
     let alice_uri = an.user_uri("alice");
     assert!(
         an.db()
@@ -287,15 +293,7 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
         .type_into("textarea[name=text]", "Behind the warning #BrowserTest")
         .await;
     browser.click("form[action='/actions/post'] button").await;
-    let start = Instant::now();
-    while !browser.text().await.contains("A warning from the browser") {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "{}",
-            browser.text().await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    browser.wait_text("A warning from the browser", true).await;
     browser.go(&format!("{}tags/browsertest", a.url())).await;
     browser.wait_title("#browsertest").await;
     assert!(browser.text().await.contains("A warning from the browser"));
@@ -305,21 +303,37 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser.go(&format!("{}home", a.url())).await;
     browser.wait_title("Home").await;
     browser.click("form[action='/actions/block'] button").await;
-    let start = Instant::now();
-    while !browser.text().await.contains("Unblock") {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "{}",
-            browser.text().await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    browser.wait_text("Unblock", true).await;
     let page = browser.text().await;
     assert!(!page.contains("Hello from bob!"), "bob's post is hidden: {page}");
     assert_eq!(an.db().blocked_by(&alice_uri).unwrap(), [bn.user_uri("bob")]);
     browser.click("form[action='/actions/unblock'] button").await;
+    browser.wait_text("Unblock", false).await;
+    assert!(an.db().blocked_by(&alice_uri).unwrap().is_empty());
+
+    // ...and locks her account: dave's follow waits on her home page
+    // until she approves it there.
+    browser.click("form[action='/actions/lock'] button").await;
+    browser.wait_text("Your account is locked", true).await;
+    let dave = bn.create_user("dave", "Dave", None).await.unwrap();
+    bn.follow(&dave, &an.user_acct("alice")).await.unwrap();
+    let dave_uri = bn.user_uri("dave");
     let start = Instant::now();
-    while browser.text().await.contains("Unblock") {
+    loop {
+        browser.go(&format!("{}home", a.url())).await;
+        if browser.text().await.contains("Follow requests") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.click("form[action='/actions/authorize'] button").await;
+    let start = Instant::now();
+    while !an.db().follows(&dave_uri, &alice_uri).unwrap() {
         assert!(
             start.elapsed() < Duration::from_secs(15),
             "{}",
@@ -327,7 +341,9 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(an.db().blocked_by(&alice_uri).unwrap().is_empty());
+    browser.go(&format!("{}home", a.url())).await;
+    browser.click("form[action='/actions/unlock'] button").await;
+    browser.wait_text("Lock your account", true).await;
 
     drop(browser);
     a.stop().await;

@@ -216,6 +216,45 @@ async fn serve_and_act_from_the_command_line() {
             .unwrap()),
         ""
     );
+    // A locked account: ines's follow waits until hana approves it.
+    ok(bin()
+        .args(["lock", "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    let asked = bin()
+        .args([
+            "follow",
+            &format!("hana@{domain}"),
+            "--as",
+            "ines",
+            "--data",
+            &data,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&asked.stderr).contains("waits for their approval"),
+        "{asked:?}"
+    );
+    let waiting = ok(bin()
+        .args(["requests", "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    assert_eq!(waiting, blocked, "ines waits");
+    ok(bin()
+        .args(["authorize", &ines, "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
+    let node = ostatus_server::node::db::Db::open(&dir.join("node.db")).unwrap();
+    assert!(
+        node.follows(&blocked, &format!("http://{domain}/users/hana"))
+            .unwrap()
+    );
+    drop(node);
+    ok(bin()
+        .args(["lock", "--undo", "--as", "hana", "--data", &data])
+        .output()
+        .unwrap());
     let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
         .await
         .unwrap()

@@ -1179,3 +1179,115 @@ async fn a_block_between_two_nodes() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Issue 18, item 6: a locked account, as Mastodon 1.x exchanged follow
+/// requests over OStatus. alice (node A) locks her account: her Atom author
+/// says `mastodon:scope` `private`, so bob's node sends `request-friend`
+/// instead of `follow` and does not subscribe yet. She approves (Salmon
+/// `authorize`): bob's node subscribes and her posts reach him. carol's
+/// node, which still took alice for unlocked, sends a plain follow: it
+/// waits as a request too, and alice's refusal (`reject`) ends carol's
+/// follow on both nodes. Unlocking approves what is still waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_account_approves_its_followers() {
+    let a = LocalNode::start(&dir("locked-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("locked-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    let carol = bn.create_user("carol", "Carol", None).await.unwrap();
+    let alice_uri = an.user_uri("alice");
+    let (bob_uri, carol_uri) = (bn.user_uri("bob"), bn.user_uri("carol"));
+    an.set_locked(&alice, true).await.unwrap();
+    let alice = an.user("alice").unwrap();
+    assert!(alice.locked);
+    let feed = reqwest::get(format!("{}users/alice.atom", a.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains("<mastodon:scope>private</mastodon:scope>"),
+        "a locked author says so, as Mastodon's: {feed}"
+    );
+
+    // bob asks; nothing is followed until alice answers.
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    assert!(bn.db().follow_requested(&bob_uri, &alice_uri).unwrap());
+    assert!(!bn.db().follows(&bob_uri, &alice_uri).unwrap());
+    wait_for("bob's request on A", WAIT, || async {
+        Ok(an.db().follow_requests_to(&alice_uri)? == [bob_uri.clone()])
+    })
+    .await
+    .unwrap();
+    assert!(!an.db().follows(&bob_uri, &alice_uri).unwrap());
+
+    // She approves: B is told, subscribes, and her next post reaches bob.
+    an.answer_follow_request(&alice, &bob_uri, true).await.unwrap();
+    assert!(an.db().follows(&bob_uri, &alice_uri).unwrap());
+    assert!(an.db().follow_requests_to(&alice_uri).unwrap().is_empty());
+    wait_for("the approval on B", WAIT, || async {
+        Ok(bn.db().follows(&bob_uri, &alice_uri)?
+            && !bn.db().follow_requested(&bob_uri, &alice_uri)?
+            && bn.db().subscription_of(&bob_uri, &alice_uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    an.hub_idle().await;
+    let post = an.post(&alice, "for my approved followers", None).await.unwrap();
+    wait_for("alice's post on B through the hub", WAIT, || async {
+        Ok(bn.db().status(&post.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+
+    // carol's node believes alice unlocked: a plain follow, which A takes
+    // as a request; alice refuses, and B drops carol's follow.
+    let mut stale = bn.db().account(&alice_uri).unwrap().unwrap();
+    stale.locked = false;
+    bn.db().put_account(&stale).unwrap();
+    bn.follow(&carol, &an.user_acct("alice")).await.unwrap();
+    assert!(bn.db().follows(&carol_uri, &alice_uri).unwrap());
+    wait_for("carol's follow as a request on A", WAIT, || async {
+        Ok(an.db().follow_requests_to(&alice_uri)? == [carol_uri.clone()])
+    })
+    .await
+    .unwrap();
+    assert!(!an.db().follows(&carol_uri, &alice_uri).unwrap());
+    an.answer_follow_request(&alice, &bn.user_acct("carol"), false)
+        .await
+        .unwrap();
+    wait_for("the refusal on B", WAIT, || async {
+        Ok(!bn.db().follows(&carol_uri, &alice_uri)?)
+    })
+    .await
+    .unwrap();
+    let none = an
+        .answer_follow_request(&alice, &carol_uri, true)
+        .await
+        .unwrap_err();
+    assert!(none.to_string().contains("has not asked"), "{none}");
+
+    // carol asks again (her node now knows alice is locked); unlocking
+    // approves her.
+    let mut known = bn.db().account(&alice_uri).unwrap().unwrap();
+    known.locked = true;
+    bn.db().put_account(&known).unwrap();
+    bn.follow(&carol, &an.user_acct("alice")).await.unwrap();
+    assert!(bn.db().follow_requested(&carol_uri, &alice_uri).unwrap());
+    wait_for("carol's second request on A", WAIT, || async {
+        Ok(an.db().follow_requests_to(&alice_uri)? == [carol_uri.clone()])
+    })
+    .await
+    .unwrap();
+    an.set_locked(&alice, false).await.unwrap();
+    assert!(an.db().follows(&carol_uri, &alice_uri).unwrap());
+    wait_for("carol's approval on B", WAIT, || async {
+        Ok(bn.db().follows(&carol_uri, &alice_uri)?)
+    })
+    .await
+    .unwrap();
+    a.stop().await;
+    b.stop().await;
+}

@@ -59,6 +59,9 @@ pub struct User {
     pub password: Option<String>,
     /// The RSA private key (PKCS#8 PEM).
     pub private_key: String,
+    /// Whether follows must be approved (a locked account, as Mastodon's):
+    /// its Atom author carries `mastodon:scope` `private`.
+    pub locked: bool,
 }
 
 /// A remote account, as resolved and cached.
@@ -93,6 +96,11 @@ pub struct Account {
     /// author carries the element, as Mastodon's did. Only such accounts
     /// are sent private and direct statuses.
     pub honours_scope: bool,
+    /// Whether the account is locked: its Atom author carries
+    /// `mastodon:scope` `private`, as Mastodon wrote for an account whose
+    /// follows need approval. Such an account is sent a `request-friend`
+    /// instead of a `follow`.
+    pub locked: bool,
 }
 
 impl Account {
@@ -398,6 +406,16 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (blocker, blocked)
      );
      CREATE INDEX IF NOT EXISTS blocks_blocked ON blocks (blocked);",
+    // 8: locked accounts and follow requests (issue 18 item 6).
+    "ALTER TABLE users ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE accounts ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE IF NOT EXISTS follow_requests (
+         requester TEXT NOT NULL,
+         target TEXT NOT NULL,
+         since TEXT NOT NULL,
+         PRIMARY KEY (requester, target)
+     );
+     CREATE INDEX IF NOT EXISTS follow_requests_target ON follow_requests (target);",
 ];
 
 /// The schema version this binary writes.
@@ -491,6 +509,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         bio: r.get(3)?,
         password: r.get(4)?,
         private_key: r.get(5)?,
+        locked: r.get::<_, i64>(6)? != 0,
     })
 }
 
@@ -507,14 +526,15 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         fetched_at: r.get(8)?,
         honours_scope: r.get::<_, i64>(9)? != 0,
         fresh_until: r.get(10)?,
+        locked: r.get::<_, i64>(11)? != 0,
     })
 }
 
 /// A database change stamp: see [`Db::change_stamp`].
 pub type Stamp = (i64, u64);
 
-const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key";
-const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope, fresh_until";
+const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key, locked";
+const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope, fresh_until, locked";
 
 impl Db {
     /// Opens (or creates) the database file.
@@ -765,7 +785,7 @@ impl Db {
         )?;
         c.exec(
             &format!(
-                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ),
             params![
                 a.uri,
@@ -778,7 +798,8 @@ impl Db {
                 a.public_key,
                 a.fetched_at,
                 a.honours_scope,
-                a.fresh_until
+                a.fresh_until,
+                a.locked
             ],
         )?;
         Ok(())
@@ -789,10 +810,95 @@ impl Db {
     /// # Errors
     ///
     /// On a database failure.
-    pub fn set_honours_scope(&self, uri: &str) -> Result<(), DbError> {
-        self.c()
-            .exec("UPDATE accounts SET honours_scope = 1 WHERE uri = ?1", [uri])?;
+    pub fn set_honours_scope(&self, uri: &str, locked: bool) -> Result<(), DbError> {
+        self.c().exec(
+            "UPDATE accounts SET honours_scope = 1, locked = ?2 WHERE uri = ?1",
+            params![uri, locked],
+        )?;
         Ok(())
+    }
+
+    /// Locks (or unlocks) a local user: follows of a locked user wait for
+    /// approval.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_locked(&self, user_id: i64, locked: bool) -> Result<(), DbError> {
+        self.c().exec(
+            "UPDATE users SET locked = ?2 WHERE id = ?1",
+            params![user_id, locked],
+        )?;
+        Ok(())
+    }
+
+    /// Records (`on`) or drops a follow request of `requester` to `target`
+    /// (account URIs); whether anything changed.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_follow_request(
+        &self,
+        requester: &str,
+        target: &str,
+        on: bool,
+        now: &str,
+    ) -> Result<bool, DbError> {
+        let c = self.c();
+        let n = if on {
+            c.exec(
+                "INSERT OR IGNORE INTO follow_requests (requester, target, since) VALUES (?1, ?2, ?3)",
+                [requester, target, now],
+            )?
+        } else {
+            c.exec(
+                "DELETE FROM follow_requests WHERE requester = ?1 AND target = ?2",
+                [requester, target],
+            )?
+        };
+        Ok(n > 0)
+    }
+
+    /// Whether `requester` waits for `target` to approve its follow.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn follow_requested(&self, requester: &str, target: &str) -> Result<bool, DbError> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM follow_requests WHERE requester = ?1 AND target = ?2",
+                [requester, target],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+
+    /// Who waits for `target` to approve a follow, oldest request first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn follow_requests_to(&self, target: &str) -> Result<Vec<String>, DbError> {
+        self.many(
+            "SELECT requester FROM follow_requests WHERE target = ?1 ORDER BY since, requester",
+            [target],
+            |r| r.get(0),
+        )
+    }
+
+    /// Whom `requester` waits for, oldest request first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn follow_requests_by(&self, requester: &str) -> Result<Vec<String>, DbError> {
+        self.many(
+            "SELECT target FROM follow_requests WHERE requester = ?1 ORDER BY since, target",
+            [requester],
+            |r| r.get(0),
+        )
     }
 
     /// Replaces a local user's password hash.
@@ -1309,7 +1415,8 @@ impl Db {
     /// URIs); whether anything changed. Blocking also ends the follows
     /// between the two, both ways, in the same transaction; their
     /// subscription ids (a local user's follow of a remote account has
-    /// one) are returned in the `Vec`, for the caller to end.
+    /// one) are returned in the `Vec`, for the caller to end. Follow
+    /// requests between the two are dropped.
     ///
     /// # Errors
     ///
@@ -1340,6 +1447,11 @@ impl Db {
                 )?;
                 ended.extend(sub);
             }
+            tx.execute(
+                "DELETE FROM follow_requests WHERE (requester = ?1 AND target = ?2)
+                 OR (requester = ?2 AND target = ?1)",
+                [blocker, blocked],
+            )?;
             tx.execute(
                 "INSERT OR IGNORE INTO blocks (blocker, blocked, since) VALUES (?1, ?2, ?3)",
                 [blocker, blocked, now],

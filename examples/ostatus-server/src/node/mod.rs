@@ -465,6 +465,13 @@ impl Node {
             .cloned()
     }
 
+    pub(crate) fn forget_local_account(&self, username: &str) {
+        self.local_accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(username);
+    }
+
     pub(crate) fn cache_local_account(&self, username: &str, a: db::Account) {
         self.local_accounts
             .lock()

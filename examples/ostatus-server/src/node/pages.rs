@@ -98,6 +98,31 @@ fn account_action(label: &str, path: &str, acct: &str, csrf: &str, back: &str) -
     }
 }
 
+/// A titled list of accounts (as [`who`] gives them), each with buttons
+/// (label, action) acting on it from the home page; nothing when empty.
+fn people_list(
+    title: &str,
+    people: &[(String, String, String)],
+    buttons: &[(&str, &str)],
+    csrf: &str,
+) -> Markup {
+    html! {
+        @if !people.is_empty() {
+            h2 { (title) }
+            ul.people {
+                @for (name, acct, link) in people {
+                    li {
+                        a href=(link) { (name) } " @" (acct) " "
+                        @for (label, path) in buttons {
+                            (account_action(label, path, acct, csrf, "/home"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// An error message, if any.
 fn error_note(error: Option<&str>) -> Markup {
     html! {
@@ -331,6 +356,10 @@ pub fn profile(node: &Node, user: &User, viewer: &Viewer) -> Result<String, Node
             let me = node.user_uri(&v.username);
             let (label, path) = if node.db().follows(&me, &uri)? {
                 ("Unfollow", "unfollow")
+            } else if node.db().follow_requested(&me, &uri)? {
+                ("Withdraw the follow request", "unfollow")
+            } else if user.locked {
+                ("Ask to follow", "follow")
             } else {
                 ("Follow", "follow")
             };
@@ -350,7 +379,10 @@ pub fn profile(node: &Node, user: &User, viewer: &Viewer) -> Result<String, Node
     let body = html! {
         section.profile.h-card {
             h2.p-name { (user.display_name) }
-            p { "@" (node.user_acct(&user.username)) }
+            p {
+                "@" (node.user_acct(&user.username))
+                @if user.locked { " · " span.locked title="Follows need approval" { "locked" } }
+            }
             p.p-note { (user.bio) }
             p {
                 (following) " following · " (followers) " followers · "
@@ -407,12 +439,12 @@ pub fn home(
     let me = node.user_uri(&user.username);
     let list = node.db().home(&me, 60)?;
     let list = statuses(node, &list, viewer, "/home")?;
-    let blocked: Vec<_> = node
-        .db()
-        .blocked_by(&me)?
-        .iter()
-        .map(|uri| who(node, uri))
-        .collect();
+    let people = |uris: Vec<String>| uris.iter().map(|uri| who(node, uri)).collect::<Vec<_>>();
+    let blocked = people(node.db().blocked_by(&me)?);
+    let requests = people(node.db().follow_requests_to(&me)?);
+    let waiting = people(node.db().follow_requests_by(&me)?);
+    // The form acts on the stored flag, not the session's copy of it.
+    let locked = node.db().user(&user.username)?.is_some_and(|u| u.locked);
     let body = html! {
         (error_note(error))
         form method="post" action="/actions/post" {
@@ -440,19 +472,28 @@ pub fn home(
             " "
             button formaction="/actions/block" { "Block" }
         }
-        h2 { "Home" }
-        (list)
-        @if !blocked.is_empty() {
-            h2 { "Blocked" }
-            ul.blocked {
-                @for (name, acct, link) in &blocked {
-                    li {
-                        a href=(link) { (name) } " @" (acct) " "
-                        (account_action("Unblock", "unblock", acct, csrf, "/home"))
-                    }
+        form method="post" action={ "/actions/" (if locked { "unlock" } else { "lock" }) } {
+            (hidden("csrf", csrf)) (hidden("back", "/home"))
+            @if locked {
+                "Your account is locked: you approve each follower. "
+                button { "Unlock" }
+            } @else {
+                button { "Lock your account" } " (approve each follower)"
+            }
+        }
+        (people_list("Follow requests", &requests, &[("Approve", "authorize"), ("Reject", "reject")], csrf))
+        @if !waiting.is_empty() {
+            p.waiting {
+                "Waiting for approval: "
+                @for (i, (name, acct, link)) in waiting.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a href=(link) { (name) } " @" (acct)
                 }
             }
         }
+        h2 { "Home" }
+        (list)
+        (people_list("Blocked", &blocked, &[("Unblock", "unblock")], csrf))
     };
     Ok(layout(node, "Home", viewer, body))
 }

@@ -729,6 +729,16 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
         "delete" => node.delete(&user, &field("status")).await,
         "block" => node.block(&user, &field("acct")).await.map(drop),
         "unblock" => node.unblock(&user, &field("acct")).await.map(drop),
+        "authorize" => node
+            .answer_follow_request(&user, &field("acct"), true)
+            .await
+            .map(drop),
+        "reject" => node
+            .answer_follow_request(&user, &field("acct"), false)
+            .await
+            .map(drop),
+        "lock" => node.set_locked(&user, true).await,
+        "unlock" => node.set_locked(&user, false).await,
         other => Err(NodeError::NotFound(format!("action {other}"))),
     };
     match done {

@@ -67,6 +67,7 @@ impl Node {
             fetched_at: now_secs(),
             honours_scope: true,
             fresh_until: None,
+            locked: user.locked,
         }
     }
 
@@ -149,6 +150,7 @@ impl Node {
             public_key: magic_keys_of(d),
             fetched_at: now_secs(),
             honours_scope: false,
+            locked: false,
             // Cache-Control and the document's own Expires (MS-RSA-05/06).
             fresh_until: found.usable_until(now_secs()),
         };
@@ -172,6 +174,11 @@ impl Node {
         // Mastodon's author carries mastodon:scope; software that writes it
         // reads it, and may be sent private and direct statuses.
         account.honours_scope = owner.as_ref().is_some_and(|p| p.scope.is_some());
+        // ...and `private` there is a locked account (follows need approval).
+        account.locked = owner
+            .as_ref()
+            .and_then(|p| p.scope.as_deref())
+            .is_some_and(|s| s == "private");
         if account.salmon_url.is_none() {
             account.salmon_url = feed.salmon().map(str::to_owned);
         }
@@ -195,11 +202,11 @@ impl Node {
         let (user, host) = a.acct.split_once('@').unwrap_or((&a.acct, ""));
         let name = (!a.display_name.is_empty()).then_some(a.display_name.as_str());
         let mut p = Person::account(&a.uri, user, host, name, a.profile_url.as_deref());
-        // As Mastodon: the author of a local account carries its scope
-        // (accounts here are not locked), which tells peers that this node
-        // honours the scopes of the statuses it is sent.
+        // As Mastodon: the author of a local account carries its scope,
+        // `private` when it is locked, which also tells peers that this
+        // node honours the scopes of the statuses it is sent.
         if self.local_username(&a.uri).is_some() {
-            p.scope = Some("public".into());
+            p.scope = Some(if a.locked { "private" } else { "public" }.into());
         }
         p
     }

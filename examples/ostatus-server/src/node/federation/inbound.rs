@@ -27,13 +27,16 @@ pub(super) fn is_post(e: &Entry) -> bool {
 
 /// What an applied slap leaves to do with the network, which
 /// [`Node::on_slap`] (database work on a blocking thread) does not: the
-/// WebSub subscriptions to end once a remote account blocked a local user.
+/// WebSub subscriptions to end once a remote account blocked a local user,
+/// or the one to make once it approved a follow request.
 #[derive(Debug)]
 pub(crate) struct AfterSlap {
-    /// The account whose feed was followed.
+    /// The remote account.
     account: Account,
-    /// The subscriptions the block ended.
+    /// The subscriptions to its feed that a block or a refusal ended.
     subscriptions: Vec<String>,
+    /// The local account whose follow request it approved.
+    follow_as: Option<String>,
 }
 
 impl Node {
@@ -41,8 +44,15 @@ impl Node {
     /// (with the original), a delete (by the same author), a favourite, a
     /// follow or an unfollow of a local user.
     pub(crate) fn ingest(&self, e: &Entry, author: &Account) -> Result<(), NodeError> {
-        if !author.honours_scope && e.actor().is_some_and(|p| p.scope.is_some()) {
-            self.db.set_honours_scope(&author.uri)?;
+        // Mastodon's author carries its scope: `private` for a locked
+        // account, whose follows need approval.
+        if let Some(scope) = e.actor().and_then(|p| p.scope.as_deref())
+            && !author.is_feed()
+        {
+            let locked = scope == "private";
+            if !author.honours_scope || author.locked != locked {
+                self.db.set_honours_scope(&author.uri, locked)?;
+            }
         }
         let id =
             e.id.clone()
@@ -103,21 +113,31 @@ impl Node {
                     self.report("←", format!("{} {what} {target}", author.acct));
                 }
             }
-            Verb::Follow | Verb::Unfollow => {
+            Verb::Follow | Verb::RequestFriend | Verb::Unfollow => {
                 let target = e
                     .object
                     .as_ref()
                     .and_then(|o| o.id.clone())
                     .ok_or_else(|| NodeError::Invalid("a follow without its object".into()))?;
-                if self.local_username(&target).is_none() {
+                let Some(user) = self.local_username(&target) else {
                     return Err(NodeError::Invalid(format!("{target} is not an account here")));
+                };
+                if self.db.blocks(&target, &author.uri)? {
+                    return Err(NodeError::Forbidden(format!("{user} blocks {}", author.acct)));
                 }
-                if e.verb() == Verb::Follow {
+                let locked = self.db.user(&user)?.is_some_and(|u| u.locked);
+                if e.verb() == Verb::Unfollow {
+                    self.db.unfollow(&author.uri, &target)?;
+                    self.db.set_follow_request(&author.uri, &target, false, &now)?;
+                    self.report("←", format!("{} unfollowed {target}", author.acct));
+                } else if locked && !self.db.follows(&author.uri, &target)? {
+                    // A locked user approves each follow: a plain follow
+                    // (GNU social knows no locks) waits as a request too.
+                    self.db.set_follow_request(&author.uri, &target, true, &now)?;
+                    self.report("←", format!("{} asks to follow {target}", author.acct));
+                } else {
                     self.db.follow(&author.uri, &target, None)?;
                     self.report("←", format!("{} follows {target}", author.acct));
-                } else {
-                    self.db.unfollow(&author.uri, &target)?;
-                    self.report("←", format!("{} unfollowed {target}", author.acct));
                 }
             }
             _ if is_post(e) => {
@@ -273,8 +293,10 @@ impl Node {
                 entry.verb().iri()
             ),
         );
-        if matches!(entry.verb(), Verb::Block | Verb::Unblock) {
-            return self.reflect_block(&entry, &author, &me);
+        match entry.verb() {
+            Verb::Block | Verb::Unblock => return self.reflect_block(&entry, &author, &me),
+            Verb::Authorize | Verb::Reject => return self.reflect_answer(&entry, &author, &me),
+            _ => {}
         }
         self.ingest(&entry, &author)?;
         self.want_parents(&entry, 0);
@@ -310,6 +332,58 @@ impl Node {
         Ok((!ended.is_empty()).then(|| AfterSlap {
             account: author.clone(),
             subscriptions: ended,
+            follow_as: None,
+        }))
+    }
+
+    /// A locked remote account answers `me`'s follow request: approved
+    /// (`authorize`), `me` follows it once its feed is subscribed to, which
+    /// is left to the caller; refused (`reject`), the request is dropped,
+    /// and a follow this node recorded ends. An approval of no request is
+    /// ignored, as Mastodon did.
+    fn reflect_answer(
+        &self,
+        entry: &Entry,
+        author: &Account,
+        me: &str,
+    ) -> Result<Option<AfterSlap>, NodeError> {
+        // The request inside names the requester; it must be this user.
+        let requester = entry
+            .object
+            .as_ref()
+            .and_then(|o| o.actor())
+            .and_then(Person::identifier);
+        if requester.as_deref().is_some_and(|r| r != me) {
+            return Err(NodeError::Invalid(format!(
+                "an answer to a request by {}, sent to {me}'s endpoint",
+                requester.unwrap_or_default()
+            )));
+        }
+        let requested = self
+            .db
+            .set_follow_request(me, &author.uri, false, &now_rfc3339())?;
+        if entry.verb() == Verb::Reject {
+            // A follow this node took for granted (the account locked since
+            // it was resolved, and took the follow as a request) ends too.
+            let followed = self.db.unfollow(me, &author.uri)?;
+            if requested || followed.is_some() {
+                self.report("←", format!("{} refused {me}'s follow request", author.acct));
+            }
+            return Ok(followed.flatten().map(|sub| AfterSlap {
+                account: author.clone(),
+                subscriptions: vec![sub],
+                follow_as: None,
+            }));
+        }
+        if !requested {
+            tracing::debug!(from = %author.acct, "an approval of no follow request, ignored");
+            return Ok(None);
+        }
+        self.report("←", format!("{} approved {me}'s follow request", author.acct));
+        Ok(Some(AfterSlap {
+            account: author.clone(),
+            subscriptions: Vec::new(),
+            follow_as: Some(me.to_owned()),
         }))
     }
 
@@ -319,6 +393,11 @@ impl Node {
             if let Err(e) = self.end_subscription(&after.account, Some(sub)).await {
                 tracing::warn!(error = %e, "ending a subscription after a block failed");
             }
+        }
+        if let Some(me) = after.follow_as
+            && let Err(e) = self.request_approved(&me, &after.account).await
+        {
+            tracing::warn!(error = %e, account = %after.account.acct, "following after an approval failed");
         }
     }
 

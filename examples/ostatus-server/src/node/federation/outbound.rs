@@ -386,10 +386,41 @@ impl Node {
         if self.db.blocks(&account.uri, &me)? {
             return Err(NodeError::Forbidden(format!("{} blocks you", account.acct)));
         }
+        // A locked account's follows wait for its approval (Mastodon's
+        // request-friend); a follow already made stands.
+        let locked = match self.local_username(&account.uri) {
+            Some(name) => self.db.user(&name)?.is_some_and(|u| u.locked),
+            None => account.locked,
+        };
+        if locked && !self.db.follows(&me, &account.uri)? {
+            self.db
+                .set_follow_request(&me, &account.uri, true, &now_rfc3339())?;
+            if self.local_username(&account.uri).is_none() {
+                self.tell(
+                    user,
+                    &account,
+                    Entry::request_friend,
+                    "requests",
+                    "request-friend",
+                )
+                .await?;
+            }
+            return Ok(account);
+        }
         if self.local_username(&account.uri).is_some() {
             self.db.follow(&me, &account.uri, None)?;
             return Ok(account);
         }
+        let topic = self.start_following(&me, &account).await?;
+        self.tell(user, &account, Entry::follow, "follows", "follow")
+            .await?;
+        self.take_in_feed(&topic, &account).await;
+        Ok(account)
+    }
+
+    /// Subscribes to a remote account's feed at its hub and records that
+    /// the local account `me` follows it; the feed's URL.
+    async fn start_following(&self, me: &str, account: &Account) -> Result<Url, NodeError> {
         let feed = account
             .feed_url
             .as_deref()
@@ -400,11 +431,77 @@ impl Node {
             .as_deref()
             .ok_or_else(|| NodeError::Remote(format!("{}'s feed names no hub", account.acct)))?;
         let hub = Url::parse(hub).map_err(remote)?;
-        let sub_id = self.subscription(&account, &hub, &topic).await?;
-        self.db.follow(&me, &account.uri, Some(&sub_id))?;
-        self.tell(user, &account, Entry::follow, "follows", "follow")
-            .await?;
-        self.take_in_feed(&topic, &account).await;
+        let sub_id = self.subscription(account, &hub, &topic).await?;
+        self.db.follow(me, &account.uri, Some(&sub_id))?;
+        Ok(topic)
+    }
+
+    /// Once a locked account approved `me`'s follow request (its Salmon
+    /// `authorize`): its feed is subscribed to and taken in.
+    pub(crate) async fn request_approved(&self, me: &str, account: &Account) -> Result<(), NodeError> {
+        let topic = self.start_following(me, account).await?;
+        self.take_in_feed(&topic, account).await;
+        Ok(())
+    }
+
+    /// Locks (or unlocks) `user`: follows then wait for approval
+    /// ([`Node::answer_follow_request`]). Unlocking approves every waiting
+    /// request, as Mastodon did.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn set_locked(&self, user: &User, locked: bool) -> Result<(), NodeError> {
+        self.db.set_locked(user.id, locked)?;
+        self.forget_local_account(&user.username);
+        if !locked {
+            let me = self.user_uri(&user.username);
+            for requester in self.db.follow_requests_to(&me)? {
+                self.answer_follow_request(user, &requester, true).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Approves (or refuses) the follow request `who` (an account URI,
+    /// `user@host`) made to `user`: approved, `who` follows `user`; a
+    /// remote account is told by a Salmon `authorize` or `reject`.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such request.
+    pub async fn answer_follow_request(
+        &self,
+        user: &User,
+        who: &str,
+        approve: bool,
+    ) -> Result<Account, NodeError> {
+        let account = match self.known_account(who.trim())? {
+            Some(a) => a,
+            None => self.resolve(&Self::parse_acct(who)?, false).await?,
+        };
+        let me = self.user_uri(&user.username);
+        if !self
+            .db
+            .set_follow_request(&account.uri, &me, false, &now_rfc3339())?
+        {
+            return Err(NodeError::Invalid(format!(
+                "{} has not asked to follow you",
+                account.acct
+            )));
+        }
+        if approve {
+            self.db.follow(&account.uri, &me, None)?;
+        }
+        if self.local_username(&account.uri).is_none() {
+            if approve {
+                self.tell(user, &account, Entry::authorize, "authorizes", "authorize")
+                    .await?;
+            } else {
+                self.tell(user, &account, Entry::reject, "rejects", "reject")
+                    .await?;
+            }
+        }
         Ok(account)
     }
 
@@ -501,8 +598,14 @@ impl Node {
             _ => self.resolve(&Self::parse_acct(who)?, false).await?,
         };
         let me = self.user_uri(&user.username);
-        let Some(sub) = self.db.unfollow(&me, &account.uri)? else {
-            return Err(NodeError::Invalid(format!("you do not follow {}", account.acct)));
+        // A follow request still waiting is withdrawn the same way.
+        let requested = self
+            .db
+            .set_follow_request(&me, &account.uri, false, &now_rfc3339())?;
+        let sub = match self.db.unfollow(&me, &account.uri)? {
+            Some(sub) => sub,
+            None if requested => None,
+            None => return Err(NodeError::Invalid(format!("you do not follow {}", account.acct))),
         };
         if self.local_username(&account.uri).is_some() {
             return Ok(account);
