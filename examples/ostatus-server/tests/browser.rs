@@ -298,6 +298,26 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser.wait_title("#browsertest").await;
     assert!(browser.text().await.contains("A warning from the browser"));
 
+    // Issue 18 item 9: her notifications (bob's favourite and share of
+    // her reply, from the story) and the public timelines, from the nav.
+    browser.click("nav a[href='/notifications']").await;
+    browser.wait_title("Notifications").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("favourited your status") && page.contains("shared your status"),
+        "{page}"
+    );
+    browser.click("nav a[href='/public/local']").await;
+    browser.wait_title("Local timeline").await;
+    assert!(browser.text().await.contains("Posted from a real browser"));
+    browser.click("nav a[href='/public']").await;
+    browser.wait_title("Federated timeline").await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Posted from a real browser") && page.contains("Hello from bob!"),
+        "{page}"
+    );
+
     // Issue 18 item 6: alice blocks bob from his post on her home page;
     // his posts leave it and the block is listed, with a way back.
     browser.go(&format!("{}home", a.url())).await;

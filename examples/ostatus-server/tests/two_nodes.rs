@@ -1291,3 +1291,145 @@ async fn a_locked_account_approves_its_followers() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Issue 18, item 9: notifications and the public timelines. bob (node B)
+/// follows alice (node A), mentions her, favourites and shares her post:
+/// each is a notification on A, newest first, with the status it is
+/// about. Her public post is in A's local timeline and, through the hub,
+/// in B's federated one; her unlisted and private posts are in neither.
+/// Both lists are paged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_and_public_timelines() {
+    use ostatus_server::node::db::{NotificationKind, Visibility};
+    use ostatus_server::node::pages;
+
+    let a = LocalNode::start(&dir("notes-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("notes-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", None).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    let (alice_uri, bob_uri) = (an.user_uri("alice"), bn.user_uri("bob"));
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    wait_for("bob's follow on A", WAIT, || async {
+        Ok(an.db().follows(&bob_uri, &alice_uri)?)
+    })
+    .await
+    .unwrap();
+    an.hub_idle().await;
+    let public = an.post(&alice, "a public note", None).await.unwrap();
+    let unlisted = an
+        .post_with(&alice, "an unlisted note", None, Visibility::Unlisted)
+        .await
+        .unwrap()
+        .status;
+    let private = an
+        .post_with(&alice, "a private note", None, Visibility::Private)
+        .await
+        .unwrap()
+        .status;
+    wait_for("alice's public note on B", WAIT, || async {
+        Ok(bn.db().status(&public.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let mention = bn
+        .post(&bob, &format!("@{} hello", an.user_acct("alice")), None)
+        .await
+        .unwrap();
+    bn.favourite(&bob, &public.uri, true).await.unwrap();
+    let share = bn.share(&bob, &public.uri).await.unwrap();
+    wait_for("bob's share on A", WAIT, || async {
+        Ok(an.db().status(&share.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+
+    let kinds: Vec<_> = an
+        .db()
+        .notifications(alice.id, &alice_uri, None, 40)
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            assert_eq!(n.account_uri, bob_uri);
+            (n.kind, n.status_uri)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (NotificationKind::Share, Some(public.uri.clone())),
+            (NotificationKind::Favourite, Some(public.uri.clone())),
+            (NotificationKind::Mention, Some(mention.uri.clone())),
+            (NotificationKind::Follow, None),
+        ]
+    );
+    let viewer: pages::Viewer = Some((alice.clone(), "t".into()));
+    let page = pages::notifications(&an, &alice, None, &viewer).unwrap();
+    for what in [
+        "shared your status",
+        "favourited your status",
+        "mentioned you",
+        "followed you",
+    ] {
+        assert!(page.contains(what), "{what}: {page}");
+    }
+
+    // The public timelines: only public notes; shares are left out.
+    let uris =
+        |list: Vec<ostatus_server::node::db::Status>| list.into_iter().map(|s| s.uri).collect::<Vec<_>>();
+    let local = uris(an.db().public_timeline(true, None, 40, None).unwrap());
+    assert_eq!(local, [public.uri.as_str()]);
+    let federated_on_b = uris(bn.db().public_timeline(false, None, 40, None).unwrap());
+    assert_eq!(federated_on_b, [mention.uri.clone(), public.uri.clone()]);
+    assert!(!federated_on_b.contains(&unlisted.uri) && !federated_on_b.contains(&private.uri));
+    let local_on_b = uris(bn.db().public_timeline(true, None, 40, None).unwrap());
+    assert_eq!(local_on_b, [mention.uri.as_str()], "B's local timeline is bob's");
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = get(format!("{}public", b.url())).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("a public note") && page.contains("hello"), "{page}");
+    let (status, page) = get(format!("{}public/local", a.url())).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("a public note") && !page.contains("an unlisted note"),
+        "{page}"
+    );
+    // Visitors are sent to log in for notifications; a bad page is a 400.
+    let (status, _) = get(format!("{}notifications", a.url())).await;
+    assert_eq!(status, 200, "the login page, after the redirect");
+    let (status, page) = get(format!("{}public?max_id=soon", a.url())).await;
+    assert_eq!(status, 400, "{page}");
+
+    // Paged by 40: an "Older" link to the rest.
+    for i in 0..pages::PAGE {
+        an.post(&alice, &format!("note {i}"), None).await.unwrap();
+    }
+    let first = an.db().public_timeline(true, None, pages::PAGE, None).unwrap();
+    assert_eq!(first.len(), pages::PAGE);
+    let last = first.last().unwrap().id;
+    let (_, page) = get(format!("{}public/local", a.url())).await;
+    assert!(page.contains(&format!("/public/local?max_id={last}")), "{page}");
+    let (_, older) = get(format!("{}public/local?max_id={last}", a.url())).await;
+    assert!(
+        older.contains("a public note") && !older.contains("note 39"),
+        "{older}"
+    );
+
+    // Notifications from an account alice blocks are not shown.
+    an.block(&alice, &bn.user_acct("bob")).await.unwrap();
+    assert!(
+        an.db()
+            .notifications(alice.id, &alice_uri, None, 40)
+            .unwrap()
+            .is_empty()
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -253,6 +253,62 @@ pub struct NewStatus {
     pub tags: Vec<String>,
 }
 
+/// What a local user is told of (the notifications page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// A status mentions the user.
+    Mention,
+    /// An account follows the user.
+    Follow,
+    /// An account asks to follow the (locked) user.
+    Request,
+    /// An account favourited one of the user's statuses.
+    Favourite,
+    /// An account shared one of the user's statuses.
+    Share,
+}
+
+impl NotificationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mention => "mention",
+            Self::Follow => "follow",
+            Self::Request => "request",
+            Self::Favourite => "favourite",
+            Self::Share => "share",
+        }
+    }
+
+    /// The kind a stored name names.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "mention" => Self::Mention,
+            "follow" => Self::Follow,
+            "request" => Self::Request,
+            "favourite" => Self::Favourite,
+            "share" => Self::Share,
+            _ => return None,
+        })
+    }
+}
+
+/// One notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Row id (newer ones are larger; pages go by it).
+    pub id: i64,
+    /// What happened.
+    pub kind: NotificationKind,
+    /// Who did it.
+    pub account_uri: String,
+    /// The status concerned (the mentioning status, or the user's status
+    /// that was favourited or shared).
+    pub status_uri: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
 /// A Salmon slap waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedSlap {
@@ -416,6 +472,18 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (requester, target)
      );
      CREATE INDEX IF NOT EXISTS follow_requests_target ON follow_requests (target);",
+    // 9: notifications, and the public timelines' order (issue 18 item 9).
+    "CREATE TABLE IF NOT EXISTS notifications (
+         id INTEGER PRIMARY KEY,
+         user_id INTEGER NOT NULL REFERENCES users(id),
+         kind TEXT NOT NULL,
+         account_uri TEXT NOT NULL,
+         status_uri TEXT NOT NULL DEFAULT '',
+         at TEXT NOT NULL,
+         UNIQUE (user_id, kind, account_uri, status_uri)
+     );
+     CREATE INDEX IF NOT EXISTS notifications_user ON notifications (user_id, id);
+     CREATE INDEX IF NOT EXISTS statuses_public ON statuses (visibility, kind, id);",
 ];
 
 /// The schema version this binary writes.
@@ -1491,6 +1559,115 @@ impl Db {
             "SELECT blocked FROM blocks WHERE blocker = ?1 ORDER BY since, blocked",
             [blocker],
             |r| r.get(0),
+        )
+    }
+
+    /// Tells the local user `user_id` that `account_uri` did `kind` (to
+    /// `status_uri`). The same event again moves it to the top rather than
+    /// repeating it.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn notify(
+        &self,
+        user_id: i64,
+        kind: NotificationKind,
+        account_uri: &str,
+        status_uri: Option<&str>,
+        at: &str,
+    ) -> Result<(), DbError> {
+        self.c().exec(
+            "INSERT OR REPLACE INTO notifications (user_id, kind, account_uri, status_uri, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                user_id,
+                kind.as_str(),
+                account_uri,
+                status_uri.unwrap_or_default(),
+                at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A page of `user_id`'s notifications, newest first, older than
+    /// `max_id` when given. Those by accounts the user blocks are left out.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn notifications(
+        &self,
+        user_id: i64,
+        user_uri: &str,
+        max_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, DbError> {
+        let rows = self.many(
+            "SELECT id, kind, account_uri, status_uri, at FROM notifications
+             WHERE user_id = ?1 AND id < ?2
+               AND account_uri NOT IN (SELECT blocked FROM blocks WHERE blocker = ?3)
+             ORDER BY id DESC LIMIT ?4",
+            params![
+                user_id,
+                max_id.unwrap_or(i64::MAX),
+                user_uri,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, kind, account_uri, status, at)| {
+                Some(Notification {
+                    id,
+                    kind: NotificationKind::parse(&kind)?,
+                    account_uri,
+                    status_uri: (!status.is_empty()).then_some(status),
+                    at,
+                })
+            })
+            .collect())
+    }
+
+    /// A page of a public timeline, newest first, older than `max_id` when
+    /// given: the public notes (no shares, as Mastodon's) of local users
+    /// (`local_only`) or of everyone this node knows, minus what `viewer`
+    /// blocks. Unlisted, private and direct statuses are never in it.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn public_timeline(
+        &self,
+        local_only: bool,
+        max_id: Option<i64>,
+        limit: usize,
+        viewer: Option<&str>,
+    ) -> Result<Vec<Status>, DbError> {
+        self.statuses(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses
+                 WHERE visibility = 'public' AND kind = 'note' AND deleted = 0 AND id < ?1
+                   AND (NOT ?2 OR local_user IS NOT NULL) AND {}
+                 ORDER BY id DESC LIMIT ?3",
+                visible_to(4)
+            ),
+            params![
+                max_id.unwrap_or(i64::MAX),
+                local_only,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                viewer
+            ],
         )
     }
 

@@ -17,7 +17,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ostatus_activitystreams::Text;
 
-use super::db::{Kind, Status, User, Visibility};
+use super::db::{Kind, NotificationKind, Status, User, Visibility};
 use super::federation::web_href;
 use super::{Node, NodeError};
 
@@ -56,13 +56,20 @@ pub fn layout(node: &Node, title: &str, viewer: &Viewer, body: Markup) -> String
                         @match viewer {
                             Some((u, csrf)) => {
                                 a href={ "/home" } { "Home" }
+                                a href="/notifications" { "Notifications" }
+                                a href="/public/local" { "Local" }
+                                a href="/public" { "Federated" }
                                 a href={ "/users/" (u.username) } { "@" (u.username) }
                                 form method="post" action="/logout" style="display:inline" {
                                     (hidden("csrf", csrf))
                                     button { "Log out" }
                                 }
                             }
-                            None => a href="/login" { "Log in" },
+                            None => {
+                                a href="/public/local" { "Local" }
+                                a href="/public" { "Federated" }
+                                a href="/login" { "Log in" }
+                            }
                         }
                     }
                 }
@@ -496,6 +503,110 @@ pub fn home(
         (people_list("Blocked", &blocked, &[("Unblock", "unblock")], csrf))
     };
     Ok(layout(node, "Home", viewer, body))
+}
+
+/// How many items a paged list shows.
+pub const PAGE: usize = 40;
+
+/// The link to the next (older) page of a list paged by row id, when the
+/// page was full.
+fn older(path: &str, ids: &[i64]) -> Markup {
+    html! {
+        @if ids.len() >= PAGE && let Some(last) = ids.last() {
+            p.older { a rel="next" href={ (path) "?max_id=" (last) } { "Older" } }
+        }
+    }
+}
+
+/// A public timeline, paged: the public notes of this node's users
+/// (`local_only`), or of every account this node hears from.
+pub fn public_timeline(
+    node: &Node,
+    local_only: bool,
+    max_id: Option<i64>,
+    viewer: &Viewer,
+) -> Result<String, NodeError> {
+    let list = node
+        .db()
+        .public_timeline(local_only, max_id, PAGE, viewer_uri(node, viewer).as_deref())?;
+    let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
+    let (title, path, about) = if local_only {
+        (
+            "Local timeline",
+            "/public/local",
+            "Public statuses of the people on this server.",
+        )
+    } else {
+        (
+            "Federated timeline",
+            "/public",
+            "Public statuses of the people on this server and of everyone it hears from.",
+        )
+    };
+    let list = statuses(node, &list, viewer, path)?;
+    let body = html! {
+        h2 { (title) }
+        p { (about) }
+        (list)
+        (older(path, &ids))
+    };
+    Ok(layout(node, title, viewer, body))
+}
+
+/// The logged-in user's notifications, paged: mentions, follows and
+/// follow requests, favourites and shares of their statuses.
+pub fn notifications(
+    node: &Node,
+    user: &User,
+    max_id: Option<i64>,
+    viewer: &Viewer,
+) -> Result<String, NodeError> {
+    let me = node.user_uri(&user.username);
+    let list = node.db().notifications(user.id, &me, max_id, PAGE)?;
+    let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
+    let mut items = Vec::with_capacity(list.len());
+    for n in &list {
+        let (name, acct, link) = who(node, &n.account_uri);
+        let what = match n.kind {
+            NotificationKind::Mention => "mentioned you",
+            NotificationKind::Follow => "followed you",
+            NotificationKind::Request => "asked to follow you",
+            NotificationKind::Favourite => "favourited your status",
+            NotificationKind::Share => "shared your status",
+        };
+        // The status, if this viewer may still see it (not deleted since).
+        let status = match &n.status_uri {
+            Some(uri) => match node.db().status(uri)? {
+                Some(s) if !s.deleted && node.db().may_see(&s, Some(&me))? => {
+                    Some(status(node, &s, viewer, "/notifications")?)
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        items.push(html! {
+            li.notification data-kind=(n.kind.as_str()) {
+                p {
+                    a href=(link) { b { (name) } } " @" (acct) " " (what) " · "
+                    time datetime=(n.at) title=(n.at) { (human_time(&n.at)) }
+                    @if n.kind == NotificationKind::Request {
+                        " · " a href="/home" { "answer it on your home page" }
+                    }
+                }
+                @if let Some(s) = status { (s) }
+            }
+        });
+    }
+    let body = html! {
+        h2 { "Notifications" }
+        @if items.is_empty() {
+            p { "Nothing yet." }
+        } @else {
+            ul.notifications { @for i in items { (i) } }
+        }
+        (older("/notifications", &ids))
+    };
+    Ok(layout(node, "Notifications", viewer, body))
 }
 
 /// The public statuses, local and remote, with a hashtag.

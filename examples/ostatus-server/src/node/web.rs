@@ -285,6 +285,9 @@ impl Node {
             )
             .route("/thread", get(thread_page))
             .route("/home", get(home))
+            .route("/notifications", get(notifications_page))
+            .route("/public", get(federated_timeline))
+            .route("/public/local", get(local_timeline))
             .route("/login", get(login_form).post(login))
             .route("/logout", post(logout))
             .route("/authorize_follow", get(authorize_follow))
@@ -516,6 +519,61 @@ async fn home(State(node): Shared, headers: HeaderMap, Query(q): Query<HashMap<S
     };
     match page {
         Ok(p) => html(StatusCode::OK, p),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn public_page(
+    node: Arc<Node>,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    local_only: bool,
+) -> Response {
+    let v = viewer(&node, headers);
+    let page = max_id(q).and_then(|max| {
+        let path = if local_only { "/public/local" } else { "/public" };
+        node.rendered(page_key(format!("{path}?{max:?}"), &v), || {
+            pages::public_timeline(&node, local_only, max, &v).map(page_doc)
+        })
+    });
+    match page {
+        Ok(p) => html(StatusCode::OK, p.body.clone()),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+async fn federated_timeline(
+    State(node): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    public_page(node, &headers, &q, false).await
+}
+
+async fn local_timeline(
+    State(node): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    public_page(node, &headers, &q, true).await
+}
+
+async fn notifications_page(
+    State(node): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let v = viewer(&node, &headers);
+    let Some((user, _)) = v.clone() else {
+        return see_other("/login?next=/notifications");
+    };
+    let page = max_id(&q).and_then(|max| {
+        node.rendered(page_key(format!("/notifications?{max:?}"), &v), || {
+            pages::notifications(&node, &user, max, &v).map(page_doc)
+        })
+    });
+    match page {
+        Ok(p) => html(StatusCode::OK, p.body.clone()),
         Err(e) => error_page(&node, &v, &e),
     }
 }

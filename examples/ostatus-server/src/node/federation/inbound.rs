@@ -81,6 +81,14 @@ impl Node {
                 {
                     self.store_note(object, &original_author)?;
                 }
+                if let Some(original) = self.db.status(&original_id)? {
+                    self.notify(
+                        NotificationKind::Share,
+                        &original.author_uri,
+                        &author.uri,
+                        Some(&original_id),
+                    )?;
+                }
                 self.db.insert_status(
                     &NewStatus {
                         uri: Some(id.clone()),
@@ -107,8 +115,15 @@ impl Node {
                     .or_else(|| e.in_reply_to.first().map(|r| r.ref_.clone()))
                     .ok_or_else(|| NodeError::Invalid("a favourite without its object".into()))?;
                 let on = e.verb() == Verb::Favorite;
-                if self.db.status(&target)?.is_some() {
-                    self.db.set_favourite(&author.uri, &target, on)?;
+                if let Some(status) = self.db.status(&target)? {
+                    if self.db.set_favourite(&author.uri, &target, on)? && on {
+                        self.notify(
+                            NotificationKind::Favourite,
+                            &status.author_uri,
+                            &author.uri,
+                            Some(&target),
+                        )?;
+                    }
                     let what = if on { "favourited" } else { "unfavourited" };
                     self.report("←", format!("{} {what} {target}", author.acct));
                 }
@@ -134,9 +149,11 @@ impl Node {
                     // A locked user approves each follow: a plain follow
                     // (GNU social knows no locks) waits as a request too.
                     self.db.set_follow_request(&author.uri, &target, true, &now)?;
+                    self.notify(NotificationKind::Request, &target, &author.uri, None)?;
                     self.report("←", format!("{} asks to follow {target}", author.acct));
                 } else {
                     self.db.follow(&author.uri, &target, None)?;
+                    self.notify(NotificationKind::Follow, &target, &author.uri, None)?;
                     self.report("←", format!("{} follows {target}", author.acct));
                 }
             }
@@ -174,7 +191,7 @@ impl Node {
                 .and_then(|p| self.db.status(p).ok().flatten())
                 .and_then(|p| p.conversation)
         });
-        Ok(self.db.insert_status(
+        let stored = self.db.insert_status(
             &NewStatus {
                 uri: Some(id.clone()),
                 author_uri: author_uri.to_owned(),
@@ -201,7 +218,11 @@ impl Node {
                 tags: entry_tags(e),
             },
             |_| (id.clone(), None),
-        )?)
+        )?;
+        for m in self.db.mentions(&stored.uri)? {
+            self.notify(NotificationKind::Mention, &m, author_uri, Some(&stored.uri))?;
+        }
+        Ok(stored)
     }
 
     /// A verified Salmon slap to `username`'s endpoint: applied if the

@@ -16,7 +16,7 @@ use ostatus_websub::axum::Refused;
 use ostatus_websub::{Event, SignatureStatus};
 use url::Url;
 
-use super::db::{Account, Kind, NewStatus, Status, User, Visibility};
+use super::db::{Account, Kind, NewStatus, NotificationKind, Status, User, Visibility};
 use super::{Node, NodeError, now_rfc3339, now_secs};
 
 mod accounts;
@@ -62,6 +62,28 @@ const ACCOUNT_TTL: i64 = 86_400;
 const OUTBOX_ATTEMPTS: u32 = 10;
 
 impl Node {
+    /// Tells the local account `target` (an account URI) that `actor` did
+    /// `kind` (to `status`). Nothing for a remote target, for the actor
+    /// itself, or for an actor the target blocks.
+    pub(crate) fn notify(
+        &self,
+        kind: NotificationKind,
+        target: &str,
+        actor: &str,
+        status: Option<&str>,
+    ) -> Result<(), NodeError> {
+        let Some(name) = self.local_username(target) else {
+            return Ok(());
+        };
+        if target == actor || self.db.blocks(target, actor)? {
+            return Ok(());
+        }
+        if let Some(user) = self.db.user(&name)? {
+            self.db.notify(user.id, kind, actor, status, &now_rfc3339())?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn report(&self, direction: &'static str, summary: String) {
         self.report_with(direction, summary, None);
     }

@@ -325,6 +325,7 @@ impl Node {
         let mut withheld = Vec::new();
         for uri in &mentions {
             if self.local_username(uri).is_some() {
+                self.notify(NotificationKind::Mention, uri, &profile, Some(&status.uri))?;
                 continue;
             }
             if let Some(a) = self.db.account(uri)? {
@@ -395,6 +396,7 @@ impl Node {
         if locked && !self.db.follows(&me, &account.uri)? {
             self.db
                 .set_follow_request(&me, &account.uri, true, &now_rfc3339())?;
+            self.notify(NotificationKind::Request, &account.uri, &me, None)?;
             if self.local_username(&account.uri).is_none() {
                 self.tell(
                     user,
@@ -409,6 +411,7 @@ impl Node {
         }
         if self.local_username(&account.uri).is_some() {
             self.db.follow(&me, &account.uri, None)?;
+            self.notify(NotificationKind::Follow, &account.uri, &me, None)?;
             return Ok(account);
         }
         let topic = self.start_following(&me, &account).await?;
@@ -492,6 +495,7 @@ impl Node {
         }
         if approve {
             self.db.follow(&account.uri, &me, None)?;
+            self.notify(NotificationKind::Follow, &me, &account.uri, None)?;
         }
         if self.local_username(&account.uri).is_none() {
             if approve {
@@ -742,6 +746,14 @@ impl Node {
             return Ok(());
         }
         if self.local_username(&status.author_uri).is_some() {
+            if on {
+                self.notify(
+                    NotificationKind::Favourite,
+                    &status.author_uri,
+                    &me,
+                    Some(&status.uri),
+                )?;
+            }
             return Ok(());
         }
         if let Some(author) = self.db.account(&status.author_uri)? {
@@ -815,6 +827,12 @@ impl Node {
             format!("{} shared {}", self.user_acct(&user.username), original.uri),
         );
         self.publish(user).await?;
+        self.notify(
+            NotificationKind::Share,
+            &original.author_uri,
+            &me,
+            Some(&original.uri),
+        )?;
         if self.local_username(&original.author_uri).is_none()
             && let Some(author) = self.db.account(&original.author_uri)?
         {
