@@ -1,5 +1,6 @@
 //! `ostatus-server backup`: consistent copies of a node's databases while
-//! it runs, with SQLite's online backup, each checked before it is kept.
+//! it runs, with SQLite's online backup, each checked before it is kept;
+//! then its uploaded media.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -57,6 +58,40 @@ pub fn backup(data: &Path, to: &Path) -> Result<Vec<PathBuf>, String> {
             "{}: no node.db, websub.db or hub.db here (is it a data directory?)",
             data.display()
         ));
+    }
+    copied.extend(copy_media(&data.join("media"), &to.join("media"))?);
+    Ok(copied)
+}
+
+/// Copies the media files (avatars) that `to` lacks. They are named by
+/// their content's digest and never changed or removed once written, so
+/// copying them after the databases' snapshot copies every file the
+/// snapshot names; a file already there is the same file. Each is written
+/// beside its name and renamed into place.
+fn copy_media(from: &Path, to: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = match std::fs::read_dir(from) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", from.display())),
+    };
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut copied = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Only the files the node wrote (not its temporary ones).
+        if crate::node::media_type_of(&name).is_none() {
+            continue;
+        }
+        let target = to.join(&name);
+        if target.exists() {
+            continue;
+        }
+        let partial = to.join(format!(".{name}.partial"));
+        std::fs::copy(entry.path(), &partial)
+            .and_then(|_| std::fs::rename(&partial, &target))
+            .map_err(|e| format!("{}: cannot copy: {e}", entry.path().display()))?;
+        copied.push(target);
     }
     Ok(copied)
 }

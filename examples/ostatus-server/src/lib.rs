@@ -30,7 +30,11 @@
 //! earlier PBKDF2 form still verify and are upgraded at login);
 //! `rpassword` for the no-echo password prompt of `user create`; `toml`
 //! (the toml-rs parser that Cargo itself uses) for the `--config` file,
-//! with clap's `env` feature for the `OSTATUS_…` variables.
+//! with clap's `env` feature for the `OSTATUS_…` variables; `imagesize`
+//! to read an uploaded avatar's type and pixel size from its header
+//! without decoding the image (a decoder such as `image` would be a large
+//! attack surface for a value the node only checks and passes on); and
+//! `maud` for the HTML pages (see [`node::pages`]).
 
 pub mod backup;
 pub mod demo;

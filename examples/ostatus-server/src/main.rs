@@ -4,7 +4,7 @@
 //! ostatus-server demo [--keep-running] [--payloads]  two nodes federating on loopback
 //! ostatus-server serve --listen ADDR --domain HOST [--data DIR] [--insecure] [--hub URL] [--trust-host HOST]...
 //! ostatus-server user create NAME --password-stdin --data DIR
-//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete|block|blocks|lock|requests|authorize ... --as NAME --data DIR
+//! ostatus-server post|follow|unfollow|favourite|unfavourite|share|delete|block|blocks|lock|requests|authorize|profile ... --as NAME --data DIR
 //! ostatus-server block-domain HOST --data DIR
 //! ostatus-server hub --listen ADDR --public-url URL [--db sqlite:PATH|postgres://…|memory] [--insecure] [--trust-host HOST]...
 //! ```
@@ -275,6 +275,22 @@ enum Command {
         /// Unlock instead.
         #[arg(long)]
         undo: bool,
+        #[command(flatten)]
+        who: Acting,
+    },
+    /// Change your profile: any of name, biography and avatar. Peers are
+    /// told by an `update-profile` activity through the hub.
+    Profile {
+        /// The name shown.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The biography (plain text, at most 500 characters).
+        #[arg(long)]
+        bio: Option<String>,
+        /// An image file for the avatar: PNG, JPEG, GIF or WebP, at most
+        /// 2 MiB and 4096 pixels a side.
+        #[arg(long)]
+        avatar: Option<PathBuf>,
         #[command(flatten)]
         who: Acting,
     },
@@ -609,6 +625,28 @@ async fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
             {
                 println!("{uri}");
+            }
+            Ok(())
+        }
+        Command::Profile {
+            display_name,
+            bio,
+            avatar,
+            who,
+        } => {
+            let avatar = match avatar {
+                Some(path) => Some(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?),
+                None => None,
+            };
+            let (node, user) = acting(&who)?;
+            let change = ostatus_server::node::ProfileChange {
+                display_name,
+                bio,
+                avatar,
+            };
+            let user = node.update_profile(&user, change).await.map_err(err)?;
+            if let Some(a) = &user.avatar {
+                println!("{}", node.url(&format!("media/{}", a.url)).map_err(err)?);
             }
             Ok(())
         }

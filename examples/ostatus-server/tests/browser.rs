@@ -208,6 +208,12 @@ impl Driver {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let e = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{e}/clear"), json!({}))
+            .await;
+    }
+
     async fn click(&self, css: &str) {
         let e = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{e}/click"), json!({}))
@@ -364,6 +370,34 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser.go(&format!("{}home", a.url())).await;
     browser.click("form[action='/actions/unlock'] button").await;
     browser.wait_text("Lock your account", true).await;
+
+    // Issue 18 item 5: her profile, from the form (a real browser's
+    // multipart POST, with no file chosen).
+    browser.click("details.profile-form summary").await;
+    browser.clear("input[name=display_name]").await;
+    browser
+        .type_into("input[name=display_name]", "Alice in the browser")
+        .await;
+    browser
+        .type_into("textarea[name=bio]", "Edits her profile in Chromium.")
+        .await;
+    browser.click("form[action='/settings/profile'] button").await;
+    let start = Instant::now();
+    while an.user("alice").unwrap().display_name != "Alice in the browser" {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.go(&alice_uri).await;
+    browser.wait_title("Alice in the browser").await;
+    assert!(
+        browser.text().await.contains("Edits her profile in Chromium."),
+        "{}",
+        browser.text().await
+    );
 
     drop(browser);
     a.stop().await;

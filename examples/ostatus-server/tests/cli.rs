@@ -255,6 +255,57 @@ async fn serve_and_act_from_the_command_line() {
         .args(["lock", "--undo", "--as", "hana", "--data", &data])
         .output()
         .unwrap());
+    // Issue 18 item 5: the profile from the command line; the running
+    // node serves the avatar and writes the new name in the feed.
+    let avatar = dir.with_extension("gif");
+    std::fs::write(&avatar, b"GIF89a\x30\x00\x30\x00\x00\x00\x00").unwrap();
+    let url = ok(bin()
+        .args([
+            "profile",
+            "--display-name",
+            "Hana from the CLI",
+            "--avatar",
+            avatar.to_str().unwrap(),
+            "--as",
+            "hana",
+            "--data",
+            &data,
+        ])
+        .output()
+        .unwrap());
+    let served = reqwest::get(&url).await.unwrap();
+    assert_eq!(served.headers()["content-type"], "image/gif");
+    let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains("Hana from the CLI") && feed.contains(&url),
+        "{feed}"
+    );
+    let text_file = dir.with_extension("txt");
+    std::fs::write(&text_file, "not an image").unwrap();
+    let not_image = bin()
+        .args([
+            "profile",
+            "--avatar",
+            text_file.to_str().unwrap(),
+            "--as",
+            "hana",
+            "--data",
+            &data,
+        ])
+        .output()
+        .unwrap();
+    assert!(!not_image.status.success());
+    assert!(
+        String::from_utf8_lossy(&not_image.stderr).contains("PNG, JPEG, GIF or WebP"),
+        "{not_image:?}"
+    );
+    let _ = std::fs::remove_file(&avatar);
+    let _ = std::fs::remove_file(&text_file);
     let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
         .await
         .unwrap()
@@ -289,6 +340,8 @@ async fn serve_and_act_from_the_command_line() {
         .output()
         .unwrap());
     assert!(listed.lines().any(|l| l.ends_with("node.db")), "{listed}");
+    // ...and the uploaded avatar, which the copied node.db names.
+    assert!(listed.lines().any(|l| l.contains("/media/avatar-")), "{listed}");
     let copy = ostatus_server::node::db::Db::open(&saved.join("node.db")).unwrap();
     assert!(copy.status(&uri).unwrap().is_some(), "the copy holds the post");
     assert!(copy.user("hana").unwrap().is_some());

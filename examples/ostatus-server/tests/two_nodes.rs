@@ -1433,3 +1433,173 @@ async fn notifications_and_public_timelines() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Issue 18, item 5: alice (node A) changes her name, biography and avatar
+/// with the profile form (a logged-in browser's multipart POST). The
+/// avatar is served back with its checked type; her feed's author carries
+/// it (`rel="avatar"` with `media:width`/`media:height`) and an
+/// `update-profile` activity, which reaches bob's node B through the hub:
+/// B shows her new name and avatar. A file that is no image is refused
+/// with the reason, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_change_reaches_followers() {
+    use ostatus_server::node::pages;
+
+    let a = LocalNode::start(&dir("profile-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("profile-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    an.create_user("alice", "Alice", Some("pw")).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    let alice_uri = an.user_uri("alice");
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    an.hub_idle().await;
+
+    // Log in as a browser would, and read the form's CSRF token.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}login", a.url()))
+        .form(&[("username", "alice"), ("password", "pw"), ("next", "/home")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = http
+        .get(format!("{}home", a.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = home
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(home.contains("action=\"/settings/profile\""), "{home}");
+    let png = {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x78\0\0\0\x78\x08\x06\0\0\0".to_vec();
+        b.extend_from_slice(&[0u8; 64]);
+        b
+    };
+    let upload = |avatar: Vec<u8>, csrf: String| {
+        let (http, cookie, url) = (
+            http.clone(),
+            cookie.clone(),
+            format!("{}settings/profile", a.url()),
+        );
+        async move {
+            let mut body = Vec::new();
+            for (name, value) in [
+                ("csrf", csrf.as_str()),
+                ("display_name", "Alice Liddell"),
+                ("bio", "Down the rabbit hole."),
+            ] {
+                body.extend_from_slice(
+                    format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                        .as_bytes(),
+                );
+            }
+            body.extend_from_slice(
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n",
+            );
+            body.extend_from_slice(&avatar);
+            body.extend_from_slice(b"\r\n--XyZ--\r\n");
+            let r = http
+                .post(url)
+                .header("cookie", cookie)
+                .header("content-type", "multipart/form-data; boundary=XyZ")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    // Not an image: refused with the reason; a stale token: refused.
+    let (status, page) = upload(b"<svg/>".to_vec(), csrf.clone()).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("PNG, JPEG, GIF or WebP"), "{page}");
+    let (status, _) = upload(png.clone(), "stale".into()).await;
+    assert_eq!(status, 403);
+    assert_eq!(an.user("alice").unwrap().display_name, "Alice");
+
+    let (status, _) = upload(png.clone(), csrf).await;
+    assert_eq!(status, 303);
+    let alice = an.user("alice").unwrap();
+    assert_eq!(
+        (alice.display_name.as_str(), alice.bio.as_str()),
+        ("Alice Liddell", "Down the rabbit hole.")
+    );
+    let stored = alice.avatar.clone().unwrap();
+    assert_eq!(
+        (stored.media_type.as_deref(), stored.width, stored.height),
+        (Some("image/png"), Some(120), Some(120))
+    );
+    let avatar_url = format!("{}media/{}", a.url(), stored.url);
+    let served = http.get(&avatar_url).send().await.unwrap();
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
+    let missing = http
+        .get(format!("{}media/..%2Fnode.db", a.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+
+    let feed = http
+        .get(format!("{}users/alice.atom", a.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains("http://ostatus.org/schema/1.0/update-profile"),
+        "{feed}"
+    );
+    assert!(
+        feed.contains(&format!("href=\"{avatar_url}\"")) && feed.contains("media:width=\"120\""),
+        "{feed}"
+    );
+
+    // B takes it from the hub's delivery.
+    wait_for("the new profile on B", WAIT, || async {
+        Ok(bn.db().account(&alice_uri)?.is_some_and(|acc| {
+            acc.display_name == "Alice Liddell"
+                && acc.bio == "Down the rabbit hole."
+                && acc.avatar.as_ref().map(|v| v.url.as_str()) == Some(avatar_url.as_str())
+        }))
+    })
+    .await
+    .unwrap();
+    an.hub_idle().await;
+    let post = an.post(&alice, "with a face now", None).await.unwrap();
+    wait_for("alice's post on B", WAIT, || async {
+        Ok(bn.db().status(&post.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let on_b = bn.db().status(&post.uri).unwrap().unwrap();
+    let shown = pages::status(&bn, &on_b, &None, "/").unwrap().into_string();
+    assert!(
+        shown.contains(&format!("src=\"{avatar_url}\"")) && shown.contains("Alice Liddell"),
+        "{shown}"
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -62,6 +62,23 @@ pub struct User {
     /// Whether follows must be approved (a locked account, as Mastodon's):
     /// its Atom author carries `mastodon:scope` `private`.
     pub locked: bool,
+    /// The avatar, a file under the data directory's `media/`; its `url`
+    /// is the file's name there.
+    pub avatar: Option<Avatar>,
+}
+
+/// An avatar image: where it is, and what its Atom link says of it
+/// (`link rel="avatar" type media:width media:height`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Avatar {
+    /// The image's URL (for a local user's stored avatar, the file name).
+    pub url: String,
+    /// Its media type.
+    pub media_type: Option<String>,
+    /// Its width in pixels.
+    pub width: Option<u32>,
+    /// Its height in pixels.
+    pub height: Option<u32>,
 }
 
 /// A remote account, as resolved and cached.
@@ -101,6 +118,11 @@ pub struct Account {
     /// follows need approval. Such an account is sent a `request-friend`
     /// instead of a `follow`.
     pub locked: bool,
+    /// The account's biography, as text (`poco:note`, else the author's
+    /// `summary`).
+    pub bio: String,
+    /// The account's avatar (its largest `rel="avatar"` link).
+    pub avatar: Option<Avatar>,
 }
 
 impl Account {
@@ -484,6 +506,16 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX IF NOT EXISTS notifications_user ON notifications (user_id, id);
      CREATE INDEX IF NOT EXISTS statuses_public ON statuses (visibility, kind, id);",
+    // 10: profiles: avatars, and remote accounts' bios (issue 18 item 5).
+    "ALTER TABLE users ADD COLUMN avatar TEXT;
+     ALTER TABLE users ADD COLUMN avatar_type TEXT;
+     ALTER TABLE users ADD COLUMN avatar_width INTEGER;
+     ALTER TABLE users ADD COLUMN avatar_height INTEGER;
+     ALTER TABLE accounts ADD COLUMN bio TEXT NOT NULL DEFAULT '';
+     ALTER TABLE accounts ADD COLUMN avatar_url TEXT;
+     ALTER TABLE accounts ADD COLUMN avatar_type TEXT;
+     ALTER TABLE accounts ADD COLUMN avatar_width INTEGER;
+     ALTER TABLE accounts ADD COLUMN avatar_height INTEGER;",
 ];
 
 /// The schema version this binary writes.
@@ -569,6 +601,20 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
     })
 }
 
+/// An avatar stored as four columns from `i`: URL (or file), type, width,
+/// height.
+fn avatar_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Avatar>> {
+    let Some(url) = r.get::<_, Option<String>>(i)? else {
+        return Ok(None);
+    };
+    Ok(Some(Avatar {
+        url,
+        media_type: r.get(i + 1)?,
+        width: r.get(i + 2)?,
+        height: r.get(i + 3)?,
+    }))
+}
+
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: r.get(0)?,
@@ -578,6 +624,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         password: r.get(4)?,
         private_key: r.get(5)?,
         locked: r.get::<_, i64>(6)? != 0,
+        avatar: avatar_at(r, 7)?,
     })
 }
 
@@ -595,14 +642,16 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         honours_scope: r.get::<_, i64>(9)? != 0,
         fresh_until: r.get(10)?,
         locked: r.get::<_, i64>(11)? != 0,
+        bio: r.get(12)?,
+        avatar: avatar_at(r, 13)?,
     })
 }
 
 /// A database change stamp: see [`Db::change_stamp`].
 pub type Stamp = (i64, u64);
 
-const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key, locked";
-const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope, fresh_until, locked";
+const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key, locked, avatar, avatar_type, avatar_width, avatar_height";
+const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope, fresh_until, locked, bio, avatar_url, avatar_type, avatar_width, avatar_height";
 
 impl Db {
     /// Opens (or creates) the database file.
@@ -853,7 +902,7 @@ impl Db {
         )?;
         c.exec(
             &format!(
-                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                "INSERT OR REPLACE INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
             ),
             params![
                 a.uri,
@@ -867,7 +916,12 @@ impl Db {
                 a.fetched_at,
                 a.honours_scope,
                 a.fresh_until,
-                a.locked
+                a.locked,
+                a.bio,
+                a.avatar.as_ref().map(|v| &v.url),
+                a.avatar.as_ref().and_then(|v| v.media_type.as_ref()),
+                a.avatar.as_ref().and_then(|v| v.width),
+                a.avatar.as_ref().and_then(|v| v.height)
             ],
         )?;
         Ok(())
@@ -884,6 +938,66 @@ impl Db {
             params![uri, locked],
         )?;
         Ok(())
+    }
+
+    /// Sets a local user's profile: name, biography and avatar (`None`:
+    /// none).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_profile(
+        &self,
+        user_id: i64,
+        display_name: &str,
+        bio: &str,
+        avatar: Option<&Avatar>,
+    ) -> Result<(), DbError> {
+        self.c().exec(
+            "UPDATE users SET display_name = ?2, bio = ?3, avatar = ?4, avatar_type = ?5,
+             avatar_width = ?6, avatar_height = ?7 WHERE id = ?1",
+            params![
+                user_id,
+                display_name,
+                bio,
+                avatar.map(|a| &a.url),
+                avatar.and_then(|a| a.media_type.as_ref()),
+                avatar.and_then(|a| a.width),
+                avatar.and_then(|a| a.height)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Sets what a remote account's profile says: name, biography and
+    /// avatar; whether anything changed.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn set_account_profile(
+        &self,
+        uri: &str,
+        display_name: &str,
+        bio: &str,
+        avatar: Option<&Avatar>,
+    ) -> Result<bool, DbError> {
+        let n = self.c().exec(
+            "UPDATE accounts SET display_name = ?2, bio = ?3, avatar_url = ?4, avatar_type = ?5,
+             avatar_width = ?6, avatar_height = ?7
+             WHERE uri = ?1 AND NOT (display_name IS ?2 AND bio IS ?3 AND avatar_url IS ?4
+               AND avatar_type IS ?5 AND avatar_width IS ?6 AND avatar_height IS ?7)",
+            params![
+                uri,
+                display_name,
+                bio,
+                avatar.map(|a| &a.url),
+                avatar.and_then(|a| a.media_type.as_ref()),
+                avatar.and_then(|a| a.width),
+                avatar.and_then(|a| a.height)
+            ],
+        )?;
+        Ok(n > 0)
     }
 
     /// Locks (or unlocks) a local user: follows of a locked user wait for

@@ -32,7 +32,10 @@ use url::Url;
 use crate::hub::AtomDiff;
 use db::{Db, DbError, User};
 
-pub use federation::{Posted, Wire};
+pub use federation::{
+    CheckedImage, MAX_AVATAR_BYTES, MAX_AVATAR_SIDE, MAX_BIO_CHARS, MAX_NAME_CHARS, Posted, ProfileChange,
+    Wire, check_avatar, media_type_of,
+};
 
 /// How a node is set up.
 #[derive(Debug, Clone)]
@@ -154,7 +157,7 @@ pub struct Node {
     /// the username and the key, which never change once the user exists.
     pub(crate) webfinger_docs: Mutex<std::collections::HashMap<String, ostatus_webfinger::Descriptor>>,
     /// Local users as accounts, by username (see `known_account`).
-    local_accounts: Mutex<std::collections::HashMap<String, db::Account>>,
+    local_accounts: Mutex<std::collections::HashMap<String, (db::Stamp, db::Account)>>,
     /// Feeds, entries and pages as rendered, until the database changes.
     rendered: cache::RenderCache,
     /// Salmon slaps accepted and refused (for the metrics).
@@ -457,12 +460,16 @@ impl Node {
         }
     }
 
-    pub(crate) fn local_account_cached(&self, username: &str) -> Option<db::Account> {
+    /// A local account as kept, if nothing was written to the database
+    /// since (`stamp`): a profile or lock may have changed, here or in
+    /// another process.
+    pub(crate) fn local_account_cached(&self, username: &str, stamp: db::Stamp) -> Option<db::Account> {
         self.local_accounts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(username)
-            .cloned()
+            .filter(|(at, _)| *at == stamp)
+            .map(|(_, a)| a.clone())
     }
 
     pub(crate) fn forget_local_account(&self, username: &str) {
@@ -472,11 +479,11 @@ impl Node {
             .remove(username);
     }
 
-    pub(crate) fn cache_local_account(&self, username: &str, a: db::Account) {
+    pub(crate) fn cache_local_account(&self, username: &str, stamp: db::Stamp, a: db::Account) {
         self.local_accounts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(username.to_owned(), a);
+            .insert(username.to_owned(), (stamp, a));
     }
 
     /// A local user's magic public key as a `data:` URI, computed from the

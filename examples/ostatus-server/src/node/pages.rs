@@ -19,7 +19,7 @@ use ostatus_activitystreams::Text;
 
 use super::db::{Kind, NotificationKind, Status, User, Visibility};
 use super::federation::web_href;
-use super::{Node, NodeError};
+use super::{MAX_AVATAR_BYTES, MAX_BIO_CHARS, MAX_NAME_CHARS, Node, NodeError};
 
 /// Who is looking: the logged-in user and the session's CSRF token.
 pub type Viewer = Option<(User, String)>;
@@ -35,7 +35,8 @@ header{display:flex;gap:1rem;align-items:baseline;border-bottom:1px solid #ddd;m
 header h1{font-size:1.2rem;margin:0}article{border:1px solid #ddd;border-radius:6px;padding:.6rem .8rem;margin:.6rem 0}\
 article .meta{font-size:.85rem;color:#666}article form{display:inline}button{cursor:pointer}\
 textarea{width:100%;min-height:5rem}.error{background:#fee;border:1px solid #c00;padding:.5rem}\
-.shared{font-size:.85rem;color:#666}nav a{margin-right:.6rem}";
+.shared{font-size:.85rem;color:#666}nav a{margin-right:.6rem}\
+img.avatar{float:left;border-radius:4px;margin:0 .6rem .3rem 0;object-fit:cover}article::after{content:\"\";display:block;clear:both}";
 
 /// A whole page.
 pub fn layout(node: &Node, title: &str, viewer: &Viewer, body: Markup) -> String {
@@ -142,15 +143,31 @@ fn error_note(error: Option<&str>) -> Markup {
 /// Who an account URI is, for display: name, `user@host` and a link (an
 /// `http(s)` URL or `#`).
 fn who(node: &Node, uri: &str) -> (String, String, String) {
+    let (name, acct, link, _) = who_with_avatar(node, uri);
+    (name, acct, link)
+}
+
+/// [`who`], with the account's avatar URL when it has an http(s) one.
+fn who_with_avatar(node: &Node, uri: &str) -> (String, String, String, Option<String>) {
     match node.known_account(uri) {
         Ok(Some(a)) => {
             let link = match node.local_username(&a.uri) {
                 Some(_) => a.uri.clone(),
                 None => a.profile_url.clone().unwrap_or_else(|| a.uri.clone()),
             };
-            (a.display_name, a.acct, web_href(&link))
+            let avatar = a.avatar.map(|v| web_href(&v.url)).filter(|h| h != "#");
+            (a.display_name, a.acct, web_href(&link), avatar)
         }
-        _ => (uri.to_owned(), uri.to_owned(), web_href(uri)),
+        _ => (uri.to_owned(), uri.to_owned(), web_href(uri), None),
+    }
+}
+
+/// An avatar image of `size` pixels, or nothing.
+fn avatar_img(url: Option<&str>, size: u32) -> Markup {
+    html! {
+        @if let Some(u) = url {
+            img.avatar src=(u) alt="" width=(size) height=(size) loading="lazy";
+        }
     }
 }
 
@@ -228,7 +245,7 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
         }
         _ => (s.clone(), None),
     };
-    let (name, acct, link) = who(node, &shown.author_uri);
+    let (name, acct, link, avatar) = who_with_avatar(node, &shown.author_uri);
     let favs = node.db().favourites(&shown.uri)?;
     let parent = match &shown.in_reply_to {
         Some(p) => Some(match node.db().status(p)? {
@@ -289,6 +306,7 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
     Ok(html! {
         article.status data-uri=(s.uri) {
             @if let Some(h) = header { (h) }
+            (avatar_img(avatar.as_deref(), 48))
             div.meta {
                 a href=(link) { b { (name) } }
                 " @" (acct) " · "
@@ -385,6 +403,7 @@ pub fn profile(node: &Node, user: &User, viewer: &Viewer) -> Result<String, Node
     let list = statuses(node, &list, viewer, &back)?;
     let body = html! {
         section.profile.h-card {
+            (avatar_img(who_with_avatar(node, &uri).3.as_deref(), 96))
             h2.p-name { (user.display_name) }
             p {
                 "@" (node.user_acct(&user.username))
@@ -450,8 +469,9 @@ pub fn home(
     let blocked = people(node.db().blocked_by(&me)?);
     let requests = people(node.db().follow_requests_to(&me)?);
     let waiting = people(node.db().follow_requests_by(&me)?);
-    // The form acts on the stored flag, not the session's copy of it.
-    let locked = node.db().user(&user.username)?.is_some_and(|u| u.locked);
+    // The forms act on the stored profile, not the session's copy of it.
+    let current = node.user(&user.username)?;
+    let locked = current.locked;
     let body = html! {
         (error_note(error))
         form method="post" action="/actions/post" {
@@ -478,6 +498,21 @@ pub fn home(
             button { "Follow" }
             " "
             button formaction="/actions/block" { "Block" }
+        }
+        details.profile-form {
+            summary { "Edit your profile" }
+            form method="post" action="/settings/profile" enctype="multipart/form-data" {
+                (hidden("csrf", csrf))
+                label { "Name " input name="display_name" value=(current.display_name) maxlength=(MAX_NAME_CHARS) required; }
+                br;
+                label { "About you " textarea name="bio" maxlength=(MAX_BIO_CHARS) { (current.bio) } }
+                label {
+                    "Avatar (PNG, JPEG, GIF or WebP, at most " (MAX_AVATAR_BYTES >> 20) " MiB) "
+                    input type="file" name="avatar" accept="image/png,image/jpeg,image/gif,image/webp";
+                }
+                " "
+                button { "Save profile" }
+            }
         }
         form method="post" action={ "/actions/" (if locked { "unlock" } else { "lock" }) } {
             (hidden("csrf", csrf)) (hidden("back", "/home"))

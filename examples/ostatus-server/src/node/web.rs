@@ -292,6 +292,14 @@ impl Node {
             .route("/logout", post(logout))
             .route("/authorize_follow", get(authorize_follow))
             .route("/actions/{action}", post(act))
+            .route(
+                "/settings/profile",
+                // The avatar and the form's other fields, with room to spare.
+                post(profile_form).layer(axum::extract::DefaultBodyLimit::max(
+                    super::MAX_AVATAR_BYTES + 64 * 1024,
+                )),
+            )
+            .route("/media/{file}", get(media))
             .route("/api/salmon/{name}", post(salmon))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
@@ -574,6 +582,76 @@ async fn notifications_page(
     });
     match page {
         Ok(p) => html(StatusCode::OK, p.body.clone()),
+        Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+/// A stored media file (an avatar), by the name this node gave it: served
+/// with the type it was checked to be, never sniffed, and cached for a
+/// year (the name is the content's digest, so it never changes).
+async fn media(State(node): Shared, Path(file): Path<String>) -> Response {
+    let Some(media_type) = super::media_type_of(&file) else {
+        return text(StatusCode::NOT_FOUND, format!("no media file {file:?}"));
+    };
+    let path = node.media_dir().join(&file);
+    match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
+        Ok(Ok(bytes)) => (
+            StatusCode::OK,
+            [
+                (CONTENT_TYPE, media_type),
+                (http::header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        _ => text(StatusCode::NOT_FOUND, format!("no media file {file:?}")),
+    }
+}
+
+/// The profile form (`multipart/form-data`): display name, biography and
+/// an avatar file, with the session's CSRF token.
+async fn profile_form(
+    State(node): Shared,
+    headers: HeaderMap,
+    mut parts: axum::extract::Multipart,
+) -> Response {
+    let v = viewer(&node, &headers);
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut avatar = None;
+    loop {
+        let field = match parts.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return text(e.status(), format!("the profile form: {}", e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) => return text(e.status(), format!("the profile form: {}", e.body_text())),
+        };
+        if name == "avatar" {
+            // A file input left empty sends an empty part.
+            if !bytes.is_empty() {
+                avatar = Some(bytes.to_vec());
+            }
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    let Some(user) = authorised(&node, &headers, &fields) else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "log in first (or the form's CSRF token is stale)".into(),
+        );
+    };
+    let change = super::ProfileChange {
+        display_name: fields.remove("display_name"),
+        bio: fields.remove("bio"),
+        avatar,
+    };
+    match node.update_profile(&user, change).await {
+        Ok(_) => see_other("/home"),
         Err(e) => error_page(&node, &v, &e),
     }
 }

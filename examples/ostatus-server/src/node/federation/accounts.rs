@@ -52,6 +52,40 @@ impl KeyResolver for NodeKeys {
     }
 }
 
+/// What a person says of itself: its `poco:note`, else its `summary`, as
+/// text (at most 2,000 characters are kept).
+pub(crate) fn bio_of(p: &Person) -> String {
+    let bio = p
+        .poco
+        .note
+        .clone()
+        .or_else(|| p.summary.as_ref().map(Text::plain_text))
+        .unwrap_or_default();
+    bio.trim().chars().take(2000).collect()
+}
+
+/// A person's avatar: the widest of its `rel="avatar"` links (GNU social
+/// listed four sizes; Mastodon one), if it is an http(s) URL.
+pub(crate) fn avatar_of(p: &Person) -> Option<Avatar> {
+    let dimension = |l: &Link, name: &str| {
+        l.extra_attrs
+            .iter()
+            .find(|a| a.ns.as_deref() == Some(ostatus_activitystreams::xml::MEDIA) && a.local == name)
+            .and_then(|a| a.value.trim().parse::<u32>().ok())
+    };
+    p.links
+        .iter()
+        .filter(|l| l.rel == "avatar")
+        .filter(|l| matches!(Url::parse(&l.href), Ok(u) if matches!(u.scheme(), "http" | "https")))
+        .max_by_key(|l| dimension(l, "width").unwrap_or(0))
+        .map(|l| Avatar {
+            url: l.href.clone(),
+            media_type: l.type_.clone(),
+            width: dimension(l, "width"),
+            height: dimension(l, "height"),
+        })
+}
+
 impl Node {
     /// A local user as an account.
     pub(super) fn local_account(&self, user: &User) -> Account {
@@ -68,20 +102,29 @@ impl Node {
             honours_scope: true,
             fresh_until: None,
             locked: user.locked,
+            bio: user.bio.clone(),
+            avatar: user.avatar.as_ref().and_then(|a| {
+                Some(Avatar {
+                    url: self.url(&format!("media/{}", a.url)).ok()?.to_string(),
+                    ..a.clone()
+                })
+            }),
         }
     }
 
     /// Any account by URI: local, cached, or `None`.
     pub(crate) fn known_account(&self, uri: &str) -> Result<Option<Account>, NodeError> {
         if let Some(name) = self.local_username(uri) {
-            // Local accounts are read on every entry of every feed and page;
-            // nothing that makes them changes after the user is created.
-            if let Some(a) = self.local_account_cached(&name) {
+            // Local accounts are read on every entry of every feed and page:
+            // kept until the database is written to (a profile or a lock
+            // may have changed, in this process or another).
+            let stamp = self.db.change_stamp()?;
+            if let Some(a) = self.local_account_cached(&name, stamp) {
                 return Ok(Some(a));
             }
             let found = self.db.user(&name)?.map(|u| self.local_account(&u));
             if let Some(a) = &found {
-                self.cache_local_account(&name, a.clone());
+                self.cache_local_account(&name, stamp, a.clone());
             }
             return Ok(found);
         }
@@ -151,6 +194,8 @@ impl Node {
             fetched_at: now_secs(),
             honours_scope: false,
             locked: false,
+            bio: String::new(),
+            avatar: None,
             // Cache-Control and the document's own Expires (MS-RSA-05/06).
             fresh_until: found.usable_until(now_secs()),
         };
@@ -170,6 +215,9 @@ impl Node {
             .as_ref()
             .and_then(|p| p.display_name().map(str::to_owned))
             .unwrap_or_else(|| acct.split('@').next().unwrap_or_default().to_owned());
+        if let Some(p) = &owner {
+            (account.bio, account.avatar) = (bio_of(p), avatar_of(p));
+        }
         account.hub_url = feed.hubs().next().map(str::to_owned);
         // Mastodon's author carries mastodon:scope; software that writes it
         // reads it, and may be sent private and direct statuses.
@@ -207,6 +255,25 @@ impl Node {
         // node honours the scopes of the statuses it is sent.
         if self.local_username(&a.uri).is_some() {
             p.scope = Some(if a.locked { "private" } else { "public" }.into());
+        }
+        // The biography as Mastodon wrote it: `summary` and `poco:note`.
+        if !a.bio.is_empty() {
+            p.summary = Some(Text::plain(a.bio.clone()));
+            p.poco.note = Some(a.bio.clone());
+        }
+        if let Some(av) = &a.avatar {
+            let mut link = Link::new("avatar", av.url.clone());
+            link.type_.clone_from(&av.media_type);
+            for (name, v) in [("width", av.width), ("height", av.height)] {
+                if let Some(v) = v {
+                    link.extra_attrs.push(ostatus_activitystreams::xml::Attr {
+                        ns: Some(ostatus_activitystreams::xml::MEDIA.to_owned()),
+                        local: name.to_owned(),
+                        value: v.to_string(),
+                    });
+                }
+            }
+            p.links.push(link);
         }
         p
     }

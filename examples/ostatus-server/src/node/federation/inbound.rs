@@ -157,6 +157,14 @@ impl Node {
                     self.report("←", format!("{} follows {target}", author.acct));
                 }
             }
+            Verb::UpdateProfile => {
+                // GNU social's profile update. StatusNet 0.9 put the whole
+                // profile in `activity:actor` (its `author` has only the
+                // URI and name); later writers in `author`.
+                if let Some(p) = e.actor.as_ref().or(e.author.as_ref()) {
+                    self.apply_profile(author, p)?;
+                }
+            }
             _ if is_post(e) => {
                 if self.db.status(&id)?.is_none() {
                     self.store_note(e, &author.uri)?;
@@ -472,8 +480,16 @@ impl Node {
                     ),
                     Some(String::from_utf8_lossy(&body).into_owned()),
                 );
-                // The entries are stored off the async executor.
+                // The entries are stored off the async executor; the
+                // feed's author is the account's profile as it stands.
                 crate::node::blocking(|| {
+                    if let Some(owner) = feed.owner() {
+                        match self.apply_profile(&account, owner) {
+                            Err(NodeError::Db(err)) => return Err(unavailable(&err)),
+                            Err(err) => tracing::warn!(error = %err, "the feed's author was not taken"),
+                            Ok(_) => {}
+                        }
+                    }
                     for e in &feed.entries {
                         let by = e.actor().and_then(Person::identifier);
                         // A followed feed's entries are all its own; an

@@ -385,3 +385,61 @@ async fn hostile_peer_text_is_escaped_on_every_page() {
         assert!(page.contains("&lt;script&gt;"), "{page}");
     }
 }
+
+/// Issue 18 item 5 against a real profile update (identi.ca's
+/// `update-profile`, StatusNet 0.9, decoded from its Salmon envelope):
+/// the name, the note and the widest of its four avatars are taken, and
+/// the node writes them back as the account's Atom author.
+#[test]
+fn identica_update_profile_is_applied() {
+    let n = node("update-profile");
+    let raw = std::fs::read(format!(
+        "{}/../../activitystreams-atom/tests/fixtures/vectors/activitystreams/ostatus-real/identica-update-profile-activity.xml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let e = Entry::parse(&raw).unwrap();
+    assert_eq!(e.verb(), Verb::UpdateProfile);
+    let author = Account {
+        uri: "http://identi.ca/user/52467".into(),
+        acct: "tkoski@identi.ca".into(),
+        display_name: "tkoski".into(),
+        ..Account::default()
+    };
+    n.db.put_account(&author).unwrap();
+    n.ingest(&e, &author).unwrap();
+    let a = n.db.account(&author.uri).unwrap().unwrap();
+    assert_eq!(a.display_name, "Tuomas Koski");
+    assert_eq!(a.bio, "Happy Finnish programmer.");
+    let avatar = a.avatar.clone().unwrap();
+    assert_eq!(
+        avatar.url,
+        "http://avatar.identi.ca/52467-266-20100810133221.jpeg"
+    );
+    assert_eq!(
+        (avatar.media_type.as_deref(), avatar.width, avatar.height),
+        (Some("image/jpeg"), Some(266), Some(266))
+    );
+    // Written back as Mastodon wrote an author: avatar with its size, note.
+    let xml = Entry {
+        author: Some(n.person(&a)),
+        ..Entry::default()
+    }
+    .to_xml();
+    assert!(
+        xml.contains("media:width=\"266\"")
+            && xml.contains("<poco:note>Happy Finnish programmer.</poco:note>"),
+        "{xml}"
+    );
+    // An update by someone else is not taken as this account's.
+    let mut forged = e.clone();
+    if let Some(p) = forged.actor.as_mut() {
+        p.id = Some("http://identi.ca/user/1".into());
+        p.poco.display_name = Some("Someone Else".into());
+    }
+    n.ingest(&forged, &author).unwrap();
+    assert_eq!(
+        n.db.account(&author.uri).unwrap().unwrap().display_name,
+        "Tuomas Koski"
+    );
+}

@@ -16,7 +16,7 @@ use ostatus_websub::axum::Refused;
 use ostatus_websub::{Event, SignatureStatus};
 use url::Url;
 
-use super::db::{Account, Kind, NewStatus, NotificationKind, Status, User, Visibility};
+use super::db::{Account, Avatar, Kind, NewStatus, NotificationKind, Status, User, Visibility};
 use super::{Node, NodeError, now_rfc3339, now_secs};
 
 mod accounts;
@@ -26,6 +26,7 @@ mod inbound;
 #[cfg(test)]
 mod interop;
 mod outbound;
+mod profile;
 mod render;
 
 use html::*;
@@ -34,6 +35,10 @@ use outbound::*;
 pub(crate) use context::MissingParent;
 pub(crate) use html::{find_hashtags, find_mentions, web_href};
 pub use outbound::Posted;
+pub use profile::{
+    CheckedImage, MAX_AVATAR_BYTES, MAX_AVATAR_SIDE, MAX_BIO_CHARS, MAX_NAME_CHARS, ProfileChange,
+    check_avatar, media_type_of,
+};
 
 /// One thing that crossed the wire, for the demo's log.
 #[derive(Debug, Clone, PartialEq, Eq)]

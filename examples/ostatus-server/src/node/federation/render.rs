@@ -96,10 +96,27 @@ impl Node {
         // Only world-readable statuses: the feed is public, and what it
         // carries goes through the hub to every subscriber.
         let statuses = self.db.statuses_by(&account.uri, true, max_id, PAGE, None)?;
-        let entries = statuses
+        let mut entries = statuses
             .iter()
             .map(|s| self.entry(s))
             .collect::<Result<Vec<_>, _>>()?;
+        // The latest profile update, in its place by time on the first page
+        // (GNU social's update-profile; software that does not know the
+        // verb ignores it).
+        let mut updated = statuses.first().map(|s| s.updated.clone());
+        if max_id.is_none()
+            && let Some(update) = self.profile_update_entry(&user, &account)?
+        {
+            let at = update.updated.clone().unwrap_or_default();
+            let i = entries
+                .iter()
+                .position(|e| e.updated.as_deref().unwrap_or_default() < at.as_str())
+                .unwrap_or(entries.len());
+            if updated.as_deref().is_none_or(|u| u < at.as_str()) {
+                updated = Some(at);
+            }
+            entries.insert(i, update);
+        }
         let feed_url = account.feed_url.clone().unwrap_or_default();
         let self_url = match max_id {
             Some(m) => format!("{feed_url}?max_id={m}"),
@@ -126,7 +143,7 @@ impl Node {
             id: Some(feed_url),
             title: Some(user.display_name.clone()),
             subtitle: (!user.bio.is_empty()).then(|| user.bio.clone()),
-            updated: Some(statuses.first().map_or_else(now_rfc3339, |s| s.updated.clone())),
+            updated: Some(updated.unwrap_or_else(now_rfc3339)),
             author: Some(author),
             links,
             entries,
