@@ -120,6 +120,33 @@ impl Entry {
         self
     }
 
+    /// Attaches a file: a `link rel="enclosure"` with its media type and
+    /// length in octets (OST-PUB-02), placed after the mentions and any
+    /// earlier enclosure, as Mastodon wrote them.
+    ///
+    /// ```
+    /// use ostatus_activitystreams::{Entry, Meta, Person};
+    ///
+    /// let meta = Meta::new("tag:example.org,2026:1", "2026-11-29T08:00:00Z");
+    /// let e = Entry::note(&meta, Person::default(), "<p>a cat</p>")
+    ///     .with_enclosure("https://example.org/media/cat.jpg", Some("image/jpeg"), Some(383_072));
+    /// let l = e.enclosures().next().unwrap();
+    /// assert_eq!((l.type_.as_deref(), l.length), (Some("image/jpeg"), Some(383_072)));
+    /// ```
+    #[must_use]
+    pub fn with_enclosure(mut self, href: &str, media_type: Option<&str>, length: Option<u64>) -> Entry {
+        let mut l = Link::new("enclosure", href);
+        l.type_ = media_type.map(str::to_owned);
+        l.length = length;
+        let at = self
+            .links
+            .iter()
+            .rposition(|l| l.rel == "mentioned" || l.rel == "enclosure")
+            .map_or(0, |i| i + 1);
+        self.links.insert(at, l);
+        self
+    }
+
     /// Addresses the entry to the public collection and sets `mastodon:scope`
     /// to public (what Mastodon requires to show a post publicly).
     #[must_use]

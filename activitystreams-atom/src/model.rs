@@ -187,6 +187,13 @@ impl Link {
         self
     }
 
+    /// With a length in octets (enclosures SHOULD carry it, ATOM-PRD-12).
+    #[must_use]
+    pub fn with_length(mut self, octets: u64) -> Self {
+        self.length = Some(octets);
+        self
+    }
+
     fn thr_attr(&self, local: &str) -> Option<&str> {
         self.extra_attrs
             .iter()
