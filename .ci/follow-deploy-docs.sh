@@ -110,6 +110,16 @@ CONF
         "https://social.example.org:$https_port/.well-known/webfinger?resource=acct:alice@$DOMAIN" \
         | grep -q '"subject":"acct:alice@' || { echo "no WebFinger answer through nginx" >&2; exit 1; }
     test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/x")" = 301
-    echo "the node answers through nginx over TLS; plain http is redirected"
+    # A 5 MB upload reaches the node through the compose form's location
+    # (which answers 403: no session), where any other path stops at 413.
+    head -c 5000000 /dev/zero > "$work/upload.bin"
+    upload() {
+        curl -s -o /dev/null -w '%{http_code}' --cacert "$work/nginx/cert.pem" \
+            --resolve "social.example.org:$https_port:127.0.0.1" \
+            -F "attach=@$work/upload.bin" "https://social.example.org:$https_port$1"
+    }
+    test "$(upload /compose)" = 403 || { echo "an upload to /compose did not reach the node" >&2; exit 1; }
+    test "$(upload /actions/post)" = 413 || { echo "nginx let a large body through to /actions/post" >&2; exit 1; }
+    echo "the node answers through nginx over TLS; plain http is redirected; uploads reach it"
 fi
 echo "==> docs/deploy.md followed: ok"

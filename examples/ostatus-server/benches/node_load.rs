@@ -169,6 +169,8 @@ async fn run() {
                     visibility: Visibility::Public,
                     summary: None,
                     tags: Vec::new(),
+                    attachments: Vec::new(),
+                    sensitive: false,
                 },
                 |id| {
                     let u = format!("{profile}/updates/{id}");

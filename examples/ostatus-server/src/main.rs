@@ -213,6 +213,15 @@ enum Command {
         /// (Mastodon's `summary`).
         #[arg(long, value_name = "SUBJECT")]
         cw: Option<String>,
+        /// Attach a file (repeatable, up to 4): a PNG, JPEG, GIF or WebP
+        /// image of at most 8 MiB, or an MP4 or WebM video or an M4A, Ogg
+        /// or MP3 sound of at most 16 MiB. Its type is read from its bytes.
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// Mark the attached media sensitive: shown only on request
+        /// (Mastodon's `nsfw`). A content warning does so too.
+        #[arg(long)]
+        sensitive: bool,
         #[command(flatten)]
         who: Acting,
     },
@@ -520,6 +529,22 @@ fn acting(who: &Acting) -> Result<(Arc<Node>, ostatus_server::node::db::User), S
     Ok((node, user))
 }
 
+/// Reads a file to upload, refusing one over `max` bytes before reading
+/// it (the node checks what it is).
+fn read_upload(path: &std::path::Path, max: usize) -> Result<Vec<u8>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if usize::try_from(size).map_or(true, |n| n > max) {
+        return Err(format!(
+            "{}: {size} bytes; at most {} MiB are taken",
+            path.display(),
+            max >> 20
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn err(e: NodeError) -> String {
     e.to_string()
 }
@@ -554,13 +579,24 @@ async fn run(command: Command) -> Result<(), String> {
             reply_to,
             visibility,
             cw,
+            attach,
+            sensitive,
             who,
         } => {
+            let mut attachments = Vec::with_capacity(attach.len());
+            for path in &attach {
+                attachments.push(read_upload(path, ostatus_server::node::MAX_AV_BYTES)?);
+            }
             let (node, user) = acting(&who)?;
-            let p = node
-                .post_note(&user, &text, reply_to.as_deref(), visibility, cw.as_deref())
-                .await
-                .map_err(err)?;
+            let draft = ostatus_server::node::Draft {
+                in_reply_to: reply_to,
+                visibility,
+                content_warning: cw,
+                sensitive,
+                attachments,
+                ..ostatus_server::node::Draft::new(text)
+            };
+            let p = node.post_draft(&user, draft).await.map_err(err)?;
             if !p.withheld.is_empty() {
                 eprintln!(
                     "ostatus-server: not sent to {}: their server does not honour {} statuses",
@@ -635,7 +671,7 @@ async fn run(command: Command) -> Result<(), String> {
             who,
         } => {
             let avatar = match avatar {
-                Some(path) => Some(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?),
+                Some(path) => Some(read_upload(&path, ostatus_server::node::MAX_AVATAR_BYTES)?),
                 None => None,
             };
             let (node, user) = acting(&who)?;

@@ -274,7 +274,7 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser
         .type_into("textarea[name=text]", "Posted from a real browser")
         .await;
-    browser.click("form[action='/actions/post'] button").await;
+    browser.click("form[action='/compose'] button").await;
     browser.wait_text("Posted from a real browser", true).await;
     let alice_uri = an.user_uri("alice");
     assert!(
@@ -284,9 +284,25 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
             .iter()
             .any(|st| st.content.contains("Posted from a real browser"))
     );
-    // It is on her profile page, for anyone.
+    // It is on her profile page, for anyone, its time shown relative by
+    // the page's script (allowed by the page's CSP), exact on hover.
     browser.go(&alice_uri).await;
     assert!(browser.text().await.contains("Posted from a real browser"));
+    browser.wait_text("just now", true).await;
+    let time = browser.element("article.status time").await;
+    let title = browser
+        .call(
+            reqwest::Method::GET,
+            &format!("/element/{time}/attribute/title"),
+            json!(null),
+        )
+        .await;
+    assert!(
+        title
+            .as_str()
+            .is_some_and(|t| !t.is_empty() && !t.contains("ago")),
+        "{title}"
+    );
 
     // A post with a content warning and a hashtag (issue 18 items 2, 3):
     // the warning shows, and the tag's page lists the post.
@@ -298,7 +314,7 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
     browser
         .type_into("textarea[name=text]", "Behind the warning #BrowserTest")
         .await;
-    browser.click("form[action='/actions/post'] button").await;
+    browser.click("form[action='/compose'] button").await;
     browser.wait_text("A warning from the browser", true).await;
     browser.go(&format!("{}tags/browsertest", a.url())).await;
     browser.wait_title("#browsertest").await;
@@ -398,6 +414,45 @@ async fn profile_thread_and_timeline_pages_in_a_headless_browser() {
         "{}",
         browser.text().await
     );
+
+    // Issue 18 item 4: a picture from the compose form (a real browser's
+    // file upload), shown on her profile page from /media/.
+    browser.go(&format!("{}home", a.url())).await;
+    browser.wait_title("Home").await;
+    let picture = root.join("picture.gif");
+    std::fs::write(&picture, b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;").unwrap();
+    browser
+        .type_into("textarea[name=text]", "A picture from the browser")
+        .await;
+    browser
+        .type_into("input[name=attach]", picture.to_str().unwrap())
+        .await;
+    browser.click("form[action='/compose'] button").await;
+    let start = Instant::now();
+    let pictured = loop {
+        let mine = an.db().statuses_by(&alice_uri, false, None, 10, None).unwrap();
+        if let Some(s) = mine.into_iter().find(|s| !s.attachments.is_empty()) {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}",
+            browser.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(pictured.attachments[0].media_type.as_deref(), Some("image/gif"));
+    browser.go(&alice_uri).await;
+    browser.wait_text("A picture from the browser", true).await;
+    let img = browser.element("div.attachments img").await;
+    let src = browser
+        .call(
+            reqwest::Method::GET,
+            &format!("/element/{img}/attribute/src"),
+            json!(null),
+        )
+        .await;
+    assert!(src.as_str().is_some_and(|s| s.contains("/media/media-")), "{src}");
 
     drop(browser);
     a.stop().await;

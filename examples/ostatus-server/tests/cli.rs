@@ -304,6 +304,52 @@ async fn serve_and_act_from_the_command_line() {
         String::from_utf8_lossy(&not_image.stderr).contains("PNG, JPEG, GIF or WebP"),
         "{not_image:?}"
     );
+    // Issue 18 item 4: a post with a picture; a file of no type taken is
+    // refused, and nothing is posted.
+    let pictured = ok(bin()
+        .args([
+            "post",
+            "a picture from the command line",
+            "--attach",
+            avatar.to_str().unwrap(),
+            "--sensitive",
+            "--as",
+            "hana",
+            "--data",
+            &data,
+        ])
+        .output()
+        .unwrap());
+    let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains(&format!("<id>{pictured}</id>"))
+            && feed.contains("<link rel=\"enclosure\" type=\"image/gif\" length=\"13\" href=\"http://")
+            && feed.contains("<category term=\"nsfw\"/>"),
+        "{feed}"
+    );
+    let not_media = bin()
+        .args([
+            "post",
+            "not a picture",
+            "--attach",
+            text_file.to_str().unwrap(),
+            "--as",
+            "hana",
+            "--data",
+            &data,
+        ])
+        .output()
+        .unwrap();
+    assert!(!not_media.status.success());
+    assert!(
+        String::from_utf8_lossy(&not_media.stderr).contains("none of them"),
+        "{not_media:?}"
+    );
     let _ = std::fs::remove_file(&avatar);
     let _ = std::fs::remove_file(&text_file);
     let feed = reqwest::get(format!("http://{domain}/users/hana.atom"))

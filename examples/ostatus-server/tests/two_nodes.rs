@@ -22,6 +22,45 @@ fn dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// Logs in to node `n` as a browser would: the HTTP client (redirects
+/// not followed), the session cookie, the CSRF token of the forms, and
+/// the home page it was read from.
+async fn log_in(n: &LocalNode, user: &str, password: &str) -> (reqwest::Client, String, String, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}login", n.url()))
+        .form(&[("username", user), ("password", password), ("next", "/home")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = http
+        .get(format!("{}home", n.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = home
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    (http, cookie, csrf, home)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_federate_every_action() {
     let _ = tracing_subscriber::fmt()
@@ -1454,39 +1493,7 @@ async fn a_profile_change_reaches_followers() {
     bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
     an.hub_idle().await;
 
-    // Log in as a browser would, and read the form's CSRF token.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http
-        .post(format!("{}login", a.url()))
-        .form(&[("username", "alice"), ("password", "pw"), ("next", "/home")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let home = http
-        .get(format!("{}home", a.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = home
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
+    let (http, cookie, csrf, home) = log_in(&a, "alice", "pw").await;
     assert!(home.contains("action=\"/settings/profile\""), "{home}");
     let png = {
         let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x78\0\0\0\x78\x08\x06\0\0\0".to_vec();
@@ -1500,27 +1507,21 @@ async fn a_profile_change_reaches_followers() {
             format!("{}settings/profile", a.url()),
         );
         async move {
-            let mut body = Vec::new();
-            for (name, value) in [
-                ("csrf", csrf.as_str()),
-                ("display_name", "Alice Liddell"),
-                ("bio", "Down the rabbit hole."),
-            ] {
-                body.extend_from_slice(
-                    format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                        .as_bytes(),
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("display_name", "Alice Liddell")
+                .text("bio", "Down the rabbit hole.")
+                .part(
+                    "avatar",
+                    reqwest::multipart::Part::bytes(avatar)
+                        .file_name("me.png")
+                        .mime_str("image/png")
+                        .unwrap(),
                 );
-            }
-            body.extend_from_slice(
-                b"--XyZ\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n",
-            );
-            body.extend_from_slice(&avatar);
-            body.extend_from_slice(b"\r\n--XyZ--\r\n");
             let r = http
                 .post(url)
                 .header("cookie", cookie)
-                .header("content-type", "multipart/form-data; boundary=XyZ")
-                .body(body)
+                .multipart(form)
                 .send()
                 .await
                 .unwrap();
@@ -1600,6 +1601,164 @@ async fn a_profile_change_reaches_followers() {
         shown.contains(&format!("src=\"{avatar_url}\"")) && shown.contains("Alice Liddell"),
         "{shown}"
     );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Issue 18 item 4 (OST-PUB-02): alice (node A) posts a picture with the
+/// compose form (a logged-in browser's multipart POST). It is checked by
+/// its bytes, stored, served with its type, written in her feed as a
+/// `link rel="enclosure"` with type and length, and reaches bob's node B
+/// through the hub, which shows it from A. Sensitive media go as `nsfw`
+/// and are shown collapsed. A file that is none of the types taken is
+/// refused with the reason, and nothing is posted. Deleting the status
+/// removes the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_federate() {
+    use ostatus_server::node::pages;
+
+    let a = LocalNode::start(&dir("attach-a"), 1024).await.unwrap();
+    let b = LocalNode::start(&dir("attach-b"), 1024).await.unwrap();
+    let (an, bn) = (a.node.clone(), b.node.clone());
+    let alice = an.create_user("alice", "Alice", Some("pw")).await.unwrap();
+    let bob = bn.create_user("bob", "Bob", None).await.unwrap();
+    bn.follow(&bob, &an.user_acct("alice")).await.unwrap();
+    an.hub_idle().await;
+
+    let (http, cookie, csrf, home) = log_in(&a, "alice", "pw").await;
+    assert!(
+        home.contains("action=\"/compose\"") && home.contains("name=\"attach\""),
+        "{home}"
+    );
+    let png = {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\x40\0\0\0\xf0\x08\x06\0\0\0".to_vec();
+        b.extend_from_slice(&[7u8; 300]);
+        b
+    };
+    let compose = |files: Vec<(&'static str, Vec<u8>)>, sensitive: bool| {
+        let (http, cookie, csrf, url) = (
+            http.clone(),
+            cookie.clone(),
+            csrf.clone(),
+            format!("{}compose", a.url()),
+        );
+        async move {
+            let mut form = reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("back", "/home")
+                .text("text", "the view from here #photo")
+                .text("visibility", "public");
+            if sensitive {
+                form = form.text("sensitive", "1");
+            }
+            for (name, bytes) in files {
+                form = form.part("attach", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            }
+            let r = http
+                .post(url)
+                .header("cookie", cookie)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    // Pages allow scripts only from the node (their one script, relative
+    // times) and media from peers.
+    let page = http.get(format!("{}public", a.url())).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("img-src 'self' http: https:"),
+        "{csp}"
+    );
+    let js = http
+        .get(format!("{}static/time.js", a.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(js.text().await.unwrap().contains("min ago"));
+
+    // An HTML file named like a picture: refused, saying why; nothing posted.
+    let (status, page) = compose(vec![("view.png", b"<html><script>x</script>".to_vec())], false).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("none of them"), "{page}");
+    let mine = |n: &ostatus_server::node::Node| {
+        n.db()
+            .statuses_by(&n.user_uri("alice"), false, None, 10, None)
+            .unwrap()
+    };
+    assert!(mine(&an).is_empty());
+    // Five files: more than a status carries.
+    let five = vec![("p.png", png.clone()); 5];
+    let (status, page) = compose(five, false).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("at most 4"), "{page}");
+
+    let (status, page) = compose(vec![("view.png", png.clone())], true).await;
+    assert_eq!(status, 303, "{page}");
+    let posted = mine(&an).remove(0);
+    assert!(posted.sensitive);
+    let stored = posted.attachments[0].clone();
+    assert_eq!(
+        (stored.media_type.as_deref(), stored.length),
+        (Some("image/png"), Some(png.len() as u64))
+    );
+    let media_url = format!("{}media/{}", a.url(), stored.url);
+    let served = http.get(&media_url).send().await.unwrap();
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
+
+    let feed = http
+        .get(format!("{}users/alice.atom", a.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        feed.contains(&format!(
+            "<link rel=\"enclosure\" type=\"image/png\" length=\"{}\" href=\"{media_url}\"/>",
+            png.len()
+        )) && feed.contains("<category term=\"nsfw\"/>"),
+        "{feed}"
+    );
+
+    // B takes it from the hub, and shows it from A, collapsed.
+    wait_for("the picture on B", WAIT, || async {
+        Ok(bn.db().status(&posted.uri)?.is_some())
+    })
+    .await
+    .unwrap();
+    let on_b = bn.db().status(&posted.uri).unwrap().unwrap();
+    assert!(on_b.sensitive);
+    assert_eq!(on_b.attachments.len(), 1);
+    assert_eq!(on_b.attachments[0].url, media_url);
+    assert_eq!(on_b.attachments[0].length, Some(png.len() as u64));
+    let shown = pages::status(&bn, &on_b, &None, "/").unwrap().into_string();
+    assert!(
+        shown.contains("<details class=\"sensitive\">") && shown.contains(&format!("src=\"{media_url}\"")),
+        "{shown}"
+    );
+
+    // Deleted: the file goes; B is told.
+    an.hub_idle().await;
+    an.delete(&alice, &posted.uri).await.unwrap();
+    assert_eq!(http.get(&media_url).send().await.unwrap().status().as_u16(), 404);
+    wait_for("the delete on B", WAIT, || async {
+        Ok(bn
+            .db()
+            .status(&posted.uri)?
+            .is_some_and(|s| s.deleted && s.attachments.is_empty()))
+    })
+    .await
+    .unwrap();
     a.stop().await;
     b.stop().await;
 }

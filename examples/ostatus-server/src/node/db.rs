@@ -81,6 +81,50 @@ pub struct Avatar {
     pub height: Option<u32>,
 }
 
+/// A file attached to a status: an Atom `link rel="enclosure"` (OST-PUB-02).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Attachment {
+    /// Where it is: for a local status's upload, the stored file's name
+    /// (served under `/media/`); for a remote one, the peer's http(s) URL.
+    pub url: String,
+    /// Its media type.
+    pub media_type: Option<String>,
+    /// Its size in octets.
+    pub length: Option<u64>,
+}
+
+/// Attachments as kept in the `statuses.attachments` column: a JSON array
+/// of `{"url", "type", "length"}`, or empty for none.
+fn attachments_to_column(a: &[Attachment]) -> String {
+    if a.is_empty() {
+        return String::new();
+    }
+    serde_json::Value::Array(
+        a.iter()
+            .map(|a| serde_json::json!({ "url": a.url, "type": a.media_type, "length": a.length }))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// The attachments kept in a `statuses.attachments` column (see
+/// [`attachments_to_column`]); what this node did not write reads as none.
+fn attachments_of_column(column: &str) -> Vec<Attachment> {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str(column) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|v| {
+            Some(Attachment {
+                url: v.get("url")?.as_str()?.to_owned(),
+                media_type: v.get("type").and_then(|t| t.as_str()).map(str::to_owned),
+                length: v.get("length").and_then(serde_json::Value::as_u64),
+            })
+        })
+        .collect()
+}
+
 /// A remote account, as resolved and cached.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Account {
@@ -240,6 +284,11 @@ pub struct Status {
     /// The content warning (Mastodon's `atom:summary`): shown, with the
     /// content collapsed under it.
     pub summary: Option<String>,
+    /// The attached files, in order.
+    pub attachments: Vec<Attachment>,
+    /// Whether its media are sensitive (shown only on request); Mastodon's
+    /// `category term="nsfw"`.
+    pub sensitive: bool,
 }
 
 /// A new status (no row id yet).
@@ -273,6 +322,10 @@ pub struct NewStatus {
     pub summary: Option<String>,
     /// Hashtags, lower-cased, without `#`.
     pub tags: Vec<String>,
+    /// See [`Status::attachments`].
+    pub attachments: Vec<Attachment>,
+    /// See [`Status::sensitive`].
+    pub sensitive: bool,
 }
 
 /// What a local user is told of (the notifications page).
@@ -516,6 +569,11 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE accounts ADD COLUMN avatar_type TEXT;
      ALTER TABLE accounts ADD COLUMN avatar_width INTEGER;
      ALTER TABLE accounts ADD COLUMN avatar_height INTEGER;",
+    // 11: attachments and the sensitive flag (issue 18 item 4). The
+    // attachments are read with their status, so a page of statuses costs
+    // no query more.
+    "ALTER TABLE statuses ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
+     ALTER TABLE statuses ADD COLUMN sensitive INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this binary writes.
@@ -556,7 +614,8 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 }
 
 const STATUS_COLUMNS: &str = "id, uri, author_uri, local_user, kind, content, in_reply_to, conversation, \
-                              shared_uri, url, published, updated, deleted, visibility, summary";
+                              shared_uri, url, published, updated, deleted, visibility, summary, \
+                              attachments, sensitive";
 
 /// The SQL condition "the viewer bound to `?{n}` (NULL for nobody logged
 /// in) may see the status": world-readable ones to anyone; otherwise to its
@@ -598,6 +657,8 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
         deleted: r.get::<_, i64>(12)? != 0,
         visibility: Visibility::of_scope(Some(&r.get::<_, String>(13)?)),
         summary: r.get(14)?,
+        attachments: attachments_of_column(&r.get::<_, String>(15)?),
+        sensitive: r.get::<_, i64>(16)? != 0,
     })
 }
 
@@ -1172,8 +1233,9 @@ impl Db {
         }
         tx.exec(
             "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
-                                   shared_uri, url, published, updated, visibility, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
+                                   shared_uri, url, published, updated, visibility, summary,
+                                   attachments, sensitive)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)",
             params![
                 s.uri,
                 s.author_uri,
@@ -1186,7 +1248,9 @@ impl Db {
                 s.url,
                 s.published,
                 s.visibility.as_str(),
-                s.summary
+                s.summary,
+                attachments_to_column(&s.attachments),
+                s.sensitive
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -1256,11 +1320,30 @@ impl Db {
     /// On a database failure.
     pub fn delete_status(&self, uri: &str, author_uri: &str, now: &str) -> Result<bool, DbError> {
         let n = self.c().exec(
-            "UPDATE statuses SET deleted = 1, updated = ?3, content = ''
+            "UPDATE statuses SET deleted = 1, updated = ?3, content = '', attachments = ''
              WHERE uri = ?1 AND author_uri = ?2 AND deleted = 0",
             params![uri, author_uri, now],
         )?;
         Ok(n > 0)
+    }
+
+    /// Whether a status not deleted still has the stored media file `file`
+    /// attached (the same picture posted twice is one file).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn media_in_use(&self, file: &str) -> Result<bool, DbError> {
+        // File names are this node's own (a digest and an extension), so
+        // the quoted name cannot occur in the column by accident.
+        Ok(self
+            .one(
+                "SELECT 1 FROM statuses WHERE deleted = 0 AND local_user IS NOT NULL
+                   AND instr(attachments, '\"' || ?1 || '\"') > 0 LIMIT 1",
+                [file],
+                |r| r.get::<_, i64>(0),
+            )?
+            .is_some())
     }
 
     /// Undoes a share: deletes `author_uri`'s share of `shared_uri`.

@@ -33,8 +33,9 @@ use crate::hub::AtomDiff;
 use db::{Db, DbError, User};
 
 pub use federation::{
-    CheckedImage, MAX_AVATAR_BYTES, MAX_AVATAR_SIDE, MAX_BIO_CHARS, MAX_NAME_CHARS, Posted, ProfileChange,
-    Wire, check_avatar, media_type_of,
+    CheckedImage, CheckedMedia, Draft, MAX_ATTACHMENTS, MAX_AV_BYTES, MAX_AVATAR_BYTES, MAX_AVATAR_SIDE,
+    MAX_BIO_CHARS, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, MAX_NAME_CHARS, MediaKind, Posted, ProfileChange, Wire,
+    check_attachment, check_avatar, media_type_of,
 };
 
 /// How a node is set up.

@@ -19,7 +19,7 @@ use ostatus_activitystreams::Text;
 
 use super::db::{Kind, NotificationKind, Status, User, Visibility};
 use super::federation::web_href;
-use super::{MAX_AVATAR_BYTES, MAX_BIO_CHARS, MAX_NAME_CHARS, Node, NodeError};
+use super::{MAX_ATTACHMENTS, MAX_AVATAR_BYTES, MAX_BIO_CHARS, MAX_NAME_CHARS, MediaKind, Node, NodeError};
 
 /// Who is looking: the logged-in user and the session's CSRF token.
 pub type Viewer = Option<(User, String)>;
@@ -36,7 +36,8 @@ header h1{font-size:1.2rem;margin:0}article{border:1px solid #ddd;border-radius:
 article .meta{font-size:.85rem;color:#666}article form{display:inline}button{cursor:pointer}\
 textarea{width:100%;min-height:5rem}.error{background:#fee;border:1px solid #c00;padding:.5rem}\
 .shared{font-size:.85rem;color:#666}nav a{margin-right:.6rem}\
-img.avatar{float:left;border-radius:4px;margin:0 .6rem .3rem 0;object-fit:cover}article::after{content:\"\";display:block;clear:both}";
+img.avatar{float:left;border-radius:4px;margin:0 .6rem .3rem 0;object-fit:cover}article::after{content:\"\";display:block;clear:both}\
+.attachments{display:flex;flex-wrap:wrap;gap:.4rem;margin:.4rem 0}.attachments img,.attachments video{max-width:100%;max-height:20rem;border-radius:4px}";
 
 /// A whole page.
 pub fn layout(node: &Node, title: &str, viewer: &Viewer, body: Markup) -> String {
@@ -49,6 +50,7 @@ pub fn layout(node: &Node, title: &str, viewer: &Viewer, body: Markup) -> String
                 meta name="viewport" content="width=device-width,initial-scale=1";
                 title { (title) " · " (domain) }
                 style { (PreEscaped(STYLE)) }
+                script src="/static/time.js" defer {}
             }
             body {
                 header {
@@ -171,11 +173,49 @@ fn avatar_img(url: Option<&str>, size: u32) -> Markup {
     }
 }
 
-/// A time as people read it, in UTC: `29 Nov 2026, 12:41 UTC` (the exact
-/// RFC 3339 value stays in the element's `datetime` and `title`). Not
-/// relative ("3 minutes ago"): pages are kept as rendered until the
-/// database changes, and a relative time would go stale in the cache.
-/// A time that does not parse is shown as written.
+/// A time as written in a page: `29 Nov 2026, 12:41 UTC`, with the exact
+/// time (normalised to UTC) in `datetime` and `title`. The page's script
+/// ([`TIME_JS`]) shows it relative ("5 min ago") in the browser, with the
+/// exact local time on hover, and keeps it current; the HTML itself never
+/// goes stale in the render cache, and reads well without the script.
+fn time_element(rfc3339: &str) -> Markup {
+    let exact = ostatus_core::time::parse_rfc3339(rfc3339)
+        .map_or_else(|| rfc3339.to_owned(), ostatus_core::time::rfc3339);
+    html! { time datetime=(exact) title=(exact) { (human_time(rfc3339)) } }
+}
+
+/// The pages' one script, served at `/static/time.js`: every
+/// `<time datetime>` is shown relative to now (up to a week; older times
+/// stay absolute), with the exact local time as its title, refreshed each
+/// minute.
+pub const TIME_JS: &str = r#""use strict";
+(function () {
+  function ago(s) {
+    if (s < 45) return "just now";
+    if (s < 3600) return Math.round(s / 60) + " min ago";
+    if (s < 86400) return Math.round(s / 3600) + " h ago";
+    if (s < 7 * 86400) { var d = Math.round(s / 86400); return d + (d === 1 ? " day ago" : " days ago"); }
+    return null;
+  }
+  function render() {
+    var now = Date.now();
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(t)) return;
+      if (!el.dataset.absolute) el.dataset.absolute = el.textContent;
+      var rel = ago(Math.max(0, (now - t) / 1000));
+      el.textContent = rel === null ? el.dataset.absolute : rel;
+      el.title = new Date(t).toLocaleString();
+    });
+  }
+  render();
+  setInterval(render, 60000);
+})();
+"#;
+
+/// A time as people read it, in UTC: `29 Nov 2026, 12:41 UTC`; what
+/// a page's `<time>` element shows before its script makes it relative. A time
+/// that does not parse is shown as written.
 pub fn human_time(rfc3339: &str) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -226,6 +266,29 @@ fn status_body(s: &Status) -> Markup {
     }
 }
 
+/// A status's attachments: images, videos and sounds shown in place (a
+/// local upload from `/media/`, a remote one from its peer), anything else
+/// as a link; `None` when it has none.
+fn attachments(node: &Node, s: &Status) -> Option<Markup> {
+    if s.attachments.is_empty() {
+        return None;
+    }
+    Some(html! {
+        div.attachments {
+            @for a in &s.attachments {
+                @let url = node.attachment_url(a);
+                @let kind = a.media_type.as_deref().and_then(MediaKind::of);
+                @match kind {
+                    Some(MediaKind::Image) => a href=(url) { img src=(url) alt="an attached image" loading="lazy"; },
+                    Some(MediaKind::Video) => video src=(url) controls preload="metadata" { a href=(url) { "the video" } },
+                    Some(MediaKind::Audio) => audio src=(url) controls preload="none" { a href=(url) { "the sound" } },
+                    None => a.file href=(url) { (a.media_type.as_deref().unwrap_or("a file")) },
+                }
+            }
+        }
+    })
+}
+
 /// One status, with its actions for a logged-in viewer.
 pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Markup, NodeError> {
     let (shown, header) = match (s.kind, &s.shared_uri) {
@@ -260,8 +323,16 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
     } else {
         Vec::new()
     };
+    let media = attachments(node, &shown);
     let content = html! {
         (status_body(&shown))
+        @if let Some(m) = media {
+            @if shown.sensitive {
+                details.sensitive { summary { "Sensitive media (show)" } (m) }
+            } @else {
+                (m)
+            }
+        }
         @if !tags.is_empty() {
             p.tags {
                 @for (i, t) in tags.iter().enumerate() {
@@ -311,7 +382,7 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
                 a href=(link) { b { (name) } }
                 " @" (acct) " · "
                 a href=(local_link(&shown)) {
-                    time datetime=(shown.published) title=(shown.published) { (human_time(&shown.published)) }
+                    (time_element(&shown.published))
                 }
                 @if let Some((href, parent_name)) = parent {
                     " · in reply to " a href=(href) { (parent_name) }
@@ -474,7 +545,7 @@ pub fn home(
     let locked = current.locked;
     let body = html! {
         (error_note(error))
-        form method="post" action="/actions/post" {
+        form method="post" action="/compose" enctype="multipart/form-data" {
             (hidden("csrf", csrf)) (hidden("back", "/home"))
             input name="cw" aria-label="Content warning" placeholder="Content warning (optional)" maxlength="500";
             textarea name="text" aria-label="What is happening?"
@@ -488,6 +559,14 @@ pub fn home(
                     option value="direct" { "mentioned people only (direct)" }
                 }
             }
+            br;
+            label {
+                "Attach (up to " (MAX_ATTACHMENTS) " images, videos or sounds) "
+                input type="file" name="attach" multiple
+                    accept="image/png,image/jpeg,image/gif,image/webp,video/mp4,video/webm,audio/mp4,audio/ogg,audio/mpeg";
+            }
+            " "
+            label { input type="checkbox" name="sensitive" value="1"; " sensitive media" }
             " "
             button { "Post" }
         }
@@ -623,7 +702,7 @@ pub fn notifications(
             li.notification data-kind=(n.kind.as_str()) {
                 p {
                     a href=(link) { b { (name) } } " @" (acct) " " (what) " · "
-                    time datetime=(n.at) title=(n.at) { (human_time(&n.at)) }
+                    (time_element(&n.at))
                     @if n.kind == NotificationKind::Request {
                         " · " a href="/home" { "answer it on your home page" }
                     }

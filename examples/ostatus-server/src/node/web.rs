@@ -42,8 +42,38 @@ fn status_of(e: &NodeError) -> StatusCode {
     }
 }
 
+/// The pages' Content Security Policy: scripts and styles only from the
+/// node itself (the one script is `/static/time.js`; styles are inline),
+/// images and sounds from anywhere over http(s) (peers' avatars and
+/// attachments), nothing framed, no plugins, no `<base>`. Defence in
+/// depth: the templates already escape everything (see `pages`).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                   img-src 'self' http: https: data:; media-src 'self' http: https:; object-src 'none'; \
+                   base-uri 'none'; frame-ancestors 'none'";
+
 fn html(status: StatusCode, body: String) -> Response {
-    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        status,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (http::header::CONTENT_SECURITY_POLICY, CSP),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The pages' script (relative times), cached for a day.
+async fn time_js() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        pages::TIME_JS,
+    )
+        .into_response()
 }
 
 fn text(status: StatusCode, body: String) -> Response {
@@ -299,7 +329,15 @@ impl Node {
                     super::MAX_AVATAR_BYTES + 64 * 1024,
                 )),
             )
+            .route(
+                "/compose",
+                // Every file at its largest, and the form's other fields.
+                post(compose_form).layer(axum::extract::DefaultBodyLimit::max(
+                    super::MAX_ATTACHMENTS * super::MAX_AV_BYTES + 64 * 1024,
+                )),
+            )
             .route("/media/{file}", get(media))
+            .route("/static/time.js", get(time_js))
             .route("/api/salmon/{name}", post(salmon))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
@@ -609,36 +647,46 @@ async fn media(State(node): Shared, Path(file): Path<String>) -> Response {
     }
 }
 
-/// The profile form (`multipart/form-data`): display name, biography and
-/// an avatar file, with the session's CSRF token.
-async fn profile_form(
-    State(node): Shared,
-    headers: HeaderMap,
+/// A `multipart/form-data` form read whole: its text fields, and the
+/// non-empty files of the file inputs named in `files` (a file input left
+/// empty sends an empty part), in order.
+async fn read_multipart(
     mut parts: axum::extract::Multipart,
-) -> Response {
-    let v = viewer(&node, &headers);
-    let mut fields: HashMap<String, String> = HashMap::new();
-    let mut avatar = None;
+    files: &[&str],
+    what: &str,
+) -> Result<(HashMap<String, String>, Vec<(String, Vec<u8>)>), Response> {
+    let mut fields = HashMap::new();
+    let mut uploads = Vec::new();
     loop {
         let field = match parts.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return text(e.status(), format!("the profile form: {}", e.body_text())),
+            Err(e) => return Err(text(e.status(), format!("the {what} form: {}", e.body_text()))),
         };
         let name = field.name().unwrap_or_default().to_owned();
         let bytes = match field.bytes().await {
             Ok(b) => b,
-            Err(e) => return text(e.status(), format!("the profile form: {}", e.body_text())),
+            Err(e) => return Err(text(e.status(), format!("the {what} form: {}", e.body_text()))),
         };
-        if name == "avatar" {
-            // A file input left empty sends an empty part.
+        if files.contains(&name.as_str()) {
             if !bytes.is_empty() {
-                avatar = Some(bytes.to_vec());
+                uploads.push((name, bytes.to_vec()));
             }
         } else {
             fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
         }
     }
+    Ok((fields, uploads))
+}
+
+/// The profile form (`multipart/form-data`): display name, biography and
+/// an avatar file, with the session's CSRF token.
+async fn profile_form(State(node): Shared, headers: HeaderMap, parts: axum::extract::Multipart) -> Response {
+    let v = viewer(&node, &headers);
+    let (mut fields, files) = match read_multipart(parts, &["avatar"], "profile").await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
     let Some(user) = authorised(&node, &headers, &fields) else {
         return text(
             StatusCode::FORBIDDEN,
@@ -648,11 +696,83 @@ async fn profile_form(
     let change = super::ProfileChange {
         display_name: fields.remove("display_name"),
         bio: fields.remove("bio"),
-        avatar,
+        avatar: files.into_iter().next().map(|(_, bytes)| bytes),
     };
     match node.update_profile(&user, change).await {
         Ok(_) => see_other("/home"),
         Err(e) => error_page(&node, &v, &e),
+    }
+}
+
+/// The compose form (`multipart/form-data`): a status's text, content
+/// warning, visibility and sensitive flag, and up to
+/// [`super::MAX_ATTACHMENTS`] files in `attach` inputs.
+async fn compose_form(State(node): Shared, headers: HeaderMap, parts: axum::extract::Multipart) -> Response {
+    let (fields, files) = match read_multipart(parts, &["attach"], "compose").await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let Some(user) = authorised(&node, &headers, &fields) else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "log in first (or the form's CSRF token is stale)".into(),
+        );
+    };
+    let back = fields.get("back").map_or("/home", String::as_str).to_owned();
+    let files = files.into_iter().map(|(_, bytes)| bytes).collect();
+    post_form(&node, &headers, &user, &fields, files, &back).await
+}
+
+/// Posts what a form says (text, `in_reply_to`, `visibility`, `cw`,
+/// `sensitive`) with `files` attached; back to `back`, or the home page
+/// with a note when some addressed people did not get it.
+async fn post_form(
+    node: &Arc<Node>,
+    headers: &HeaderMap,
+    user: &super::db::User,
+    f: &HashMap<String, String>,
+    files: Vec<Vec<u8>>,
+    back: &str,
+) -> Response {
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default().to_owned();
+    let visibility = match f.get("visibility").filter(|v| !v.is_empty()) {
+        None => Ok(Visibility::Public),
+        Some(v) => Visibility::parse(v).ok_or_else(|| {
+            NodeError::Invalid(format!("visibility {v:?}: public, unlisted, private or direct"))
+        }),
+    };
+    let posted = match visibility {
+        Ok(visibility) => {
+            let draft = super::Draft {
+                in_reply_to: f.get("in_reply_to").filter(|p| !p.is_empty()).cloned(),
+                visibility,
+                content_warning: Some(field("cw")),
+                sensitive: f.get("sensitive").is_some_and(|s| !s.is_empty()),
+                attachments: files,
+                ..super::Draft::new(field("text"))
+            };
+            node.post_draft(user, draft).await
+        }
+        Err(e) => Err(e),
+    };
+    let v = viewer(node, headers);
+    match posted {
+        Ok(p) if !p.withheld.is_empty() => {
+            // Posted, but some of the people it names did not get it: say
+            // so rather than let the poster believe they did.
+            let csrf = v.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
+            let note = format!(
+                "Posted ({}), but not sent to {}: their server does not honour private posts.",
+                p.status.visibility.as_str(),
+                p.withheld.join(", ")
+            );
+            match pages::home(node, user, &csrf, &v, Some(&note)) {
+                Ok(page) => html(StatusCode::OK, page),
+                Err(e) => error_page(node, &v, &e),
+            }
+        }
+        Ok(_) => see_other(back),
+        Err(e) => error_page(node, &v, &e),
     }
 }
 
@@ -821,42 +941,7 @@ async fn act(State(node): Shared, Path(action): Path<String>, headers: HeaderMap
     let back = f.get("back").map_or("/home", String::as_str).to_owned();
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default().to_owned();
     let done = match action.as_str() {
-        "post" => {
-            let parent = f.get("in_reply_to").filter(|p| !p.is_empty()).cloned();
-            let visibility = match f.get("visibility").filter(|v| !v.is_empty()) {
-                None => Ok(Visibility::Public),
-                Some(v) => Visibility::parse(v).ok_or_else(|| {
-                    NodeError::Invalid(format!("visibility {v:?}: public, unlisted, private or direct"))
-                }),
-            };
-            let posted = match visibility {
-                Ok(v) => {
-                    let cw = field("cw");
-                    let cw = (!cw.trim().is_empty()).then_some(cw.as_str());
-                    node.post_note(&user, &field("text"), parent.as_deref(), v, cw)
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            match posted {
-                Ok(p) if !p.withheld.is_empty() => {
-                    // Posted, but some of the people it names did not get
-                    // it: say so rather than let the poster believe they did.
-                    let v = viewer(&node, &headers);
-                    let csrf = v.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
-                    let note = format!(
-                        "Posted ({}), but not sent to {}: their server does not honour private posts.",
-                        p.status.visibility.as_str(),
-                        p.withheld.join(", ")
-                    );
-                    return match pages::home(&node, &user, &csrf, &v, Some(&note)) {
-                        Ok(page) => html(StatusCode::OK, page),
-                        Err(e) => error_page(&node, &v, &e),
-                    };
-                }
-                other => other.map(drop),
-            }
-        }
+        "post" => return post_form(&node, &headers, &user, &f, Vec::new(), &back).await,
         "follow" => node.follow(&user, &field("acct")).await.map(drop),
         "unfollow" => node.unfollow(&user, &field("acct")).await.map(drop),
         "favourite" => node.favourite(&user, &field("status"), true).await,

@@ -1,6 +1,7 @@
 //! What the node takes in: verified Salmon slaps and hub deliveries,
 //! stored as statuses, follows, favourites and shares.
 
+use super::media::{entry_attachments, entry_sensitive};
 use super::*;
 
 /// The hashtags an entry carries: its `category` terms (Mastodon and GNU
@@ -105,6 +106,8 @@ impl Node {
                         visibility: Visibility::of_scope(e.scope.as_deref()),
                         summary: None,
                         tags: Vec::new(),
+                        attachments: Vec::new(),
+                        sensitive: false,
                     },
                     |_| (id.clone(), None),
                 )?;
@@ -224,6 +227,8 @@ impl Node {
                     .map(|t| t.plain_text().trim().to_owned())
                     .filter(|t| !t.is_empty()),
                 tags: entry_tags(e),
+                attachments: entry_attachments(e),
+                sensitive: entry_sensitive(e),
             },
             |_| (id.clone(), None),
         )?;

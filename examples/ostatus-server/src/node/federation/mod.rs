@@ -16,7 +16,7 @@ use ostatus_websub::axum::Refused;
 use ostatus_websub::{Event, SignatureStatus};
 use url::Url;
 
-use super::db::{Account, Avatar, Kind, NewStatus, NotificationKind, Status, User, Visibility};
+use super::db::{Account, Attachment, Avatar, Kind, NewStatus, NotificationKind, Status, User, Visibility};
 use super::{Node, NodeError, now_rfc3339, now_secs};
 
 mod accounts;
@@ -25,6 +25,7 @@ mod html;
 mod inbound;
 #[cfg(test)]
 mod interop;
+mod media;
 mod outbound;
 mod profile;
 mod render;
@@ -34,10 +35,14 @@ use outbound::*;
 
 pub(crate) use context::MissingParent;
 pub(crate) use html::{find_hashtags, find_mentions, web_href};
-pub use outbound::Posted;
+pub use media::{
+    CheckedMedia, MAX_ATTACHMENTS, MAX_AV_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, MediaKind,
+    check_attachment, media_type_of,
+};
+pub use outbound::{Draft, Posted};
 pub use profile::{
     CheckedImage, MAX_AVATAR_BYTES, MAX_AVATAR_SIDE, MAX_BIO_CHARS, MAX_NAME_CHARS, ProfileChange,
-    check_avatar, media_type_of,
+    check_avatar,
 };
 
 /// One thing that crossed the wire, for the demo's log.

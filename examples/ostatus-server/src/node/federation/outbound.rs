@@ -45,6 +45,40 @@ pub struct Posted {
     pub withheld: Vec<String>,
 }
 
+/// A status to post, with everything [`Node::post_draft`] takes.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The text; `@user@host` mentions and `#hashtags` in it are found.
+    /// May be empty when files are attached.
+    pub text: String,
+    /// The entry id of the status it answers, local or remote.
+    pub in_reply_to: Option<String>,
+    /// Who may see it.
+    pub visibility: Visibility,
+    /// A content warning: a subject shown with the text and media
+    /// collapsed under it (Mastodon's `summary`).
+    pub content_warning: Option<String>,
+    /// Whether the attached media are sensitive (shown only on request);
+    /// a content warning makes them so, as on Mastodon.
+    pub sensitive: bool,
+    /// The files to attach, as uploaded (see [`super::check_attachment`]).
+    pub attachments: Vec<Vec<u8>>,
+}
+
+impl Draft {
+    /// A public status of `text`, with nothing else.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            in_reply_to: None,
+            visibility: Visibility::Public,
+            content_warning: None,
+            sensitive: false,
+            attachments: Vec::new(),
+        }
+    }
+}
+
 impl Node {
     /// The hub advertised in feeds.
     pub(crate) fn hub_url(&self) -> Result<Url, NodeError> {
@@ -255,7 +289,38 @@ impl Node {
         visibility: Visibility,
         content_warning: Option<&str>,
     ) -> Result<Posted, NodeError> {
+        let draft = Draft {
+            in_reply_to: in_reply_to.map(str::to_owned),
+            visibility,
+            content_warning: content_warning.map(str::to_owned),
+            ..Draft::new(text)
+        };
+        self.post_draft(user, draft).await
+    }
+
+    /// Posts a [`Draft`]: as [`Node::post_note`], with attachments. Each
+    /// file is checked by its bytes and stored under the data directory,
+    /// served at `/media/`, and written as a `link rel="enclosure"` with
+    /// its type and length (OST-PUB-02); sensitive media as Mastodon's
+    /// `category term="nsfw"`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Node::post`]; an attachment [`super::check_attachment`] refuses,
+    /// or more than [`super::MAX_ATTACHMENTS`], saying which. Nothing is
+    /// posted or stored then.
+    pub async fn post_draft(&self, user: &User, draft: Draft) -> Result<Posted, NodeError> {
+        let Draft {
+            text,
+            in_reply_to,
+            visibility,
+            content_warning,
+            sensitive,
+            attachments,
+        } = draft;
+        let in_reply_to = in_reply_to.as_deref();
         let content_warning = content_warning
+            .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
@@ -265,8 +330,10 @@ impl Node {
             ));
         }
         let text = text.trim();
-        if text.is_empty() || text.len() > 5000 {
-            return Err(NodeError::Invalid("a status has 1 to 5000 characters".into()));
+        if (text.is_empty() && attachments.is_empty()) || text.len() > 5000 {
+            return Err(NodeError::Invalid(
+                "a status has 1 to 5000 characters (or none, with a file attached)".into(),
+            ));
         }
         let mut mentioned = Vec::new();
         for m in find_mentions(text) {
@@ -292,6 +359,9 @@ impl Node {
             mentions.push(p.author_uri.clone());
         }
         let profile = self.user_uri(&user.username);
+        // Checked and stored last, once nothing else can refuse the post.
+        let attachments = self.store_attachments(user, &attachments).await?;
+        let sensitive = !attachments.is_empty() && (sensitive || content_warning.is_some());
         let status = self.db.insert_status(
             &NewStatus {
                 uri: None,
@@ -308,6 +378,8 @@ impl Node {
                 visibility,
                 summary: content_warning,
                 tags: find_hashtags(text),
+                attachments,
+                sensitive,
             },
             |id| {
                 let u = format!("{profile}/updates/{id}");
@@ -816,6 +888,8 @@ impl Node {
                 visibility: Visibility::Public,
                 summary: None,
                 tags: Vec::new(),
+                attachments: Vec::new(),
+                sensitive: false,
             },
             |id| {
                 let u = format!("{me}/updates/{id}");
@@ -862,6 +936,8 @@ impl Node {
         if !self.db.delete_status(status_uri, &me, &now_rfc3339())? {
             return Ok(());
         }
+        // Its uploads go with it (peers that copied them keep theirs).
+        self.forget_media(&status.attachments).await?;
         self.report(
             "·",
             format!("{} deleted {status_uri}", self.user_acct(&user.username)),

@@ -3,6 +3,7 @@
 //! hub); a remote account's, taken from what it sends.
 
 use super::accounts::{avatar_of, bio_of};
+use super::media::stored_name;
 use super::*;
 
 /// The largest avatar kept, in bytes.
@@ -83,38 +84,12 @@ pub fn check_avatar(bytes: &[u8]) -> Result<CheckedImage, NodeError> {
     })
 }
 
-/// The media type of a stored media file, by the extension this node gave
-/// it; `None` for a name this node does not write.
-pub fn media_type_of(file: &str) -> Option<&'static str> {
-    let (stem, ext) = file.rsplit_once('.')?;
-    let ok = !stem.is_empty()
-        && stem
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !ok {
-        return None;
-    }
-    Some(match ext {
-        "png" => "image/png",
-        "jpg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        _ => return None,
-    })
-}
-
 /// Where the time and id of a user's latest profile update are kept.
 fn profile_update_key(user: &User) -> String {
     format!("profile_update:{}", user.id)
 }
 
 impl Node {
-    /// The directory of stored media (avatars): `media/` in the data
-    /// directory.
-    pub fn media_dir(&self) -> std::path::PathBuf {
-        self.config.data_dir.join("media")
-    }
-
     /// Changes `user`'s profile and tells the peers: the name, biography and
     /// avatar are checked, the avatar is kept under [`Node::media_dir`] by
     /// a name of its content's digest (and never removed), and an `update-profile` activity
@@ -153,14 +128,7 @@ impl Node {
         let avatar = match &change.avatar {
             Some(bytes) => {
                 let image = check_avatar(bytes)?;
-                let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-                let hex: String = digest
-                    .as_ref()
-                    .iter()
-                    .take(12)
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                let file = format!("avatar-{}-{hex}.{}", user.id, image.extension);
+                let file = stored_name("avatar", user, bytes, image.extension);
                 self.store_media(&file, bytes).await?;
                 Some(Avatar {
                     url: file,
@@ -183,27 +151,6 @@ impl Node {
         );
         self.publish_profile(&updated).await?;
         Ok(updated)
-    }
-
-    /// Writes a media file whole or not at all: to a temporary name, synced,
-    /// then renamed.
-    async fn store_media(&self, file: &str, bytes: &[u8]) -> Result<(), NodeError> {
-        let dir = self.media_dir();
-        let io = |e: std::io::Error| NodeError::Remote(format!("storing {file}: {e}"));
-        let tmp = dir.join(format!(".{file}.tmp"));
-        let bytes = bytes.to_vec();
-        let path = dir.join(file);
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            use std::io::Write;
-            std::fs::create_dir_all(&dir)?;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })
-        .await
-        .map_err(|e| NodeError::Remote(format!("storing {file}: {e}")))?
-        .map_err(io)
     }
 
     /// Sends `user`'s `update-profile` through the hub: the activity is
@@ -292,23 +239,5 @@ mod tests {
         let mut big = png(10, 10);
         big.resize(MAX_AVATAR_BYTES + 1, 0);
         assert!(why(&big).contains("at most"));
-    }
-
-    #[test]
-    fn only_names_this_node_writes_are_served() {
-        assert_eq!(media_type_of("avatar-1-0a1b.png"), Some("image/png"));
-        assert_eq!(media_type_of("avatar-1-0a1b.jpg"), Some("image/jpeg"));
-        for bad in [
-            "../node.db",
-            "a/b.png",
-            "A.png",
-            ".png",
-            "x.svg",
-            "x.html",
-            "x.png.tmp",
-            "node.db",
-        ] {
-            assert_eq!(media_type_of(bad), None, "{bad}");
-        }
     }
 }

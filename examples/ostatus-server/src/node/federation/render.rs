@@ -80,6 +80,15 @@ impl Node {
                     ..Category::default()
                 });
             }
+            if s.sensitive {
+                e.categories.push(Category {
+                    term: "nsfw".into(),
+                    ..Category::default()
+                });
+            }
+            for a in &s.attachments {
+                e = e.with_enclosure(&self.attachment_url(a), a.media_type.as_deref(), a.length);
+            }
         }
         Ok(e)
     }
