@@ -16,7 +16,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{metric, post, q, start_hub, start_hub_with, start_world, subscribe_all, until};
+use common::{metric, post, q, start_hub, start_hub_with, start_world, subscribe_all, until, until_stored};
 
 const SUBSCRIBERS: u32 = 16;
 
@@ -32,6 +32,7 @@ async fn killed_mid_fan_out_the_hub_delivers_everything_after_restart() {
     let mut hub = start_hub(&db, &[]);
     subscribe_all(&hub.url, &base, SUBSCRIBERS).await;
     until("verifications", || world.lock().unwrap().verified == SUBSCRIBERS).await;
+    until_stored(&hub, u64::from(SUBSCRIBERS)).await;
 
     // First publish: the whole feed (nothing delivered before). Kill the hub
     // once a few deliveries are through: 2 at a time × 150 ms each leaves
@@ -124,6 +125,7 @@ async fn without_insecure_only_trusted_hosts_are_reached() {
     }
     subscribe_all(&hub.url, &base, 2).await;
     until("verifications", || world.lock().unwrap().verified == 2).await;
+    until_stored(&hub, 2).await;
     assert_eq!(post(&hub.url, publish).await, 204);
     until("deliveries", || world.lock().unwrap().deliveries.len() == 2).await;
     assert_eq!(metric(&hub, "websub_hub_verifications_failed_total").await, 0);

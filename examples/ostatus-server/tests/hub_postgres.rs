@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{metric, post, q, start_hub, start_world, subscribe_all, until};
+use common::{metric, post, q, start_hub, start_world, subscribe_all, until, until_stored};
 use ostatus_websub::hub_store::PostgresHubStore;
 
 const SUBSCRIBERS: u32 = 40;
@@ -42,6 +42,7 @@ async fn two_hub_processes_share_one_postgres_queue() {
     let mut b = start_hub(&db, &["--timeout", "1"]);
     subscribe_all(&a.url, &base, SUBSCRIBERS).await;
     until("verifications", || world.lock().unwrap().verified == SUBSCRIBERS).await;
+    until_stored(&a, u64::from(SUBSCRIBERS)).await;
 
     // Published through B; A's worker takes its share of the queue.
     let publish = format!("hub.mode=publish&hub.topic={}", q(&format!("{base}/feed")));

@@ -184,6 +184,20 @@ pub async fn subscribe_all(hub: &str, base: &str, n: u32) {
     }
 }
 
+/// Waits until the hub has stored `n` subscriptions. A subscriber counts
+/// itself verified when it answers the challenge, a moment before the hub
+/// records the subscription; a publish in between would miss it.
+pub async fn until_stored(hub: &HubProcess, n: u64) {
+    let start = Instant::now();
+    while metric(hub, "websub_hub_subscriptions").await < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the hub never stored {n} subscriptions"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One value of the hub's metrics.
 pub async fn metric(hub: &HubProcess, name: &str) -> u64 {
     let text = reqwest::get(&hub.metrics).await.unwrap().text().await.unwrap();
