@@ -18,7 +18,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ostatus_activitystreams::Text;
 
 use super::db::{Kind, NotificationKind, Status, User, Visibility};
-use super::federation::web_href;
+use super::federation::{find_hashtags, remote_text_html, web_href};
 use super::{MAX_ATTACHMENTS, MAX_AVATAR_BYTES, MAX_BIO_CHARS, MAX_NAME_CHARS, MediaKind, Node, NodeError};
 
 /// Who is looking: the logged-in user and the session's CSRF token.
@@ -248,22 +248,26 @@ fn local_link(s: &Status) -> String {
 }
 
 /// A status's text: a local status's own HTML (written by this node from
-/// escaped text), or a remote one's reduced to text, in paragraphs.
-fn status_body(s: &Status) -> Markup {
+/// escaped text), or a remote one's reduced to text, in paragraphs, with
+/// its mentions and hashtags linked (see [`remote_text_html`]).
+fn status_body(node: &Node, s: &Status) -> Result<Markup, NodeError> {
     if s.local_user.is_some() {
-        return PreEscaped(s.content.clone());
+        return Ok(PreEscaped(s.content.clone()));
     }
     let text = Text::html(s.content.as_str()).plain_text();
-    html! {
-        @for para in text.split("\n\n") {
-            p {
-                @for (i, line) in para.split('\n').enumerate() {
-                    @if i > 0 { br; }
-                    (line)
-                }
+    let mut mentioned = Vec::new();
+    if text.contains('@') {
+        for uri in node.db().mentions(&s.uri)? {
+            if let Some(a) = node.known_account(&uri)? {
+                mentioned.push(a);
             }
         }
     }
+    Ok(remote_text_html(
+        &text,
+        &mentioned,
+        node.config().base_url.as_str(),
+    ))
 }
 
 /// A status's attachments: images, videos and sounds shown in place (a
@@ -317,15 +321,19 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
         }),
         None => None,
     };
-    // Remote HTML is shown as text, so its hashtags are listed as links.
+    // A remote status's tags that its text does not show (GNU social put
+    // some only in `category`) are listed as links under it.
     let tags = if shown.local_user.is_none() {
-        node.db().tags(&shown.uri)?
+        let inline = find_hashtags(&Text::html(shown.content.as_str()).plain_text());
+        let mut tags = node.db().tags(&shown.uri)?;
+        tags.retain(|t| !inline.contains(t));
+        tags
     } else {
         Vec::new()
     };
     let media = attachments(node, &shown);
     let content = html! {
-        (status_body(&shown))
+        (status_body(node, &shown)?)
         @if let Some(m) = media {
             @if shown.sensitive {
                 details.sensitive { summary { "Sensitive media (show)" } (m) }

@@ -71,14 +71,14 @@ pub(crate) fn web_href(url: &str) -> String {
 
 /// One word of a post: a mention of a known account linked to its
 /// profile (`h-card` markup, as Mastodon wrote it), a hashtag linked to
-/// this node's tag page, or the word itself.
-fn word_html(word: &str, mentions: &[(String, Account)], base: &str) -> Markup {
+/// this node's tag page, or the word itself. `account` finds the account
+/// a mention (without its `@`) names.
+fn word_html<'a>(word: &str, account: impl Fn(&str) -> Option<&'a Account>, base: &str) -> Markup {
     let bare = word.trim_end_matches(['.', ',', ':', ';', '!', '?', ')']);
-    let found = bare
-        .strip_prefix('@')
-        .and_then(|m| mentions.iter().find(|(acct, _)| acct == m));
-    if let Some((acct, a)) = found {
-        let user = acct.split('@').next().unwrap_or(acct);
+    if let Some(m) = bare.strip_prefix('@')
+        && let Some(a) = account(m)
+    {
+        let user = m.split('@').next().unwrap_or(m);
         let href = web_href(a.profile_url.as_deref().unwrap_or(&a.uri));
         return html! {
             span.h-card { a href=(href) class="u-url mention" { "@" span { (user) } } }
@@ -96,6 +96,38 @@ fn word_html(word: &str, mentions: &[(String, Account)], base: &str) -> Markup {
     }
 }
 
+/// A peer's post, reduced to text, as HTML: paragraphs and line breaks,
+/// each `@user` or `@user@host` that names one of the accounts the entry
+/// mentions linked to its profile, and hashtags linked to this node's tag
+/// pages (`base` is its base URL). Nothing of the peer's markup survives.
+pub(crate) fn remote_text_html(text: &str, mentioned: &[Account], base: &str) -> Markup {
+    let account = |m: &str| {
+        mentioned.iter().find(|a| {
+            if m.contains('@') {
+                a.acct.eq_ignore_ascii_case(m)
+            } else {
+                a.acct
+                    .split('@')
+                    .next()
+                    .is_some_and(|user| user.eq_ignore_ascii_case(m))
+            }
+        })
+    };
+    html! {
+        @for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            p {
+                @for (i, line) in para.lines().enumerate() {
+                    @if i > 0 { br; }
+                    @for (j, word) in line.split(' ').enumerate() {
+                        @if j > 0 { " " }
+                        (word_html(word, account, base))
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Plain text from a form as HTML: paragraphs, line breaks, mentions
 /// linked to the accounts' profile pages, and hashtags linked to this
 /// node's tag pages (`base` is its base URL).
@@ -108,7 +140,7 @@ pub(super) fn text_to_html(text: &str, mentions: &[(String, Account)], base: &st
                     @if i > 0 { (PreEscaped("<br />")) }
                     @for (j, word) in line.split(' ').enumerate() {
                         @if j > 0 { " " }
-                        (word_html(word, mentions, base))
+                        (word_html(word, |m| mentions.iter().find(|(acct, _)| acct == m).map(|(_, a)| a), base))
                     }
                 }
             }

@@ -263,6 +263,57 @@ fn a_gnu_social_mention_sent_to_mastodon_is_taken_in() {
     );
 }
 
+/// Issue 18 item 9: in a real Mastodon reply (shown as text, the peer's
+/// markup dropped), the mention of the account the entry names links to
+/// that account's profile, and a hashtag to this node's tag page.
+#[test]
+fn mentions_and_hashtags_in_a_peers_text_are_linked() {
+    let n = node("inline-links");
+    let entry = Entry::parse(&fixture("pleroma/entry-mastodon-reply.xml")).unwrap();
+    let author = Account {
+        uri: entry.actor().and_then(Person::identifier).unwrap(),
+        acct: "someone@remote.example".into(),
+        ..Account::default()
+    };
+    let lain = Account {
+        uri: "https://pleroma.soykaf.com/users/lain".into(),
+        acct: "lain@pleroma.soykaf.com".into(),
+        profile_url: Some("https://pleroma.soykaf.com/users/lain".into()),
+        ..Account::default()
+    };
+    n.db.put_account(&lain).unwrap();
+    n.ingest(&entry, &author).unwrap();
+    let s = n.db.status(entry.id.as_deref().unwrap()).unwrap().unwrap();
+    let page = crate::node::pages::status(&n, &s, &None, "/")
+        .unwrap()
+        .into_string();
+    assert!(
+        page.contains(
+            "<span class=\"h-card\"><a href=\"https://pleroma.soykaf.com/users/lain\" class=\"u-url mention\">@<span>lain</span></a></span> hey"
+        ),
+        "{page}"
+    );
+
+    // GNU social wrote `#nsfw` in its text and as a category: linked in
+    // place, and not listed again under the post.
+    let feed = Feed::parse(&fixture("pleroma/feed-gnusocial-user-timeline.atom")).unwrap();
+    let e = feed
+        .entries
+        .iter()
+        .find(|e| e.categories.iter().any(|c| c.term == "nsfw"))
+        .unwrap();
+    n.ingest(e, &owner(&feed)).unwrap();
+    let s = n.db.status(e.id.as_deref().unwrap()).unwrap().unwrap();
+    let page = crate::node::pages::status(&n, &s, &None, "/")
+        .unwrap()
+        .into_string();
+    assert!(
+        page.contains("href=\"https://node.test/tags/nsfw\" class=\"mention hashtag\" rel=\"tag\">#<span>nsfw</span></a>"),
+        "{page}"
+    );
+    assert!(!page.contains("<p class=\"tags\">"), "{page}");
+}
+
 /// Issue 18 (the privacy bug): a direct toot from Mastodon, the real
 /// fixture with its mention pointed at a local user, arriving by the
 /// Salmon path and, wrapped in a push, by the hub path: stored as
