@@ -228,16 +228,23 @@ async fn run() {
         ])
         .arg(&dir)
         .args(["--slaps-per-minute", "1000000"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    let mut metrics_url = None;
     for line in lines.by_ref() {
-        if line.unwrap().contains("listening on") {
+        let line = line.unwrap();
+        if let Some(m) = line.strip_prefix("ostatus-server: metrics on ") {
+            metrics_url = Some(m.to_owned());
+        }
+        if line.contains("listening on") {
             break;
         }
     }
+    let metrics_url = metrics_url.expect("the server printed its metrics address");
     std::thread::spawn(move || for _ in lines {});
     let base = format!("http://{domain}");
     let client = reqwest::Client::builder()
@@ -345,6 +352,7 @@ async fn run() {
             .collect()
     };
     let bodies = make_slaps("slap", slaps);
+    let before = slap_seconds(&client, &metrics_url).await;
     let salmon = drive(
         &client,
         &base,
@@ -353,6 +361,14 @@ async fn run() {
         inflight,
     )
     .await;
+
+    let after = slap_seconds(&client, &metrics_url).await;
+    // Where a slap's time went, by the server's own account (its metrics).
+    let per_slap: Vec<f64> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| (a - b) / slaps as f64 * 1e6)
+        .collect();
 
     // ---- Mixed: WebFinger lookups while slaps arrive (issue 17 item 4) -----
     let lookups: Vec<Req> = (0..requests)
@@ -430,6 +446,11 @@ async fn run() {
         salmon.errors,
         rsa_rate
     );
+    if let [verify, wait, apply] = per_slap[..] {
+        println!(
+            "  per slap, as the server saw it: {verify:.0} µs from envelope to verified signature (key lookup, RSA, queueing), {wait:.0} µs waiting for the database, {apply:.0} µs in its database unit"
+        );
+    }
     println!("mixed load: WebFinger with 8 in flight while slaps arrive with {inflight} in flight");
     for r in [&mixed_webfinger, &mixed_salmon] {
         println!(
@@ -443,4 +464,20 @@ async fn run() {
         );
     }
     println!("server peak RSS: {rss:.1} MiB");
+}
+
+/// The server's slap timing counters (seconds): verify, database wait,
+/// database unit.
+async fn slap_seconds(client: &reqwest::Client, metrics: &str) -> [f64; 3] {
+    let text = client.get(metrics).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} not in the server's metrics"))
+    };
+    [
+        value("ostatus_node_slap_verify_seconds_total"),
+        value("ostatus_node_slap_db_wait_seconds_total"),
+        value("ostatus_node_slap_apply_seconds_total"),
+    ]
 }

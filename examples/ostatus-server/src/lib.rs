@@ -33,8 +33,11 @@
 //! with clap's `env` feature for the `OSTATUS_…` variables; `imagesize`
 //! to read an uploaded avatar's type and pixel size from its header
 //! without decoding the image (a decoder such as `image` would be a large
-//! attack surface for a value the node only checks and passes on); and
-//! `maud` for the HTML pages (see [`node::pages`]).
+//! attack surface for a value the node only checks and passes on); `maud`
+//! for the HTML pages (see [`node::pages`]); and `parking_lot` (already in
+//! the tree under `tokio-postgres`, the hub's driver) for its re-entrant
+//! lock, which lets one request's writes share a transaction
+//! (`node::db::Db::atomically`).
 
 pub mod backup;
 pub mod demo;

@@ -1,10 +1,14 @@
 //! The node's SQLite database: local users, cached remote accounts,
 //! statuses (local and remote), mentions, follows, favourites, domain
-//! blocks and login sessions. One connection behind a mutex; every
-//! multi-row change is one transaction.
+//! blocks and login sessions. One connection behind a re-entrant lock;
+//! every multi-row change is one transaction, and a caller can make
+//! several changes one unit with [`Db::atomically`].
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -402,7 +406,13 @@ pub struct QueuedSlap {
 /// The node's database.
 #[derive(Debug)]
 pub struct Db {
-    conn: Mutex<Connection>,
+    /// Re-entrant, so that [`Db::atomically`] holds the connection for a
+    /// whole unit while the methods it calls take it again.
+    conn: ReentrantMutex<Connection>,
+    /// The connection's `total_changes` as of the last time it was let go
+    /// outside a transaction: every change it counts is committed. Read by
+    /// [`Db::durable`] without waiting for the connection.
+    committed: AtomicU64,
     /// With group commit, the WAL file and how far it is known synced.
     group: Option<GroupCommit>,
 }
@@ -712,6 +722,92 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 pub type Stamp = (i64, u64);
 
 const USER_COLUMNS: &str = "id, username, display_name, bio, password, private_key, locked, avatar, avatar_type, avatar_width, avatar_height";
+/// The held connection. Let go outside a transaction, it publishes its
+/// change count to [`Db::durable`] (see `Db::committed`).
+struct Conn<'a> {
+    guard: ReentrantMutexGuard<'a, Connection>,
+    committed: &'a AtomicU64,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.guard
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if self.guard.is_autocommit() {
+            self.committed
+                .fetch_max(self.guard.total_changes(), Ordering::Release);
+        }
+    }
+}
+
+/// A unit of work on the connection: a transaction (`BEGIN IMMEDIATE`, so
+/// that it never has to upgrade a read lock another process could hold),
+/// or inside one a savepoint. Dropped without [`Unit::commit`] (on an
+/// error, or a panic), it is rolled back, so the connection is never left
+/// inside an open transaction.
+struct Unit<'c> {
+    c: &'c Connection,
+    outermost: bool,
+    done: bool,
+}
+
+impl<'c> Unit<'c> {
+    fn begin(c: &'c Connection) -> rusqlite::Result<Self> {
+        let outermost = c.is_autocommit();
+        c.execute_batch(if outermost {
+            "BEGIN IMMEDIATE"
+        } else {
+            "SAVEPOINT unit"
+        })?;
+        Ok(Self {
+            c,
+            outermost,
+            done: false,
+        })
+    }
+
+    fn commit(mut self) -> rusqlite::Result<()> {
+        self.done = true;
+        let r = self
+            .c
+            .execute_batch(if self.outermost { "COMMIT" } else { "RELEASE unit" });
+        if r.is_err() {
+            self.done = false;
+        }
+        r
+    }
+}
+
+impl std::ops::Deref for Unit<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.c
+    }
+}
+
+impl Drop for Unit<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let undo = if self.outermost {
+            "ROLLBACK"
+        } else {
+            "ROLLBACK TO unit; RELEASE unit"
+        };
+        if let Err(e) = self.c.execute_batch(undo) {
+            tracing::error!(error = %e, "node database: a unit of work could not be rolled back");
+        }
+    }
+}
+
 const ACCOUNT_COLUMNS: &str = "uri, acct, display_name, profile_url, feed_url, salmon_url, hub_url, public_key, fetched_at, honours_scope, fresh_until, locked, bio, avatar_url, avatar_type, avatar_width, avatar_height";
 
 impl Db {
@@ -762,7 +858,8 @@ impl Db {
             }
         });
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: ReentrantMutex::new(conn),
+            committed: AtomicU64::new(0),
             group,
         })
     }
@@ -779,14 +876,15 @@ impl Db {
         let Some(group) = &self.group else {
             return Ok(());
         };
-        let mine = self.c().total_changes();
+        // The caller's writes were let go before it got here, so the count
+        // covers them; the connection itself is not waited for.
+        let mine = self.committed.load(Ordering::Acquire);
         let mut synced = group.synced.lock().await;
         if *synced >= mine {
             return Ok(());
         }
-        // No transaction is open while the connection is not held, so
-        // every change counted here is committed, in the log's file.
-        let upto = self.c().total_changes();
+        // Every change counted here is committed, in the log's file.
+        let upto = self.committed.load(Ordering::Acquire);
         let wal = group.wal.clone();
         tokio::task::spawn_blocking(move || match std::fs::OpenOptions::new().write(true).open(&wal) {
             Ok(f) => f.sync_data(),
@@ -808,10 +906,31 @@ impl Db {
             .map_or(0, |g| g.syncs.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    fn c(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn c(&self) -> Conn<'_> {
+        Conn {
+            guard: self.conn.lock(),
+            committed: &self.committed,
+        }
+    }
+
+    /// Runs `f` as one unit: every change it makes through this database
+    /// is committed together, or, when it fails (or panics), none is. Other
+    /// threads wait for the connection meanwhile; `f` itself may call any
+    /// method of the database, and units nest (an inner one is a
+    /// savepoint, undone alone when it fails).
+    ///
+    /// One commit for all of a request's writes, instead of one for each:
+    /// a slap applied this way writes the log once.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s error, or a database failure to begin or commit.
+    pub fn atomically<T, E: From<DbError>>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let c = self.c();
+        let unit = Unit::begin(&c).map_err(DbError::from)?;
+        let v = f()?;
+        unit.commit().map_err(DbError::from)?;
+        Ok(v)
     }
 
     /// Where the database stands: changes made through this connection
@@ -1218,8 +1337,8 @@ impl Db {
         s: &NewStatus,
         make_uri: impl FnOnce(i64) -> (String, Option<String>),
     ) -> Result<Status, DbError> {
-        let mut c = self.c();
-        let tx = c.transaction()?;
+        let c = self.c();
+        let tx = Unit::begin(&c)?;
         if let Some(uri) = &s.uri
             && let Some(existing) = tx
                 .query_row(
@@ -1693,8 +1812,8 @@ impl Db {
         on: bool,
         now: &str,
     ) -> Result<(bool, Vec<String>), DbError> {
-        let mut c = self.c();
-        let tx = c.transaction()?;
+        let c = self.c();
+        let tx = Unit::begin(&c)?;
         let mut ended = Vec::new();
         let changed = if on {
             for (a, b) in [(blocker, blocked), (blocked, blocker)] {
@@ -2013,8 +2132,59 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::Db;
+
+    fn scratch(name: &str) -> (std::path::PathBuf, Db) {
+        let dir = std::env::temp_dir().join(format!("ostatus-db-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open(&dir.join("node.db")).unwrap();
+        (dir, db)
+    }
+
+    /// "Nothing half-written": a unit's changes are committed together or
+    /// not at all, an inner unit that fails is undone alone, and a unit
+    /// that panics leaves the connection outside any transaction.
+    #[test]
+    fn units_commit_together_or_not_at_all() {
+        let (dir, db) = scratch("units");
+        let failed: Result<(), super::DbError> = db.atomically(|| {
+            db.set_setting("a", "1")?;
+            Err(super::DbError::Sync(std::io::Error::other("step two failed")))
+        });
+        assert!(failed.is_err());
+        assert_eq!(db.setting("a").unwrap(), None);
+
+        db.atomically(|| {
+            db.set_setting("b", "1")?;
+            let inner: Result<(), super::DbError> = db.atomically(|| {
+                db.set_setting("c", "1")?;
+                Err(super::DbError::Sync(std::io::Error::other("inner failed")))
+            });
+            assert!(inner.is_err());
+            // A unit inside a unit: insert_status opens its own.
+            db.atomically(|| db.set_setting("d", "1"))
+        })
+        .unwrap();
+        assert_eq!(db.setting("b").unwrap().as_deref(), Some("1"));
+        assert_eq!(db.setting("c").unwrap(), None);
+        assert_eq!(db.setting("d").unwrap().as_deref(), Some("1"));
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<(), super::DbError> = db.atomically(|| {
+                db.set_setting("e", "1")?;
+                panic!("a bug mid-unit");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(db.setting("e").unwrap(), None);
+        // Autocommit again: a later write stands on its own.
+        db.set_setting("f", "1").unwrap();
+        assert!(db.c().is_autocommit());
+        assert_eq!(db.setting("f").unwrap().as_deref(), Some("1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// Group commit: 64 writers in flight share a sync or two, and each
     /// returns only once a sync after its commit is done.

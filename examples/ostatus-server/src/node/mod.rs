@@ -164,6 +164,12 @@ pub struct Node {
     /// Salmon slaps accepted and refused (for the metrics).
     pub(crate) slaps_accepted: std::sync::atomic::AtomicU64,
     pub(crate) slaps_refused: std::sync::atomic::AtomicU64,
+    /// Where a slap's time goes (for the metrics, in microseconds): from
+    /// the parsed envelope to the verified slap (the key lookup and the
+    /// RSA check), waiting for the database, and the database unit.
+    pub(crate) slap_verify_micros: std::sync::atomic::AtomicU64,
+    pub(crate) slap_db_wait_micros: std::sync::atomic::AtomicU64,
+    pub(crate) slap_apply_micros: std::sync::atomic::AtomicU64,
     /// Verified slaps applied at once: the database has one connection, so
     /// more appliers only contend for it (and wake each other) without
     /// adding throughput.
@@ -274,6 +280,9 @@ impl Node {
             rendered: cache::RenderCache::default(),
             slaps_accepted: std::sync::atomic::AtomicU64::new(0),
             slaps_refused: std::sync::atomic::AtomicU64::new(0),
+            slap_verify_micros: std::sync::atomic::AtomicU64::new(0),
+            slap_db_wait_micros: std::sync::atomic::AtomicU64::new(0),
+            slap_apply_micros: std::sync::atomic::AtomicU64::new(0),
             slap_appliers: tokio::sync::Semaphore::new(2),
         }))
     }
@@ -384,7 +393,7 @@ impl Node {
     }
 
     /// The node's metrics in Prometheus text format (0.0.4): Salmon slaps
-    /// accepted and refused, the render cache's hits and misses, the
+    /// accepted and refused and where their time went, the render cache's hits and misses, the
     /// group commit's syncs, the outbox's depth, then the embedded hub's
     /// metrics. Served on `--metrics-listen`, not on the public site.
     pub async fn metrics_text(&self) -> String {
@@ -407,6 +416,32 @@ impl Node {
             "Salmon slaps refused (any 4xx or 5xx).",
             self.slaps_refused.load(Relaxed),
         );
+        let mut seconds = |name: &str, help: &str, micros: &std::sync::atomic::AtomicU64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {:.6}\n",
+                micros.load(Relaxed) as f64 / 1e6
+            ));
+        };
+        seconds(
+            "ostatus_node_slap_verify_seconds_total",
+            "Time slaps spent between their parsed envelope and their verified signature (key lookup and RSA).",
+            &self.slap_verify_micros,
+        );
+        seconds(
+            "ostatus_node_slap_db_wait_seconds_total",
+            "Time verified slaps waited for the database.",
+            &self.slap_db_wait_micros,
+        );
+        seconds(
+            "ostatus_node_slap_apply_seconds_total",
+            "Time verified slaps spent in their database unit, commit included.",
+            &self.slap_apply_micros,
+        );
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        };
         metric(
             "ostatus_node_render_cache_hits_total",
             "counter",

@@ -1032,7 +1032,13 @@ async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
     let mut config = EndpointConfig::default();
     config.verify = VerifyOptions::legacy();
     let endpoint = Endpoint::with_config(node.keys(), config);
-    let slap = match endpoint.receive_incoming(incoming).await {
+    let verifying = std::time::Instant::now();
+    let received = endpoint.receive_incoming(incoming).await;
+    node.slap_verify_micros.fetch_add(
+        u64::try_from(verifying.elapsed().as_micros()).unwrap_or(u64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let slap = match received {
         Ok(slap) => slap,
         Err(e) => return text(e.status(), e.to_string()),
     };

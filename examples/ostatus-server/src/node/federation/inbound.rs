@@ -244,9 +244,44 @@ impl Node {
     /// Synchronous (database work only): the router runs it on a blocking
     /// thread, so that the runtime's threads go on parsing and verifying
     /// other slaps meanwhile.
+    ///
+    /// Every change a slap makes (the status, its mentions and tags, the
+    /// notification, the replay record) is one unit: committed together,
+    /// or, if any step fails, not at all.
     pub(crate) fn on_slap(&self, username: &str, slap: Slap) -> Result<Option<AfterSlap>, NodeError> {
-        self.user(username)?;
         let entry = Entry::parse(&slap.payload).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let asked = std::time::Instant::now();
+        let mut waited = None;
+        let applied = self.db.atomically(|| {
+            waited = Some(asked.elapsed());
+            self.apply_slap(username, &slap, &entry)
+        });
+        let total = asked.elapsed();
+        let waited = waited.unwrap_or(total);
+        let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.slap_db_wait_micros
+            .fetch_add(micros(waited), std::sync::atomic::Ordering::Relaxed);
+        self.slap_apply_micros.fetch_add(
+            micros(total.saturating_sub(waited)),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let (after, ingested) = applied?;
+        // Missing parents are fetched once the reply is committed.
+        if ingested {
+            self.want_parents(&entry, 0);
+        }
+        Ok(after)
+    }
+
+    /// [`Node::on_slap`]'s database work; whether the entry was ingested
+    /// as a status (rather than a reaction, a replay or an answer).
+    fn apply_slap(
+        &self,
+        username: &str,
+        slap: &Slap,
+        entry: &Entry,
+    ) -> Result<(Option<AfterSlap>, bool), NodeError> {
+        self.user(username)?;
         let author = self
             .known_account(&slap.signer)?
             .ok_or_else(|| NodeError::Invalid(format!("unknown signer {}", slap.signer)))?;
@@ -264,7 +299,7 @@ impl Node {
         // A post arrives by Salmon only when it concerns this user (as
         // Mastodon's ProcessInteractionService): a mention, or a reply to
         // one of the node's statuses. Anything else is unsolicited.
-        if is_post(&entry) {
+        if is_post(entry) {
             let mentioned = entry.mentions().iter().any(|m| m.href == me);
             let local_parent = entry.in_reply_to.iter().any(|r| {
                 self.db
@@ -317,7 +352,7 @@ impl Node {
                     author.acct
                 ),
             );
-            return Ok(None);
+            return Ok((None, false));
         }
         self.report(
             "←",
@@ -328,13 +363,16 @@ impl Node {
             ),
         );
         match entry.verb() {
-            Verb::Block | Verb::Unblock => return self.reflect_block(&entry, &author, &me),
-            Verb::Authorize | Verb::Reject => return self.reflect_answer(&entry, &author, &me),
+            Verb::Block | Verb::Unblock => {
+                return Ok((self.reflect_block(entry, &author, &me)?, false));
+            }
+            Verb::Authorize | Verb::Reject => {
+                return Ok((self.reflect_answer(entry, &author, &me)?, false));
+            }
             _ => {}
         }
-        self.ingest(&entry, &author)?;
-        self.want_parents(&entry, 0);
-        Ok(None)
+        self.ingest(entry, &author)?;
+        Ok((None, true))
     }
 
     /// A remote account blocks (or unblocks) the local account `me`, as
