@@ -1,8 +1,10 @@
 //! The node's SQLite database: local users, cached remote accounts,
 //! statuses (local and remote), mentions, follows, favourites, domain
-//! blocks and login sessions. One connection behind a re-entrant lock;
-//! every multi-row change is one transaction, and a caller can make
-//! several changes one unit with [`Db::atomically`].
+//! blocks and login sessions. One connection writes, behind a re-entrant
+//! lock; every multi-row change is one transaction, and a caller can make
+//! several changes one unit with [`Db::atomically`]. Reads outside a unit
+//! go to a few reader connections, which the write-ahead log lets read
+//! the last commit while the writer writes.
 
 use std::path::Path;
 
@@ -35,6 +37,10 @@ pub enum DbError {
     /// Syncing the database's log to disk failed (group commit).
     #[error("node database: syncing the log: {0}")]
     Sync(#[source] std::io::Error),
+    /// The unit this write shared with others (a batch of slaps) could
+    /// not be committed; the write was not stored.
+    #[error("node database: the batch this write was part of failed: {0}")]
+    Batch(String),
     /// The database was written by a newer `ostatus-server`.
     #[error(
         "node database: the database has schema version {found}, and this ostatus-server knows \
@@ -413,9 +419,26 @@ pub struct Db {
     /// outside a transaction: every change it counts is committed. Read by
     /// [`Db::durable`] without waiting for the connection.
     committed: AtomicU64,
+    /// Connections for reads outside a unit, opened when first needed:
+    /// the log (WAL) lets them read the last commit while the writer
+    /// writes, so a page or a WebFinger answer never waits for a slap.
+    readers: Vec<std::sync::Mutex<Option<Connection>>>,
+    /// The next reader to try first.
+    next_reader: std::sync::atomic::AtomicUsize,
+    /// A reader kept for [`Db::change_stamp`]: its `PRAGMA data_version`
+    /// moves with every commit of any other connection, this process's
+    /// writer included.
+    stamp: std::sync::Mutex<Option<Connection>>,
+    /// Stamps handed out inside a unit, each unlike any other.
+    unit_stamps: AtomicU64,
+    /// The database file, for the readers.
+    path: std::path::PathBuf,
     /// With group commit, the WAL file and how far it is known synced.
     group: Option<GroupCommit>,
 }
+
+/// Reader connections kept (see `Db::readers`).
+const READERS: usize = 4;
 
 /// Group commit (see [`Db::open_group_commit`]).
 #[derive(Debug)]
@@ -746,6 +769,29 @@ impl Drop for Conn<'_> {
     }
 }
 
+/// A connection to read with (see `Db::r`).
+enum Reader<'a> {
+    Writer(Conn<'a>),
+    Pooled(std::sync::MutexGuard<'a, Option<Connection>>),
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Reader::Writer(c) => c,
+            // `Db::r` fills the slot before it hands it out.
+            Reader::Pooled(g) => g.as_ref().unwrap_or_else(|| unreachable!("an empty reader slot")),
+        }
+    }
+}
+
+/// A mutex's guard, whether or not a holder panicked.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A unit of work on the connection: a transaction (`BEGIN IMMEDIATE`, so
 /// that it never has to upgrade a read lock another process could hold),
 /// or inside one a savepoint. Dropped without [`Unit::commit`] (on an
@@ -860,6 +906,11 @@ impl Db {
         Ok(Self {
             conn: ReentrantMutex::new(conn),
             committed: AtomicU64::new(0),
+            readers: (0..READERS).map(|_| std::sync::Mutex::new(None)).collect(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
+            stamp: std::sync::Mutex::new(None),
+            unit_stamps: AtomicU64::new(0),
+            path: path.to_owned(),
             group,
         })
     }
@@ -942,11 +993,68 @@ impl Db {
     ///
     /// On a database failure.
     pub fn change_stamp(&self) -> Result<Stamp, DbError> {
-        let c = self.c();
+        // Inside a unit, what is read may yet be rolled back: a stamp that
+        // matches no other, so nothing read there is served from a cache
+        // or kept for later.
+        if self.in_unit() {
+            let n = self.unit_stamps.fetch_add(1, Ordering::Relaxed);
+            return Ok((-1, n));
+        }
+        let mut slot = lock(&self.stamp);
+        let c = match slot.as_mut() {
+            Some(c) => c,
+            None => slot.insert(self.open_reader()?),
+        };
         let others: i64 = c
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
-        Ok((others, c.total_changes()))
+        Ok((others, self.committed.load(Ordering::Acquire)))
+    }
+
+    /// Whether this thread is inside a unit ([`Db::atomically`], or a
+    /// method's own transaction).
+    fn in_unit(&self) -> bool {
+        self.conn.is_owned_by_current_thread() && !self.c().is_autocommit()
+    }
+
+    /// A connection for reads: the writer when this thread holds it (a
+    /// unit reads its own changes), else a reader, the first free one or,
+    /// when all are busy, the next in turn.
+    fn r(&self) -> Result<Reader<'_>, DbError> {
+        if self.conn.is_owned_by_current_thread() {
+            return Ok(Reader::Writer(self.c()));
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        let mut slot = None;
+        for i in 0..n {
+            if let Some(r) = self.readers.get((start + i) % n)
+                && let Ok(g) = r.try_lock()
+            {
+                slot = Some(g);
+                break;
+            }
+        }
+        let mut slot = match slot {
+            Some(g) => g,
+            None => match self.readers.get(start % n.max(1)) {
+                Some(r) => lock(r),
+                None => return Ok(Reader::Writer(self.c())),
+            },
+        };
+        if slot.is_none() {
+            *slot = Some(self.open_reader()?);
+        }
+        Ok(Reader::Pooled(slot))
+    }
+
+    fn open_reader(&self) -> Result<Connection, DbError> {
+        let c = Connection::open(&self.path)?;
+        c.set_prepared_statement_cache_capacity(256);
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Reads only: a write through a reader is a bug, refused.
+        c.execute_batch("PRAGMA query_only=1;")?;
+        Ok(c)
     }
 
     /// The first row of `sql`, if any, mapped by `row`.
@@ -958,7 +1066,7 @@ impl Db {
     ) -> Result<Option<T>, DbError> {
         // Statements are prepared once per connection and kept: a feed or
         // a page runs dozens of the same few queries.
-        let c = self.c();
+        let c = self.r()?;
         let mut st = c.prepare_cached(sql)?;
         Ok(st.query_row(p, row).optional()?)
     }
@@ -970,7 +1078,7 @@ impl Db {
         p: impl rusqlite::Params,
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, DbError> {
-        let c = self.c();
+        let c = self.r()?;
         let mut st = c.prepare_cached(sql)?;
         let rows = st.query_map(p, row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -983,7 +1091,7 @@ impl Db {
     /// On a database failure.
     pub fn setting(&self, key: &str) -> Result<Option<String>, DbError> {
         Ok(self
-            .c()
+            .r()?
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     }
@@ -2074,7 +2182,7 @@ impl Db {
     /// On a database failure.
     pub fn outbox_len(&self) -> Result<usize, DbError> {
         let n: i64 = self
-            .c()
+            .r()?
             .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
@@ -2132,7 +2240,7 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::Db;
 
     fn scratch(name: &str) -> (std::path::PathBuf, Db) {
@@ -2183,6 +2291,54 @@ mod tests {
         db.set_setting("f", "1").unwrap();
         assert!(db.c().is_autocommit());
         assert_eq!(db.setting("f").unwrap().as_deref(), Some("1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Reads outside a unit go to reader connections: they see the last
+    /// commit and do not wait for a unit in progress on another thread,
+    /// which reads its own changes. A stamp taken inside a unit matches no
+    /// other, so nothing read there is cached.
+    #[test]
+    fn reads_do_not_wait_for_a_unit_in_progress() {
+        let (dir, db) = scratch("readers");
+        db.set_setting("k", "before").unwrap();
+        let db = std::sync::Arc::new(db);
+        let (inside, go_on) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let (inside_tx, inside_rx) = inside;
+        let (go_tx, go_rx) = go_on;
+        let writer = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.atomically(|| {
+                    db.set_setting("k", "after")?;
+                    // The unit reads its own change.
+                    assert_eq!(db.setting("k")?.as_deref(), Some("after"));
+                    let (a, b) = (db.change_stamp()?, db.change_stamp()?);
+                    assert_ne!(a, b);
+                    inside_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                    Ok::<(), super::DbError>(())
+                })
+                .unwrap();
+            })
+        };
+        inside_rx.recv().unwrap();
+        // The unit holds the writer; these reads neither wait nor see it
+        // (read on a thread of their own, so that a regression fails
+        // rather than hangs).
+        let (read_tx, read_rx) = std::sync::mpsc::channel();
+        let reading = db.clone();
+        std::thread::spawn(move || {
+            let _ = read_tx.send((reading.change_stamp().unwrap(), reading.setting("k").unwrap()));
+        });
+        let (stamp, seen) = read_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a read waited for the unit in progress");
+        assert_eq!(seen.as_deref(), Some("before"));
+        go_tx.send(()).unwrap();
+        writer.join().unwrap();
+        assert_eq!(db.setting("k").unwrap().as_deref(), Some("after"));
+        assert_ne!(db.change_stamp().unwrap(), stamp, "the commit moved the stamp");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -164,16 +164,17 @@ pub struct Node {
     /// Salmon slaps accepted and refused (for the metrics).
     pub(crate) slaps_accepted: std::sync::atomic::AtomicU64,
     pub(crate) slaps_refused: std::sync::atomic::AtomicU64,
-    /// Where a slap's time goes (for the metrics, in microseconds): from
+    /// Where slaps' time goes (for the metrics, in microseconds): from
     /// the parsed envelope to the verified slap (the key lookup and the
-    /// RSA check), waiting for the database, and the database unit.
+    /// RSA check), waiting for the slap writer, and the writer's batches.
     pub(crate) slap_verify_micros: std::sync::atomic::AtomicU64,
     pub(crate) slap_db_wait_micros: std::sync::atomic::AtomicU64,
     pub(crate) slap_apply_micros: std::sync::atomic::AtomicU64,
-    /// Verified slaps applied at once: the database has one connection, so
-    /// more appliers only contend for it (and wake each other) without
-    /// adding throughput.
-    pub(crate) slap_appliers: tokio::sync::Semaphore,
+    /// Batches the slap writer applied.
+    pub(crate) slap_batches: std::sync::atomic::AtomicU64,
+    /// The slap writer's queue (see `Node::apply_verified_slap`), made
+    /// with the first slap.
+    pub(crate) slap_writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<federation::SlapJob>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -283,7 +284,8 @@ impl Node {
             slap_verify_micros: std::sync::atomic::AtomicU64::new(0),
             slap_db_wait_micros: std::sync::atomic::AtomicU64::new(0),
             slap_apply_micros: std::sync::atomic::AtomicU64::new(0),
-            slap_appliers: tokio::sync::Semaphore::new(2),
+            slap_batches: std::sync::atomic::AtomicU64::new(0),
+            slap_writer: std::sync::OnceLock::new(),
         }))
     }
 
@@ -429,12 +431,12 @@ impl Node {
         );
         seconds(
             "ostatus_node_slap_db_wait_seconds_total",
-            "Time verified slaps waited for the database.",
+            "Time verified slaps waited for the slap writer (the database), summed over slaps.",
             &self.slap_db_wait_micros,
         );
         seconds(
             "ostatus_node_slap_apply_seconds_total",
-            "Time verified slaps spent in their database unit, commit included.",
+            "Time the slap writer spent applying batches of slaps, commits included.",
             &self.slap_apply_micros,
         );
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
@@ -442,6 +444,12 @@ impl Node {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
         };
+        metric(
+            "ostatus_node_slap_batches_total",
+            "counter",
+            "Batches of slaps the slap writer applied, one commit each.",
+            self.slap_batches.load(Relaxed),
+        );
         metric(
             "ostatus_node_render_cache_hits_total",
             "counter",

@@ -1042,16 +1042,9 @@ async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
         Ok(slap) => slap,
         Err(e) => return text(e.status(), e.to_string()),
     };
-    // Database work on a blocking thread: the runtime's threads go on
-    // reading and verifying other slaps meanwhile.
-    let gate = node.clone();
-    let Ok(_turn) = gate.slap_appliers.acquire().await else {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "salmon: shutting down".into());
-    };
-    let applier = node.clone();
-    let applied = tokio::task::spawn_blocking(move || applier.on_slap(&name, slap))
-        .await
-        .unwrap_or_else(|e| Err(NodeError::Remote(format!("applying the slap failed: {e}"))));
+    // The database work goes to the node's slap writer; the runtime's
+    // threads go on reading and verifying other slaps meanwhile.
+    let applied = node.apply_verified_slap(name, slap).await;
     match applied {
         Ok(after) => {
             if let Some(after) = after {

@@ -35,6 +35,7 @@ use outbound::*;
 
 pub(crate) use context::MissingParent;
 pub(crate) use html::{find_hashtags, find_mentions, remote_text_html, web_href};
+pub(crate) use inbound::SlapJob;
 pub use media::{
     CheckedMedia, MAX_ATTACHMENTS, MAX_AV_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, MediaKind,
     check_attachment, media_type_of,
