@@ -6,14 +6,18 @@
 //! fixed number of requests in flight and reports requests/s, p50/p99
 //! latency and the server's peak RSS for each read path, next to host-meta
 //! (the baseline: the same server, the same run), and verified Salmon slaps
-//! next to the raw RSA verify rate of one core; then a mixed load,
-//! WebFinger lookups while slaps arrive, for the lookups' p99.
+//! next to the raw RSA verify rate of one core, with the server's own
+//! account of where a slap's time went (its metrics); then a mixed load:
+//! WebFinger lookups while slaps arrive and one user posts to subscribers
+//! of the node's own hub (served by this process), for the lookups' p99
+//! and the hub's fan-out rate.
 //!
 //! ```sh
 //! cargo bench -p ostatus-server --bench node_load
 //! # smaller or larger: NODE_LOAD_REQUESTS (per path, default 5000), NODE_LOAD_INFLIGHT (64),
-//! # NODE_LOAD_USERS (100), NODE_LOAD_STATUSES (10000), NODE_LOAD_PERF (a file:
-//! # the server runs under `perf record -g`, for a profile)
+//! # NODE_LOAD_USERS (100), NODE_LOAD_STATUSES (10000), NODE_LOAD_SUBSCRIBERS (200),
+//! # NODE_LOAD_POSTS (20), NODE_LOAD_PERF (a file: the server runs under
+//! # `perf record -g`, for a profile)
 //! ```
 //!
 //! Not a test: nothing here asserts a time.
@@ -117,6 +121,8 @@ async fn run() {
     let inflight = env("NODE_LOAD_INFLIGHT", 64);
     let n_users = env("NODE_LOAD_USERS", 100).max(2);
     let n_statuses = env("NODE_LOAD_STATUSES", 10_000);
+    let n_subscribers = env("NODE_LOAD_SUBSCRIBERS", 200);
+    let n_posts = env("NODE_LOAD_POSTS", 20);
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -372,7 +378,63 @@ async fn run() {
         .collect();
     let batches = after[3] - before[3];
 
-    // ---- Mixed: WebFinger lookups while slaps arrive (issue 17 item 4) -----
+    // ---- The node's own hub: subscribers to user0's feed ---------------------
+    // Callbacks served by this process; the node's embedded hub verifies
+    // each, then fans every post of user0 out to all of them.
+    let verified = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let delivered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let callbacks = {
+        use axum::extract::Query;
+        use std::collections::HashMap;
+        let (v, d) = (verified.clone(), delivered.clone());
+        let app = axum::Router::new().route(
+            "/cb/{n}",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+                v.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async move { q.get("hub.challenge").cloned().unwrap_or_default() }
+            })
+            .post(move || {
+                d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async { "ok" }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        format!("http://{addr}/cb")
+    };
+    let topic = format!("{}.atom", uri(0));
+    let q = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let subscribes: Vec<Req> = (0..n_subscribers)
+        .map(|i| {
+            (
+                reqwest::Method::POST,
+                "/api/push".to_owned(),
+                Some(
+                    format!(
+                        "hub.mode=subscribe&hub.topic={}&hub.callback={}",
+                        q(&topic),
+                        q(&format!("{callbacks}/{i}"))
+                    )
+                    .into_bytes(),
+                ),
+                vec![("content-type", "application/x-www-form-urlencoded".to_owned())],
+            )
+        })
+        .collect();
+    let subscribed = drive(&client, &base, "subscribe", subscribes, 16).await;
+    assert_eq!(subscribed.errors, 0, "every subscription was accepted");
+    let t = Instant::now();
+    while metric(&client, &metrics_url, "websub_hub_subscriptions").await < n_subscribers as f64 {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the hub never stored every subscription"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // ---- Mixed: WebFinger lookups while slaps arrive and the node's hub -----
+    // fans user0's posts out (issue 17 item 4)
     let lookups: Vec<Req> = (0..requests)
         .map(|i| {
             get(format!(
@@ -381,7 +443,32 @@ async fn run() {
             ))
         })
         .collect();
-    let (mixed_webfinger, mixed_salmon) = tokio::join!(
+    // user0 posts through the home page's form, one post every 50 ms.
+    let posting = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let posts = async {
+        let mut ok = 0usize;
+        for i in 0..n_posts {
+            let r = posting
+                .post(format!("{base}/actions/post"))
+                .header("cookie", "ostatus_session=bench-session")
+                .form(&[
+                    ("csrf", "bench-csrf"),
+                    ("text", &format!("post {i} during the mixed load")),
+                ])
+                .send()
+                .await
+                .unwrap();
+            ok += usize::from(r.status().is_redirection());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ok
+    };
+    let delivered_before = delivered.load(std::sync::atomic::Ordering::Relaxed);
+    let fan_out_start = Instant::now();
+    let (mixed_webfinger, mixed_salmon, posted) = tokio::join!(
         drive(&client, &base, "WebFinger, while slaps arrive", lookups, 8),
         drive(
             &client,
@@ -389,8 +476,21 @@ async fn run() {
             "Salmon slaps, beside the lookups",
             make_slaps("mixed", slaps),
             inflight
-        )
+        ),
+        posts
     );
+    assert_eq!(posted, n_posts, "every post was accepted");
+    let during = delivered.load(std::sync::atomic::Ordering::Relaxed) - delivered_before;
+    // Every post reaches every subscriber (the hub may fold posts made
+    // close together into one delivery of the newer feed): wait until the
+    // hub's queue is empty.
+    let t = Instant::now();
+    while metric(&client, &metrics_url, "websub_hub_queue_depth").await > 0.0 {
+        assert!(t.elapsed() < Duration::from_secs(300), "the hub never drained");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fan_out_time = fan_out_start.elapsed();
+    let fanned = delivered.load(std::sync::atomic::Ordering::Relaxed) - delivered_before;
 
     // The floor: raw RSA-SHA256 verifies of one core, in this process.
     let env1 = Envelope::sign(
@@ -454,7 +554,9 @@ async fn run() {
             slaps as f64 / batches.max(1.0)
         );
     }
-    println!("mixed load: WebFinger with 8 in flight while slaps arrive with {inflight} in flight");
+    println!(
+        "mixed load: WebFinger with 8 in flight while slaps arrive with {inflight} in flight and user0 posts {n_posts} times to {n_subscribers} subscribers of the node's hub"
+    );
     for r in [&mixed_webfinger, &mixed_salmon] {
         println!(
             "{:<34} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7}",
@@ -466,22 +568,29 @@ async fn run() {
             r.errors
         );
     }
+    println!(
+        "hub fan-out: {fanned} deliveries to {n_subscribers} subscribers ({during} during the mixed load), drained {:.1} s after it began: {:.0} deliveries/s",
+        fan_out_time.as_secs_f64(),
+        fanned as f64 / fan_out_time.as_secs_f64()
+    );
     println!("server peak RSS: {rss:.1} MiB");
 }
 
 /// The server's slap counters: verify, waiting for the writer, the
 /// writer's time (seconds), and the writer's batches.
 async fn slap_seconds(client: &reqwest::Client, metrics: &str) -> [f64; 4] {
-    let text = client.get(metrics).send().await.unwrap().text().await.unwrap();
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("{name} not in the server's metrics"))
-    };
     [
-        value("ostatus_node_slap_verify_seconds_total"),
-        value("ostatus_node_slap_db_wait_seconds_total"),
-        value("ostatus_node_slap_apply_seconds_total"),
-        value("ostatus_node_slap_batches_total"),
+        metric(client, metrics, "ostatus_node_slap_verify_seconds_total").await,
+        metric(client, metrics, "ostatus_node_slap_db_wait_seconds_total").await,
+        metric(client, metrics, "ostatus_node_slap_apply_seconds_total").await,
+        metric(client, metrics, "ostatus_node_slap_batches_total").await,
     ]
+}
+
+/// One value of the server's metrics.
+async fn metric(client: &reqwest::Client, metrics: &str, name: &str) -> f64 {
+    let text = client.get(metrics).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("{name} not in the server's metrics"))
 }
