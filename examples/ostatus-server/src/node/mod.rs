@@ -133,6 +133,12 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Adds `d` to a counter of microseconds (the metrics' timings).
+pub(crate) fn add_micros(counter: &std::sync::atomic::AtomicU64, d: Duration) {
+    let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    counter.fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A running node's state. Cheap to share (`Arc<Node>`).
 pub struct Node {
     config: NodeConfig,
@@ -395,85 +401,82 @@ impl Node {
     }
 
     /// The node's metrics in Prometheus text format (0.0.4): Salmon slaps
-    /// accepted and refused and where their time went, the render cache's hits and misses, the
-    /// group commit's syncs, the outbox's depth, then the embedded hub's
-    /// metrics. Served on `--metrics-listen`, not on the public site.
+    /// accepted and refused and where their time went, the render cache's
+    /// hits and misses, the group commit's syncs, the outbox's depth, then
+    /// the embedded hub's metrics. Served on `--metrics-listen`, not on the
+    /// public site.
     pub async fn metrics_text(&self) -> String {
         use std::sync::atomic::Ordering::Relaxed;
+        let seconds =
+            |micros: &std::sync::atomic::AtomicU64| format!("{:.6}", micros.load(Relaxed) as f64 / 1e6);
+        let metrics: [(&str, &str, &str, String); 10] = [
+            (
+                "ostatus_node_slaps_accepted_total",
+                "counter",
+                "Salmon slaps verified and applied.",
+                self.slaps_accepted.load(Relaxed).to_string(),
+            ),
+            (
+                "ostatus_node_slaps_refused_total",
+                "counter",
+                "Salmon slaps refused (any 4xx or 5xx).",
+                self.slaps_refused.load(Relaxed).to_string(),
+            ),
+            (
+                "ostatus_node_slap_verify_seconds_total",
+                "counter",
+                "Time slaps spent between their parsed envelope and their verified signature (key lookup and RSA).",
+                seconds(&self.slap_verify_micros),
+            ),
+            (
+                "ostatus_node_slap_db_wait_seconds_total",
+                "counter",
+                "Time verified slaps waited for the slap writer (the database), summed over slaps.",
+                seconds(&self.slap_db_wait_micros),
+            ),
+            (
+                "ostatus_node_slap_apply_seconds_total",
+                "counter",
+                "Time the slap writer spent applying batches of slaps, commits included.",
+                seconds(&self.slap_apply_micros),
+            ),
+            (
+                "ostatus_node_slap_batches_total",
+                "counter",
+                "Batches of slaps the slap writer applied, one commit each.",
+                self.slap_batches.load(Relaxed).to_string(),
+            ),
+            (
+                "ostatus_node_render_cache_hits_total",
+                "counter",
+                "Feeds, entries and pages served as rendered before.",
+                self.rendered.hits.load(Relaxed).to_string(),
+            ),
+            (
+                "ostatus_node_render_cache_misses_total",
+                "counter",
+                "Feeds, entries and pages rendered.",
+                self.rendered.misses.load(Relaxed).to_string(),
+            ),
+            (
+                "ostatus_node_log_syncs_total",
+                "counter",
+                "Syncs of the database log made by group commit.",
+                self.db.log_syncs().to_string(),
+            ),
+            (
+                "ostatus_node_outbox_depth",
+                "gauge",
+                "Salmon slaps waiting to be sent again.",
+                self.db.outbox_len().map_or(0, |n| n as u64).to_string(),
+            ),
+        ];
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        for (name, kind, help, value) in metrics {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
-        };
-        metric(
-            "ostatus_node_slaps_accepted_total",
-            "counter",
-            "Salmon slaps verified and applied.",
-            self.slaps_accepted.load(Relaxed),
-        );
-        metric(
-            "ostatus_node_slaps_refused_total",
-            "counter",
-            "Salmon slaps refused (any 4xx or 5xx).",
-            self.slaps_refused.load(Relaxed),
-        );
-        let mut seconds = |name: &str, help: &str, micros: &std::sync::atomic::AtomicU64| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {:.6}\n",
-                micros.load(Relaxed) as f64 / 1e6
-            ));
-        };
-        seconds(
-            "ostatus_node_slap_verify_seconds_total",
-            "Time slaps spent between their parsed envelope and their verified signature (key lookup and RSA).",
-            &self.slap_verify_micros,
-        );
-        seconds(
-            "ostatus_node_slap_db_wait_seconds_total",
-            "Time verified slaps waited for the slap writer (the database), summed over slaps.",
-            &self.slap_db_wait_micros,
-        );
-        seconds(
-            "ostatus_node_slap_apply_seconds_total",
-            "Time the slap writer spent applying batches of slaps, commits included.",
-            &self.slap_apply_micros,
-        );
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-            ));
-        };
-        metric(
-            "ostatus_node_slap_batches_total",
-            "counter",
-            "Batches of slaps the slap writer applied, one commit each.",
-            self.slap_batches.load(Relaxed),
-        );
-        metric(
-            "ostatus_node_render_cache_hits_total",
-            "counter",
-            "Feeds, entries and pages served as rendered before.",
-            self.rendered.hits.load(Relaxed),
-        );
-        metric(
-            "ostatus_node_render_cache_misses_total",
-            "counter",
-            "Feeds, entries and pages rendered.",
-            self.rendered.misses.load(Relaxed),
-        );
-        metric(
-            "ostatus_node_log_syncs_total",
-            "counter",
-            "Syncs of the database log made by group commit.",
-            self.db.log_syncs(),
-        );
-        metric(
-            "ostatus_node_outbox_depth",
-            "gauge",
-            "Salmon slaps waiting to be sent again.",
-            self.db.outbox_len().map_or(0, |n| n as u64),
-        );
+        }
         if let Some(hub) = self.hub_metrics().await {
             out.push_str(&hub);
         }

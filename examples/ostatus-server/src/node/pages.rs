@@ -248,13 +248,13 @@ fn local_link(s: &Status) -> String {
 }
 
 /// A status's text: a local status's own HTML (written by this node from
-/// escaped text), or a remote one's reduced to text, in paragraphs, with
-/// its mentions and hashtags linked (see [`remote_text_html`]).
-fn status_body(node: &Node, s: &Status) -> Result<Markup, NodeError> {
-    if s.local_user.is_some() {
+/// escaped text), or a remote one's, `remote_text` (its HTML reduced to
+/// text), in paragraphs, with its mentions and hashtags linked (see
+/// [`remote_text_html`]).
+fn status_body(node: &Node, s: &Status, remote_text: Option<&str>) -> Result<Markup, NodeError> {
+    let Some(text) = remote_text else {
         return Ok(PreEscaped(s.content.clone()));
-    }
-    let text = Text::html(s.content.as_str()).plain_text();
+    };
     let mut mentioned = Vec::new();
     if text.contains('@') {
         for uri in node.db().mentions(&s.uri)? {
@@ -264,7 +264,7 @@ fn status_body(node: &Node, s: &Status) -> Result<Markup, NodeError> {
         }
     }
     Ok(remote_text_html(
-        &text,
+        text,
         &mentioned,
         node.config().base_url.as_str(),
     ))
@@ -323,17 +323,22 @@ pub fn status(node: &Node, s: &Status, viewer: &Viewer, back: &str) -> Result<Ma
     };
     // A remote status's tags that its text does not show (GNU social put
     // some only in `category`) are listed as links under it.
-    let tags = if shown.local_user.is_none() {
-        let inline = find_hashtags(&Text::html(shown.content.as_str()).plain_text());
-        let mut tags = node.db().tags(&shown.uri)?;
-        tags.retain(|t| !inline.contains(t));
-        tags
-    } else {
-        Vec::new()
+    let remote_text = shown
+        .local_user
+        .is_none()
+        .then(|| Text::html(shown.content.as_str()).plain_text());
+    let tags = match &remote_text {
+        Some(text) => {
+            let inline = find_hashtags(text);
+            let mut tags = node.db().tags(&shown.uri)?;
+            tags.retain(|t| !inline.contains(t));
+            tags
+        }
+        None => Vec::new(),
     };
     let media = attachments(node, &shown);
     let content = html! {
-        (status_body(node, &shown)?)
+        (status_body(node, &shown, remote_text.as_deref())?)
         @if let Some(m) = media {
             @if shown.sensitive {
                 details.sensitive { summary { "Sensitive media (show)" } (m) }

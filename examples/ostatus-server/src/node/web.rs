@@ -1034,10 +1034,7 @@ async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
     let endpoint = Endpoint::with_config(node.keys(), config);
     let verifying = std::time::Instant::now();
     let received = endpoint.receive_incoming(incoming).await;
-    node.slap_verify_micros.fetch_add(
-        u64::try_from(verifying.elapsed().as_micros()).unwrap_or(u64::MAX),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    super::add_micros(&node.slap_verify_micros, verifying.elapsed());
     let slap = match received {
         Ok(slap) => slap,
         Err(e) => return text(e.status(), e.to_string()),

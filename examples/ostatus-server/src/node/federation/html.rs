@@ -113,14 +113,20 @@ pub(crate) fn remote_text_html(text: &str, mentioned: &[Account], base: &str) ->
             }
         })
     };
+    paragraphs(text, account, base, "<br>")
+}
+
+/// `text` as paragraphs (split at blank lines) of lines (joined by `br`),
+/// each word through [`word_html`].
+fn paragraphs<'a>(text: &str, account: impl Fn(&str) -> Option<&'a Account>, base: &str, br: &str) -> Markup {
     html! {
         @for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
             p {
                 @for (i, line) in para.lines().enumerate() {
-                    @if i > 0 { br; }
+                    @if i > 0 { (PreEscaped(br)) }
                     @for (j, word) in line.split(' ').enumerate() {
                         @if j > 0 { " " }
-                        (word_html(word, account, base))
+                        (word_html(word, &account, base))
                     }
                 }
             }
@@ -132,21 +138,9 @@ pub(crate) fn remote_text_html(text: &str, mentioned: &[Account], base: &str) ->
 /// linked to the accounts' profile pages, and hashtags linked to this
 /// node's tag pages (`base` is its base URL).
 pub(super) fn text_to_html(text: &str, mentions: &[(String, Account)], base: &str) -> String {
-    html! {
-        @for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-            p {
-                @for (i, line) in para.lines().enumerate() {
-                    // As Mastodon wrote it, for peers that compare.
-                    @if i > 0 { (PreEscaped("<br />")) }
-                    @for (j, word) in line.split(' ').enumerate() {
-                        @if j > 0 { " " }
-                        (word_html(word, |m| mentions.iter().find(|(acct, _)| acct == m).map(|(_, a)| a), base))
-                    }
-                }
-            }
-        }
-    }
-    .into_string()
+    let account = |m: &str| mentions.iter().find(|(acct, _)| acct == m).map(|(_, a)| a);
+    // `<br />` as Mastodon wrote it, for peers that compare.
+    paragraphs(text, account, base, "<br />").into_string()
 }
 
 /// The HTML content of an entry, as stored: text content escaped into a

@@ -31,10 +31,10 @@ pub(super) fn is_post(e: &Entry) -> bool {
     matches!(e.verb(), Verb::Post)
 }
 
-/// What an applied slap leaves to do with the network, which
-/// the slap writer (database work only) does not: the
-/// WebSub subscriptions to end once a remote account blocked a local user,
-/// or the one to make once it approved a follow request.
+/// What an applied slap leaves to do with the network, which the slap
+/// writer (database work only) does not: the WebSub subscriptions to end
+/// once a remote account blocked a local user, or the one to make once it
+/// approved a follow request.
 #[derive(Debug)]
 pub(crate) struct AfterSlap {
     /// The remote account.
@@ -346,14 +346,12 @@ impl Node {
             }
             Ok::<(), NodeError>(())
         });
-        let spent = started.elapsed();
-        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        let waited: u64 = batch
+        let waited: Duration = batch
             .iter()
-            .map(|j| micros(started.saturating_duration_since(j.queued)))
+            .map(|j| started.saturating_duration_since(j.queued))
             .sum();
-        self.slap_db_wait_micros.fetch_add(waited, Ordering::Relaxed);
-        self.slap_apply_micros.fetch_add(micros(spent), Ordering::Relaxed);
+        crate::node::add_micros(&self.slap_db_wait_micros, waited);
+        crate::node::add_micros(&self.slap_apply_micros, started.elapsed());
         self.slap_batches.fetch_add(1, Ordering::Relaxed);
         let failed = unit.err().map(|e| e.to_string());
         for (job, outcome) in batch.into_iter().zip(outcomes) {
@@ -370,8 +368,9 @@ impl Node {
         }
     }
 
-    /// One slap's database work (see [`Node::apply_verified_slap`]); whether the entry was ingested
-    /// as a status (rather than a reaction, a replay or an answer).
+    /// One slap's database work (see [`Node::apply_verified_slap`]);
+    /// whether the entry was ingested as a status (rather than a reaction,
+    /// a replay or an answer).
     fn apply_slap(
         &self,
         username: &str,
