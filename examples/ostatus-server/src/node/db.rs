@@ -687,6 +687,88 @@ fn visible_to(n: u8) -> String {
     )
 }
 
+/// The insert of [`Db::insert_status`] inside the caller's unit: the new
+/// status, built from what was written (no read back), or `None` when a
+/// status with its URI is stored already.
+fn insert_fresh(
+    tx: &Connection,
+    s: &NewStatus,
+    make_uri: impl FnOnce(i64) -> (String, Option<String>),
+) -> rusqlite::Result<Option<Status>> {
+    let attachments = attachments_to_column(&s.attachments);
+    let inserted = tx.exec(
+        "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
+                               shared_uri, url, published, updated, visibility, summary,
+                               attachments, sensitive)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (uri) DO NOTHING",
+        params![
+            s.uri,
+            s.author_uri,
+            s.local_user,
+            s.kind.as_str(),
+            s.content,
+            s.in_reply_to,
+            s.conversation,
+            s.shared_uri,
+            s.url,
+            s.published,
+            s.visibility.as_str(),
+            s.summary,
+            attachments,
+            s.sensitive
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    let (uri, url, conversation) = match &s.uri {
+        Some(u) => (u.clone(), s.url.clone(), s.conversation.clone()),
+        None => {
+            let (uri, url) = make_uri(id);
+            tx.exec(
+                "UPDATE statuses SET uri = ?2, url = COALESCE(?3, url),
+                    conversation = COALESCE(conversation, ?2) WHERE id = ?1",
+                params![id, uri, url],
+            )?;
+            let conversation = s.conversation.clone().or_else(|| Some(uri.clone()));
+            (uri, url.or_else(|| s.url.clone()), conversation)
+        }
+    };
+    for m in &s.mentions {
+        tx.exec(
+            "INSERT OR IGNORE INTO mentions (status_uri, account_uri) VALUES (?1, ?2)",
+            [&uri, m],
+        )?;
+    }
+    for t in &s.tags {
+        tx.exec(
+            "INSERT OR IGNORE INTO tags (tag, status_uri) VALUES (?1, ?2)",
+            [t, &uri],
+        )?;
+    }
+    Ok(Some(Status {
+        id,
+        uri,
+        author_uri: s.author_uri.clone(),
+        local_user: s.local_user,
+        kind: s.kind,
+        content: s.content.clone(),
+        in_reply_to: s.in_reply_to.clone(),
+        conversation,
+        shared_uri: s.shared_uri.clone(),
+        url,
+        published: s.published.clone(),
+        updated: s.published.clone(),
+        deleted: false,
+        visibility: s.visibility,
+        summary: s.summary.clone(),
+        attachments: s.attachments.clone(),
+        sensitive: s.sensitive,
+    }))
+}
+
 fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Status> {
     Ok(Status {
         id: r.get(0)?,
@@ -1475,71 +1557,32 @@ impl Db {
     ) -> Result<Status, DbError> {
         let c = self.c();
         let tx = Unit::begin(&c)?;
-        if let Some(uri) = &s.uri
-            && let Some(existing) = tx
-                .row(
-                    &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE uri = ?1"),
-                    [uri],
-                    status_row,
-                )
-                .optional()?
-        {
-            return Ok(existing);
-        }
-        tx.exec(
-            "INSERT INTO statuses (uri, author_uri, local_user, kind, content, in_reply_to, conversation,
-                                   shared_uri, url, published, updated, visibility, summary,
-                                   attachments, sensitive)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                s.uri,
-                s.author_uri,
-                s.local_user,
-                s.kind.as_str(),
-                s.content,
-                s.in_reply_to,
-                s.conversation,
-                s.shared_uri,
-                s.url,
-                s.published,
-                s.visibility.as_str(),
-                s.summary,
-                attachments_to_column(&s.attachments),
-                s.sensitive
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        let uri = match &s.uri {
-            Some(u) => u.clone(),
-            None => {
-                let (uri, url) = make_uri(id);
-                tx.exec(
-                    "UPDATE statuses SET uri = ?2, url = COALESCE(?3, url),
-                        conversation = COALESCE(conversation, ?2) WHERE id = ?1",
-                    params![id, uri, url],
-                )?;
-                uri
-            }
+        let stored = match insert_fresh(&tx, s, make_uri)? {
+            Some(new) => new,
+            None => tx.row(
+                &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE uri = ?1"),
+                [&s.uri],
+                status_row,
+            )?,
         };
-        for m in &s.mentions {
-            tx.exec(
-                "INSERT OR IGNORE INTO mentions (status_uri, account_uri) VALUES (?1, ?2)",
-                [&uri, m],
-            )?;
-        }
-        for t in &s.tags {
-            tx.exec(
-                "INSERT OR IGNORE INTO tags (tag, status_uri) VALUES (?1, ?2)",
-                [t, &uri],
-            )?;
-        }
-        let st = tx.row(
-            &format!("SELECT {STATUS_COLUMNS} FROM statuses WHERE id = ?1"),
-            [id],
-            status_row,
-        )?;
         tx.commit()?;
-        Ok(st)
+        Ok(stored)
+    }
+
+    /// Inserts a status with its mentions and tags, as
+    /// [`Db::insert_status`], unless its URI is known: the stored status,
+    /// or `None` when it was there already. One statement where a look-up
+    /// and an insert would be two: what a peer's entries take.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn insert_status_if_new(&self, s: &NewStatus) -> Result<Option<Status>, DbError> {
+        let c = self.c();
+        let tx = Unit::begin(&c)?;
+        let stored = insert_fresh(&tx, s, |_| (String::new(), None))?;
+        tx.commit()?;
+        Ok(stored)
     }
 
     /// A status by entry id.
@@ -2124,26 +2167,29 @@ impl Db {
     }
 
     /// Records a verified slap's entry; `false` if that signer's entry was
-    /// seen before (a replay). Entries older than `forget_before` are
-    /// forgotten: slaps that old are refused anyway.
+    /// seen before (a replay).
     ///
     /// # Errors
     ///
     /// On a database failure.
-    pub fn first_sighting(
-        &self,
-        entry_id: &str,
-        signer: &str,
-        now: i64,
-        forget_before: i64,
-    ) -> Result<bool, DbError> {
-        let c = self.c();
-        c.exec("DELETE FROM seen_slaps WHERE at < ?1", [forget_before])?;
-        let n = c.exec(
+    pub fn first_sighting(&self, entry_id: &str, signer: &str, now: i64) -> Result<bool, DbError> {
+        let n = self.c().exec(
             "INSERT OR IGNORE INTO seen_slaps (entry_id, signer, at) VALUES (?1, ?2, ?3)",
             params![entry_id, signer, now],
         )?;
         Ok(n > 0)
+    }
+
+    /// Forgets the slaps recorded before `before` (seconds since the
+    /// epoch): slaps that old are refused anyway, so their records can no
+    /// longer catch a replay.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub fn forget_sightings(&self, before: i64) -> Result<(), DbError> {
+        self.c().exec("DELETE FROM seen_slaps WHERE at < ?1", [before])?;
+        Ok(())
     }
 
     /// Queues a Salmon slap for another attempt at `next_at`.
@@ -2317,6 +2363,81 @@ mod tests {
         db.set_setting("f", "1").unwrap();
         assert!(db.c().is_autocommit());
         assert_eq!(db.setting("f").unwrap().as_deref(), Some("1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A status is returned as inserted, not read back: what is returned
+    /// must be what a later read finds, for a local status (URI, URL and
+    /// conversation made from its row id) and a remote one (attachments,
+    /// scope, warning and all). A known URI is not inserted twice.
+    #[test]
+    fn an_inserted_status_is_what_is_stored() {
+        use super::{Attachment, Kind, NewStatus, Visibility};
+        let (dir, db) = scratch("insert");
+        let remote = NewStatus {
+            uri: Some("tag:peer.example,2017:objectId=1".into()),
+            author_uri: "https://peer.example/users/bob".into(),
+            local_user: None,
+            kind: Kind::Note,
+            content: "<p>hi</p>".into(),
+            in_reply_to: Some("https://here.example/users/a/updates/1".into()),
+            conversation: Some("tag:peer.example,2017:objectId=0:objectType=Conversation".into()),
+            shared_uri: None,
+            url: Some("https://peer.example/@bob/1".into()),
+            published: "2017-04-05T06:07:08Z".into(),
+            mentions: vec!["https://here.example/users/a".into()],
+            visibility: Visibility::Private,
+            summary: Some("spoiler".into()),
+            tags: vec!["rust".into()],
+            attachments: vec![Attachment {
+                url: "https://peer.example/a.png".into(),
+                media_type: Some("image/png".into()),
+                length: Some(1234),
+            }],
+            sensitive: true,
+        };
+        let stored = db.insert_status_if_new(&remote).unwrap().expect("new");
+        assert_eq!(Some(&stored), db.status(&stored.uri).unwrap().as_ref());
+        assert_eq!(db.insert_status_if_new(&remote).unwrap(), None, "a known URI is not new");
+        assert_eq!(db.insert_status(&remote, |_| unreachable!()).unwrap(), stored);
+        assert_eq!(db.mentions(&stored.uri).unwrap(), remote.mentions);
+
+        let user = db.create_user("a", "A", None, "").unwrap().unwrap();
+        let local = NewStatus {
+            uri: None,
+            local_user: Some(user.id),
+            url: None,
+            conversation: None,
+            in_reply_to: None,
+            visibility: Visibility::Public,
+            attachments: Vec::new(),
+            ..remote
+        };
+        let made = db
+            .insert_status(&local, |id| {
+                (
+                    format!("https://here.example/users/a/updates/{id}"),
+                    Some(format!("https://here.example/@a/{id}")),
+                )
+            })
+            .unwrap();
+        assert_eq!(made.conversation.as_deref(), Some(made.uri.as_str()));
+        assert_eq!(Some(&made), db.status(&made.uri).unwrap().as_ref());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Replay records: one per (entry, signer); forgotten only once older
+    /// than the cut-off, so a replay inside the window is still caught.
+    #[test]
+    fn replay_records_are_kept_for_the_window() {
+        let (dir, db) = scratch("sightings");
+        assert!(db.first_sighting("e1 post t", "s", 100).unwrap());
+        assert!(!db.first_sighting("e1 post t", "s", 150).unwrap(), "a replay");
+        assert!(db.first_sighting("e1 post t", "other signer", 150).unwrap());
+        assert!(db.first_sighting("e2 post t", "s", 200).unwrap());
+        db.forget_sightings(150).unwrap();
+        assert!(db.first_sighting("e1 post t", "s", 300).unwrap(), "forgotten");
+        assert!(!db.first_sighting("e2 post t", "s", 300).unwrap(), "still within the window");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

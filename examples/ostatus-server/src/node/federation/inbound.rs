@@ -59,6 +59,10 @@ pub(crate) struct SlapJob {
     username: String,
     slap: Slap,
     entry: Entry,
+    /// What the replay record holds: see [`Node::admit_slap`].
+    seen_key: String,
+    /// When the slap was admitted, in seconds since the epoch.
+    now: i64,
     queued: Instant,
     done: tokio::sync::oneshot::Sender<Result<Option<AfterSlap>, NodeError>>,
 }
@@ -228,8 +232,7 @@ impl Node {
                 }
             }
             _ if is_post(e) => {
-                if self.db.status(&id)?.is_none() {
-                    self.store_note(e, &author.uri)?;
+                if self.store_note(e, &author.uri)?.is_some() {
                     self.report("←", format!("{} posted {id}", author.acct));
                 }
             }
@@ -240,19 +243,20 @@ impl Node {
         Ok(())
     }
 
-    pub(super) fn store_note(&self, e: &Entry, author_uri: &str) -> Result<Status, NodeError> {
+    /// Stores a remote note and notifies the local accounts it mentions;
+    /// `None` when it was stored already (nobody is notified twice).
+    pub(super) fn store_note(&self, e: &Entry, author_uri: &str) -> Result<Option<Status>, NodeError> {
         let id =
             e.id.clone()
                 .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
-        let mentions = e
-            .mentions()
-            .into_iter()
-            .filter(|m| {
-                !matches!(m.object_type, Some(ObjectType::Collection | ObjectType::Group))
-                    && m.href != ostatus_activitystreams::PUBLIC_COLLECTION
-            })
-            .map(|m| m.href)
-            .collect();
+        let mut mentions: Vec<String> = Vec::new();
+        for m in e.mentions() {
+            let person = !matches!(m.object_type, Some(ObjectType::Collection | ObjectType::Group))
+                && m.href != ostatus_activitystreams::PUBLIC_COLLECTION;
+            if person && !mentions.contains(&m.href) {
+                mentions.push(m.href);
+            }
+        }
         let in_reply_to = e.in_reply_to.first().map(|r| r.ref_.clone());
         // A reply to a local status joins its conversation.
         let conversation = e.conversation.clone().or_else(|| {
@@ -261,40 +265,41 @@ impl Node {
                 .and_then(|p| self.db.status(p).ok().flatten())
                 .and_then(|p| p.conversation)
         });
-        let stored = self.db.insert_status(
-            &NewStatus {
-                uri: Some(id.clone()),
-                author_uri: author_uri.to_owned(),
-                local_user: None,
-                kind: Kind::Note,
-                content: entry_html(e.content.as_ref()),
-                in_reply_to,
-                conversation: conversation.or_else(|| Some(id.clone())),
-                shared_uri: None,
-                url: e.link("alternate").map(|l| l.href.clone()),
-                published: e
-                    .published
-                    .clone()
-                    .or_else(|| e.updated.clone())
-                    .unwrap_or_else(now_rfc3339),
-                mentions,
-                visibility: Visibility::of_scope(e.scope.as_deref()),
-                // Mastodon's content warning is the entry's summary.
-                summary: e
-                    .summary
-                    .as_ref()
-                    .map(|t| t.plain_text().trim().to_owned())
-                    .filter(|t| !t.is_empty()),
-                tags: entry_tags(e),
-                attachments: entry_attachments(e),
-                sensitive: entry_sensitive(e),
-            },
-            |_| (id.clone(), None),
-        )?;
-        for m in self.db.mentions(&stored.uri)? {
-            self.notify(NotificationKind::Mention, &m, author_uri, Some(&stored.uri))?;
+        let stored = self.db.insert_status_if_new(&NewStatus {
+            uri: Some(id.clone()),
+            author_uri: author_uri.to_owned(),
+            local_user: None,
+            kind: Kind::Note,
+            content: entry_html(e.content.as_ref()),
+            in_reply_to,
+            conversation: conversation.or_else(|| Some(id.clone())),
+            shared_uri: None,
+            url: e.link("alternate").map(|l| l.href.clone()),
+            published: e
+                .published
+                .clone()
+                .or_else(|| e.updated.clone())
+                .unwrap_or_else(now_rfc3339),
+            mentions: mentions.clone(),
+            visibility: Visibility::of_scope(e.scope.as_deref()),
+            // Mastodon's content warning is the entry's summary.
+            summary: e
+                .summary
+                .as_ref()
+                .map(|t| t.plain_text().trim().to_owned())
+                .filter(|t| !t.is_empty()),
+            tags: entry_tags(e),
+            attachments: entry_attachments(e),
+            sensitive: entry_sensitive(e),
+        })?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        // A new status's mentions are those just written, each once.
+        for m in &mentions {
+            self.notify(NotificationKind::Mention, m, author_uri, Some(&stored.uri))?;
         }
-        Ok(stored)
+        Ok(Some(stored))
     }
 
     /// Applies a verified Salmon slap to `username`'s endpoint, if the
@@ -316,6 +321,8 @@ impl Node {
         slap: Slap,
     ) -> Result<Option<AfterSlap>, NodeError> {
         let entry = Entry::parse(&slap.payload).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let now = now_secs();
+        let seen_key = self.admit_slap(&username, &entry, now)?;
         let writer = self
             .slap_writer
             .get_or_init(|| spawn_slap_writer(Arc::downgrade(self)));
@@ -324,6 +331,8 @@ impl Node {
             username,
             slap,
             entry,
+            seen_key,
+            now,
             queued: Instant::now(),
             done,
         };
@@ -338,11 +347,12 @@ impl Node {
         let started = Instant::now();
         let mut outcomes = Vec::with_capacity(batch.len());
         let unit = self.db.atomically(|| {
+            // Replay records older than any slap still admitted go, once a
+            // batch rather than once a slap.
+            let now = now_secs();
+            self.db.forget_sightings(now - SLAP_WINDOW - SLAP_FUTURE)?;
             for job in &batch {
-                outcomes.push(
-                    self.db
-                        .atomically(|| self.apply_slap(&job.username, &job.slap, &job.entry)),
-                );
+                outcomes.push(self.db.atomically(|| self.apply_slap(job)));
             }
             Ok::<(), NodeError>(())
         });
@@ -368,16 +378,71 @@ impl Node {
         }
     }
 
+    /// What can be judged of a verified slap before the slap writer, off
+    /// the writer's thread: whether its entry concerns `username` at all,
+    /// is dated within the replay window, and has an id. Returns the key of
+    /// its replay record: an entry is an (id, verb, updated) triple, since
+    /// Mastodon's delete reuses the status's id with a later time, and that
+    /// is not a replay.
+    ///
+    /// The one read (a reply's parent) goes to a reader connection; a
+    /// parent deleted meanwhile is no reason to refuse the reply.
+    fn admit_slap(&self, username: &str, entry: &Entry, now: i64) -> Result<String, NodeError> {
+        // A post arrives by Salmon only when it concerns this user (as
+        // Mastodon's ProcessInteractionService): a mention, or a reply to
+        // one of the node's statuses. Anything else is unsolicited.
+        if is_post(entry) {
+            let me = self.user_uri(username);
+            let mentioned = entry.mentions().iter().any(|m| m.href == me);
+            let local_parent = || {
+                entry.in_reply_to.iter().any(|r| {
+                    self.db
+                        .status(&r.ref_)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|p| p.local_user.is_some())
+                })
+            };
+            if !mentioned && !local_parent() {
+                return Err(NodeError::Invalid(format!(
+                    "a post that neither mentions {username} nor answers a status here"
+                )));
+            }
+        }
+        // Replays (SECURITY.md): a slap's entry must be dated within the
+        // window, and each (signer, entry id, verb, time) is applied once.
+        let when = entry
+            .updated
+            .as_deref()
+            .or(entry.published.as_deref())
+            .unwrap_or_default();
+        let dated = crate::node::parse_rfc3339(when)
+            .ok_or_else(|| NodeError::Invalid("the entry has no valid atom:updated".into()))?;
+        if dated < now - SLAP_WINDOW || dated > now + SLAP_FUTURE {
+            return Err(NodeError::Invalid(format!(
+                "the entry is dated {}, outside the accepted window (7 days back, 1 hour ahead)",
+                crate::node::rfc3339(dated)
+            )));
+        }
+        let id = entry
+            .id
+            .as_deref()
+            .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
+        Ok(format!("{id} {} {when}", entry.verb().iri()))
+    }
+
     /// One slap's database work (see [`Node::apply_verified_slap`]);
     /// whether the entry was ingested as a status (rather than a reaction,
     /// a replay or an answer).
-    fn apply_slap(
-        &self,
-        username: &str,
-        slap: &Slap,
-        entry: &Entry,
-    ) -> Result<(Option<AfterSlap>, bool), NodeError> {
-        self.user(username)?;
+    fn apply_slap(&self, job: &SlapJob) -> Result<(Option<AfterSlap>, bool), NodeError> {
+        let SlapJob {
+            username,
+            slap,
+            entry,
+            seen_key,
+            now,
+            ..
+        } = job;
         let author = self
             .known_account(&slap.signer)?
             .ok_or_else(|| NodeError::Invalid(format!("unknown signer {}", slap.signer)))?;
@@ -392,55 +457,8 @@ impl Node {
         if self.db.blocks(&me, &author.uri)? {
             return Err(NodeError::Forbidden(format!("{username} blocks {}", author.acct)));
         }
-        // A post arrives by Salmon only when it concerns this user (as
-        // Mastodon's ProcessInteractionService): a mention, or a reply to
-        // one of the node's statuses. Anything else is unsolicited.
-        if is_post(entry) {
-            let mentioned = entry.mentions().iter().any(|m| m.href == me);
-            let local_parent = entry.in_reply_to.iter().any(|r| {
-                self.db
-                    .status(&r.ref_)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|p| p.local_user.is_some())
-            });
-            if !mentioned && !local_parent {
-                return Err(NodeError::Invalid(format!(
-                    "a post that neither mentions {username} nor answers a status here"
-                )));
-            }
-        }
-        // Replays (SECURITY.md): a slap's entry must be dated within the
-        // window, and each (signer, entry id, verb, time) is applied once.
-        let now = now_secs();
-        let dated = entry
-            .updated
-            .as_deref()
-            .or(entry.published.as_deref())
-            .and_then(crate::node::parse_rfc3339)
-            .ok_or_else(|| NodeError::Invalid("the entry has no valid atom:updated".into()))?;
-        if dated < now - SLAP_WINDOW || dated > now + SLAP_FUTURE {
-            return Err(NodeError::Invalid(format!(
-                "the entry is dated {}, outside the accepted window (7 days back, 1 hour ahead)",
-                crate::node::rfc3339(dated)
-            )));
-        }
-        let id = entry
-            .id
-            .clone()
-            .ok_or_else(|| NodeError::Invalid("an entry without an id".into()))?;
-        // An entry is an (id, updated) pair: Mastodon's delete reuses the
-        // status's id with a later time, and that is not a replay.
-        let when = entry
-            .updated
-            .as_deref()
-            .or(entry.published.as_deref())
-            .unwrap_or_default();
-        let seen_key = format!("{id} {} {when}", entry.verb().iri());
-        if !self
-            .db
-            .first_sighting(&seen_key, &author.uri, now, now - SLAP_WINDOW - SLAP_FUTURE)?
-        {
+        if !self.db.first_sighting(seen_key, &author.uri, *now)? {
+            let id = entry.id.as_deref().unwrap_or_default();
             self.report(
                 "←",
                 format!(
