@@ -163,6 +163,11 @@ pub struct Node {
     /// Local users' WebFinger documents, by username: they depend only on
     /// the username and the key, which never change once the user exists.
     pub(crate) webfinger_docs: Mutex<std::collections::HashMap<String, ostatus_webfinger::Descriptor>>,
+    /// Usernames seen to exist. Users are never deleted or renamed, so one
+    /// sighting holds for the process's life: a Salmon endpoint's user is
+    /// checked on every slap, and a look-up starts a read transaction
+    /// (file locks and all) that costs more than the RSA check.
+    users_seen: Mutex<std::collections::HashSet<String>>,
     /// Local users as accounts, by username (see `known_account`).
     local_accounts: Mutex<std::collections::HashMap<String, (db::Stamp, db::Account)>>,
     /// Feeds, entries and pages as rendered, until the database changes.
@@ -283,6 +288,7 @@ impl Node {
             slap_counts: Mutex::default(),
             public_keys: Mutex::default(),
             webfinger_docs: Mutex::default(),
+            users_seen: Mutex::default(),
             local_accounts: Mutex::default(),
             rendered: cache::RenderCache::default(),
             slaps_accepted: std::sync::atomic::AtomicU64::new(0),
@@ -613,6 +619,31 @@ impl Node {
         self.db
             .user(username)?
             .ok_or_else(|| NodeError::NotFound(format!("user {username}")))
+    }
+
+    /// Whether a local user of that name exists: remembered once seen,
+    /// looked up until then (see `users_seen`).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub(crate) fn user_exists(&self, username: &str) -> Result<bool, NodeError> {
+        let seen = self
+            .users_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(username);
+        if seen {
+            return Ok(true);
+        }
+        let exists = self.db.user(username)?.is_some();
+        if exists {
+            self.users_seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(username.to_owned());
+        }
+        Ok(exists)
     }
 
     /// Takes a token for a slap from `host`; `false` when the host has

@@ -990,8 +990,10 @@ async fn salmon_slap(node: Arc<Node>, name: String, req: Request) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return ostatus_websub::axum::unreadable_body(&parts.headers, MAX_BODY, "salmon");
     };
-    if node.db().user(&name).ok().flatten().is_none() {
-        return text(StatusCode::NOT_FOUND, format!("no user {name}"));
+    match node.user_exists(&name) {
+        Ok(true) => {}
+        Ok(false) => return text(StatusCode::NOT_FOUND, format!("no user {name}")),
+        Err(e) => return text(status_of(&e), e.to_string()),
     }
     if !ostatus_salmon::acceptable_content_type(parts.headers.get(http::header::CONTENT_TYPE)) {
         let got = parts
