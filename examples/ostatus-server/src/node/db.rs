@@ -2398,7 +2398,11 @@ mod tests {
         };
         let stored = db.insert_status_if_new(&remote).unwrap().expect("new");
         assert_eq!(Some(&stored), db.status(&stored.uri).unwrap().as_ref());
-        assert_eq!(db.insert_status_if_new(&remote).unwrap(), None, "a known URI is not new");
+        assert_eq!(
+            db.insert_status_if_new(&remote).unwrap(),
+            None,
+            "a known URI is not new"
+        );
         assert_eq!(db.insert_status(&remote, |_| unreachable!()).unwrap(), stored);
         assert_eq!(db.mentions(&stored.uri).unwrap(), remote.mentions);
 
@@ -2437,7 +2441,10 @@ mod tests {
         assert!(db.first_sighting("e2 post t", "s", 200).unwrap());
         db.forget_sightings(150).unwrap();
         assert!(db.first_sighting("e1 post t", "s", 300).unwrap(), "forgotten");
-        assert!(!db.first_sighting("e2 post t", "s", 300).unwrap(), "still within the window");
+        assert!(
+            !db.first_sighting("e2 post t", "s", 300).unwrap(),
+            "still within the window"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
