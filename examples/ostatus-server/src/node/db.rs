@@ -1570,17 +1570,22 @@ impl Db {
     }
 
     /// Inserts a status with its mentions and tags, as
-    /// [`Db::insert_status`], unless its URI is known: the stored status,
-    /// or `None` when it was there already. One statement where a look-up
-    /// and an insert would be two: what a peer's entries take.
+    /// [`Db::insert_status`] (`make_uri` likewise), unless its URI is
+    /// known: the stored status, or `None` when it was there already. One
+    /// statement where a look-up and an insert would be two: what a peer's
+    /// entries take.
     ///
     /// # Errors
     ///
     /// On a database failure.
-    pub fn insert_status_if_new(&self, s: &NewStatus) -> Result<Option<Status>, DbError> {
+    pub fn insert_status_if_new(
+        &self,
+        s: &NewStatus,
+        make_uri: impl FnOnce(i64) -> (String, Option<String>),
+    ) -> Result<Option<Status>, DbError> {
         let c = self.c();
         let tx = Unit::begin(&c)?;
-        let stored = insert_fresh(&tx, s, |_| (String::new(), None))?;
+        let stored = insert_fresh(&tx, s, make_uri)?;
         tx.commit()?;
         Ok(stored)
     }
@@ -2396,10 +2401,13 @@ mod tests {
             }],
             sensitive: true,
         };
-        let stored = db.insert_status_if_new(&remote).unwrap().expect("new");
+        let stored = db
+            .insert_status_if_new(&remote, |_| unreachable!())
+            .unwrap()
+            .expect("new");
         assert_eq!(Some(&stored), db.status(&stored.uri).unwrap().as_ref());
         assert_eq!(
-            db.insert_status_if_new(&remote).unwrap(),
+            db.insert_status_if_new(&remote, |_| unreachable!()).unwrap(),
             None,
             "a known URI is not new"
         );

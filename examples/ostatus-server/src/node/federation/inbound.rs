@@ -140,9 +140,8 @@ impl Node {
                 let Some(original_id) = object.id.clone() else {
                     return Err(NodeError::Invalid("a shared object without an id".into()));
                 };
-                if let Some(original_author) = object.actor().and_then(Person::identifier)
-                    && self.db.status(&original_id)?.is_none()
-                {
+                // The original is stored unless it is known already.
+                if let Some(original_author) = object.actor().and_then(Person::identifier) {
                     self.store_note(object, &original_author)?;
                 }
                 if let Some(original) = self.db.status(&original_id)? {
@@ -265,33 +264,36 @@ impl Node {
                 .and_then(|p| self.db.status(p).ok().flatten())
                 .and_then(|p| p.conversation)
         });
-        let stored = self.db.insert_status_if_new(&NewStatus {
-            uri: Some(id.clone()),
-            author_uri: author_uri.to_owned(),
-            local_user: None,
-            kind: Kind::Note,
-            content: entry_html(e.content.as_ref()),
-            in_reply_to,
-            conversation: conversation.or_else(|| Some(id.clone())),
-            shared_uri: None,
-            url: e.link("alternate").map(|l| l.href.clone()),
-            published: e
-                .published
-                .clone()
-                .or_else(|| e.updated.clone())
-                .unwrap_or_else(now_rfc3339),
-            mentions: mentions.clone(),
-            visibility: Visibility::of_scope(e.scope.as_deref()),
-            // Mastodon's content warning is the entry's summary.
-            summary: e
-                .summary
-                .as_ref()
-                .map(|t| t.plain_text().trim().to_owned())
-                .filter(|t| !t.is_empty()),
-            tags: entry_tags(e),
-            attachments: entry_attachments(e),
-            sensitive: entry_sensitive(e),
-        })?;
+        let stored = self.db.insert_status_if_new(
+            &NewStatus {
+                uri: Some(id.clone()),
+                author_uri: author_uri.to_owned(),
+                local_user: None,
+                kind: Kind::Note,
+                content: entry_html(e.content.as_ref()),
+                in_reply_to,
+                conversation: conversation.or_else(|| Some(id.clone())),
+                shared_uri: None,
+                url: e.link("alternate").map(|l| l.href.clone()),
+                published: e
+                    .published
+                    .clone()
+                    .or_else(|| e.updated.clone())
+                    .unwrap_or_else(now_rfc3339),
+                mentions: mentions.clone(),
+                visibility: Visibility::of_scope(e.scope.as_deref()),
+                // Mastodon's content warning is the entry's summary.
+                summary: e
+                    .summary
+                    .as_ref()
+                    .map(|t| t.plain_text().trim().to_owned())
+                    .filter(|t| !t.is_empty()),
+                tags: entry_tags(e),
+                attachments: entry_attachments(e),
+                sensitive: entry_sensitive(e),
+            },
+            |_| (id.clone(), None),
+        )?;
         let Some(stored) = stored else {
             return Ok(None);
         };
@@ -685,10 +687,12 @@ mod tests {
 
     /// The slap writer under concurrency, over HTTP: slaps that arrive
     /// together share a batch, yet each is its own unit. A slap refused
-    /// mid-batch (a post that concerns nobody here) is undone alone and
-    /// answered 400; the others of its batch are stored and answered 202;
-    /// a slap sent twice at once is stored once (SECURITY.md's replay
-    /// rule holds inside a batch).
+    /// mid-batch (a follow of an account that is not here, refused after
+    /// its replay record was written) is undone alone and answered 400,
+    /// its copy too, since the record went with it; the others of its
+    /// batch are stored and answered 202; a slap sent twice at once is
+    /// stored once (SECURITY.md's replay rule holds inside a batch). A post
+    /// that concerns nobody here is refused (400) before the writer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn slaps_sharing_a_batch_are_applied_or_refused_each_alone() {
         let dir = std::env::temp_dir().join(format!("ostatus-slap-batch-{}", std::process::id()));
@@ -718,9 +722,27 @@ mod tests {
                 .unwrap()
                 .to_xml()
         };
-        // 0..30 mention bob; 30..40 concern nobody here; 0..10 twice.
+        // A follow of an account on another server, sent to bob's endpoint.
+        let stranger = Person::account(
+            "https://elsewhere.example/users/cy",
+            "cy",
+            "elsewhere.example",
+            None,
+            None,
+        );
+        let follow = |i: usize| {
+            let meta = Meta::new(format!("{peer}/follows/{i}"), now_rfc3339());
+            let e = Entry::follow(&meta, ann.clone(), &stranger);
+            Envelope::sign(e.to_xml().as_bytes(), "application/atom+xml", &key)
+                .unwrap()
+                .to_xml()
+        };
+        // 0..30 mention bob; 30..40 concern nobody here; 40..45 follow a
+        // stranger; 0..10 and 40..45 twice.
         let mut bodies: Vec<(usize, String)> = (0..40).map(|i| (i, slap(i, i < 30))).collect();
+        bodies.extend((40..45).map(|i| (i, follow(i))));
         bodies.extend(bodies[..10].to_vec());
+        bodies.extend(bodies[40..45].to_vec());
         let client = reqwest::Client::new();
         let url = format!("{}api/salmon/bob", local.url());
         let sent: Vec<_> = bodies
@@ -743,9 +765,12 @@ mod tests {
             let (i, status, text) = s.await.unwrap();
             if i < 30 {
                 assert_eq!(status, 202, "slap {i}: {text}");
-            } else {
+            } else if i < 40 {
                 assert_eq!(status, 400, "slap {i}: {text}");
                 assert!(text.contains("neither mentions"), "slap {i}: {text}");
+            } else {
+                assert_eq!(status, 400, "slap {i}: {text}");
+                assert!(text.contains("is not an account here"), "slap {i}: {text}");
             }
         }
         let stored = n.db.statuses_by(peer, true, None, 100, None).unwrap();
